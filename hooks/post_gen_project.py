@@ -1,0 +1,29 @@
+"""Prune the optional parts the answers switched off: the one place that knows what each owns."""
+
+import shutil
+from pathlib import Path
+
+PACKAGE = "src/{{ cookiecutter.package }}"
+OPTIONAL_PARTS = {
+    "use_feature_store": [],
+    "use_clarify": [],
+}
+ANSWERS = {
+    "use_feature_store": "{{ cookiecutter.use_feature_store }}",
+    "use_clarify": "{{ cookiecutter.use_clarify }}",
+}
+
+
+def main():
+    for switch, paths in OPTIONAL_PARTS.items():
+        if ANSWERS[switch] == "yes":
+            continue
+        for path in map(Path, paths):
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Endpoint handlers for the SageMaker XGBoost container (script mode).
+
+Requests carry raw feature values; the model's own FeatureSpec encodes them with the same
+transforms used in training.
+
+- text/csv: one row per line, feature values in FeatureSpec order (a header line is allowed);
+  the response is one positive-class probability per line (what Clarify expects).
+- application/json: {"instances": [{"age": 39, "sex": "Male", ...}, ...]} or a list of such
+  objects; the response is {"predictions": [{"score": 0.87, "predicted_label": 1}, ...]}.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+
+from ..model import TrainedModel
+from .evaluate import THRESHOLD
+
+CSV = "text/csv"
+JSON = "application/json"
+
+
+class UnsupportedContentType(ValueError):
+    pass
+
+
+def model_fn(model_dir: str) -> TrainedModel:
+    return TrainedModel.load(model_dir)
+
+
+def input_fn(request_body: str | bytes, content_type: str = CSV) -> pd.DataFrame:
+    if isinstance(request_body, bytes):
+        request_body = request_body.decode("utf-8")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type == JSON:
+        payload = json.loads(request_body)
+        records = payload.get("instances", payload) if isinstance(payload, dict) else payload
+        if isinstance(records, dict):
+            records = [records]
+        return pd.DataFrame.from_records(records)
+    if media_type == CSV:
+        return pd.read_csv(io.StringIO(request_body), header=None, dtype=str, keep_default_na=False)
+    raise UnsupportedContentType(f"content type {content_type!r} is not supported; send {CSV} or {JSON}")
+
+
+def _with_feature_names(frame: pd.DataFrame, model: TrainedModel) -> pd.DataFrame:
+    """CSV rows arrive without names: name them in FeatureSpec order (dropping a header row)."""
+    features = model.spec.features
+    if list(frame.columns) == list(range(frame.shape[1])):
+        if frame.shape[1] != len(features):
+            raise ValueError(f"expected {len(features)} values per CSV row ({', '.join(features)}), got {frame.shape[1]}")
+        frame = frame.set_axis(features, axis=1)
+        if len(frame) and list(frame.iloc[0]) == features:
+            frame = frame.iloc[1:]
+    missing = [name for name in features if name not in frame.columns]
+    if missing:
+        raise ValueError(f"missing feature(s) {', '.join(missing)}")
+    return frame
+
+
+def predict_fn(frame: pd.DataFrame, model: TrainedModel) -> np.ndarray:
+    return model.predict_proba(_with_feature_names(frame, model))
+
+
+def output_fn(scores: np.ndarray, accept: str = CSV) -> tuple[str, str]:
+    media_type = (accept or CSV).split(";")[0].strip().lower()
+    if media_type in (CSV, "*/*"):
+        return "\n".join(f"{score:.6f}" for score in scores) + "\n", CSV
+    if media_type == JSON:
+        predictions = [{"score": round(float(s), 6), "predicted_label": int(s >= THRESHOLD)} for s in scores]
+        return json.dumps({"predictions": predictions}), JSON
+    raise UnsupportedContentType(f"accept type {accept!r} is not supported; ask for {CSV} or {JSON}")

@@ -1,0 +1,73 @@
+"""Train: fit the feature encoding and an XGBoost binary classifier with early stopping.
+
+In SageMaker this is the script-mode entry point of the XGBoost framework container: channels
+arrive as SM_CHANNEL_* directories, hyperparameters as --name value arguments that override
+project.yaml, and the model goes to SM_MODEL_DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import xgboost as xgb
+
+from ..data import read_csv
+from ..model import TrainedModel
+from ..settings import Dataset, Hyperparameters, DEFAULT_PATH, load_settings
+from ..transforms import clean_features, fit, to_dmatrix
+
+OBJECTIVE = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist"}
+
+
+@dataclass
+class TrainingResult:
+    model: TrainedModel
+    best_round: int
+    validation_auc: list[float]  # per boosting round, for the learning curve
+
+
+def train(train: pd.DataFrame, validation: pd.DataFrame, dataset: Dataset, hp: Hyperparameters) -> TrainingResult:
+    train_features = clean_features(train, dataset)
+    spec = fit(train_features, dataset)
+    dtrain = to_dmatrix(train_features, spec, train[dataset.label])
+    dvalidation = to_dmatrix(validation, spec, validation[dataset.label])
+    params = {**OBJECTIVE, **hp.model_dump(exclude={"num_round", "early_stopping_rounds"})}
+    history: dict = {}
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_boost_round=hp.num_round,
+        evals=[(dvalidation, "validation")],
+        early_stopping_rounds=hp.early_stopping_rounds,
+        evals_result=history,
+        verbose_eval=False,
+    )
+    best = booster.best_iteration
+    # Keep only the trees up to the best round, so every consumer predicts with the best model.
+    return TrainingResult(TrainedModel(booster[: best + 1], spec), best + 1, history["validation"]["auc"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--train", type=Path, default=Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")))
+    parser.add_argument("--validation", type=Path, default=Path(os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")))
+    parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model")))
+    parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
+    for name, field in Hyperparameters.model_fields.items():
+        parser.add_argument(f"--{name}", type=field.annotation, default=None)
+    args = parser.parse_args(argv)
+    settings = load_settings(args.settings)
+    overrides = {name: getattr(args, name) for name in Hyperparameters.model_fields if getattr(args, name) is not None}
+    hp = Hyperparameters.model_validate({**settings.model.hyperparameters.model_dump(), **overrides})
+    text = settings.dataset.categorical_features
+    result = train(read_csv(args.train, text), read_csv(args.validation, text), settings.dataset, hp)
+    result.model.save(args.model_dir)
+    print(f"best round {result.best_round}, validation AUC {result.validation_auc[result.best_round - 1]:.4f}")
+
+
+if __name__ == "__main__":
+    main()

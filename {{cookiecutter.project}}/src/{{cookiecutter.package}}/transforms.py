@@ -1,0 +1,109 @@
+"""Feature transformations: the one code path from raw rows to model input.
+
+Training, evaluation, batch scoring and the endpoint all call these functions, so a feature is
+computed the same way wherever it is used (no training/serving skew). Fitted state, the known
+categories of each categorical column, lives in a FeatureSpec saved next to the model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from .errors import ProjectError
+from .settings import Dataset
+
+MISSING_TOKENS = ("", "?")  # the Adult source writes '?' for unknown
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    label: str
+    positive_label: str
+    numeric: list[str]
+    categories: dict[str, list[str]]  # known values per categorical column, fitted on training data
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categories]
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> FeatureSpec:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str], where: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ProjectError(
+            f"{where}: missing column(s) {', '.join(missing)}; the data must have the columns "
+            "listed under 'dataset' in project.yaml"
+        )
+
+
+def clean(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
+    """Feature columns in a fixed order: numbers as float (unparseable -> NaN), trimmed strings
+    (unknown -> NaN). Idempotent, so already-clean data passes through unchanged."""
+    out = {}
+    for column in numeric:
+        out[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in categorical:
+        values = frame[column].astype("string").str.strip()
+        values = values.mask(values.isin(MISSING_TOKENS))
+        # object dtype with NaN for missing: what pandas, XGBoost and smclarify all accept
+        out[column] = values.astype(object).where(values.notna(), np.nan)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def clean_features(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    return clean(frame, dataset.numeric_features, dataset.categorical_features)
+
+
+def binary_label(values: pd.Series, positive_label: str) -> pd.Series:
+    """1 for the positive class, 0 otherwise, NaN where the label is missing."""
+    text = values.astype("string").str.strip()
+    return (text == positive_label).astype("Int8").mask(text.isna() | (text == ""))
+
+
+def fit(train_features: pd.DataFrame, dataset: Dataset) -> FeatureSpec:
+    categories = {
+        column: sorted(train_features[column].dropna().unique().tolist())
+        for column in dataset.categorical_features
+    }
+    return FeatureSpec(
+        label=dataset.label,
+        positive_label=dataset.positive_label,
+        numeric=list(dataset.numeric_features),
+        categories=categories,
+    )
+
+
+def encode(features: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """A float32 matrix: numbers as they are, categories as their index in the spec (an unseen or
+    missing category becomes NaN, which XGBoost routes down the learned default branch)."""
+    cleaned = clean(features, spec.numeric, list(spec.categories))
+    columns = [cleaned[column].to_numpy(dtype="float32") for column in spec.numeric]
+    for column, known in spec.categories.items():
+        codes = pd.Categorical(cleaned[column], categories=known).codes.astype("float32")
+        codes[codes < 0] = np.nan
+        columns.append(codes)
+    return np.column_stack(columns) if columns else np.empty((len(features), 0), "float32")
+
+
+def to_dmatrix(features: pd.DataFrame, spec: FeatureSpec, label=None) -> xgb.DMatrix:
+    return xgb.DMatrix(
+        encode(features, spec),
+        label=None if label is None else np.asarray(label, dtype="float32"),
+        feature_names=spec.features,
+        feature_types=["q"] * len(spec.numeric) + ["c"] * len(spec.categories),
+        enable_categorical=True,
+        missing=np.nan,
+    )
