@@ -55,8 +55,20 @@ def local() -> None:
 
 
 @local.command("run")
-@click.option("--data", type=click.Path(path_type=Path), default=Path("data/sample/adult.csv"), show_default=True, help="CSV file (or folder of CSV files) with the project.yaml schema.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("build/local"), show_default=True, help="Directory for the model, evaluation.json and report.md (replaced when the run ends).")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=Path("data/sample/adult.csv"),
+    show_default=True,
+    help="CSV file (or folder of CSV files) with the project.yaml schema.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("build/local"),
+    show_default=True,
+    help="Directory for the model, evaluation.json and report.md (replaced when the run ends).",
+)
 @settings_option
 @reports_errors
 def local_run(data: Path, out: Path, settings: Path) -> None:

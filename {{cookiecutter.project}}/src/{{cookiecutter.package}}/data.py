@@ -26,7 +26,9 @@ def read_csv(path: Path, text_columns: list[str] = ()) -> pd.DataFrame:
     frames = []
     for file in csv_files(path):
         try:
-            frames.append(pd.read_csv(file, dtype={c: "string" for c in text_columns}, keep_default_na=False, na_values=[""]))
+            frames.append(
+                pd.read_csv(file, dtype={c: "string" for c in text_columns}, keep_default_na=False, na_values=[""])
+            )
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
             raise ProjectError(f"{file}: not a readable CSV file ({error})") from None
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

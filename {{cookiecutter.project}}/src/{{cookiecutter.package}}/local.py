@@ -7,9 +7,9 @@ directory first), so a failed run never leaves a half-written result behind.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import report
 from .data import read_csv
@@ -34,7 +34,9 @@ class LocalRun:
         return all(gate.passed for gate in self.gates)
 
 
-def run_local(settings: Settings, data: Path = DEFAULT_DATA, out: Path = DEFAULT_OUT, echo: Callable[[str], None] | None = None) -> LocalRun:
+def run_local(
+    settings: Settings, data: Path = DEFAULT_DATA, out: Path = DEFAULT_OUT, echo: Callable[[str], None] | None = None
+) -> LocalRun:
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)

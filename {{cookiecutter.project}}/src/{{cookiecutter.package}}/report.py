@@ -7,18 +7,26 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from .gates import GateResult  # noqa: E402
-from .settings import Settings  # noqa: E402
-from .steps.train import TrainingResult  # noqa: E402
+from .gates import GateResult
+from .settings import Settings
+from .steps.train import TrainingResult
 
 QUALITY_METRICS = ["auc", "pr_auc", "accuracy", "precision", "recall", "f1", "false_positive_rate"]
 TOP_FEATURES = 15
 
 
-def write(out: Path, settings: Settings, data: Path, splits: dict[str, pd.DataFrame], training: TrainingResult, evaluation: dict, gates: list[GateResult]) -> Path:
+def write(
+    out: Path,
+    settings: Settings,
+    data: Path,
+    splits: dict[str, pd.DataFrame],
+    training: TrainingResult,
+    evaluation: dict,
+    gates: list[GateResult],
+) -> Path:
     importance = _importance(training)
     _plot_curves(evaluation, training, out / "curves.png")
     _plot_importance(importance, out / "importance.png")
@@ -31,19 +39,18 @@ def write(out: Path, settings: Settings, data: Path, splits: dict[str, pd.DataFr
         "",
         f"Data: `{data}`, {sum(len(f) for f in splits.values()):,} labelled rows "
         f"(train {len(splits['train']):,}, validation {len(splits['validation']):,}, test {len(splits['test']):,}); "
-        f"positive class `{label} = {settings.dataset.positive_label}` in {evaluation['positive_rate']:.1%} of test rows.",
+        f"positive class `{label} = {settings.dataset.positive_label}` "
+        f"in {evaluation['positive_rate']:.1%} of test rows.",
         "",
         "## Decision",
         "",
         "| gate | metric | value | limit | result |",
         "| --- | --- | ---: | ---: | --- |",
-        *[
-            f"| {g.gate} | {g.metric} | {g.value:.4f} | {g.comparison} {g.limit:g} | {'pass' if g.passed else '**FAIL**'} |"
-            for g in gates
-        ],
+        *[f"| {g.gate} | {g.metric} | {g.value:.4f} | {g.comparison} {g.limit:g} | {_verdict(g)} |" for g in gates],
         "",
-        "**The model may be registered.**" if passed else "**The model must not be registered:** "
-        + "; ".join(g.message for g in gates if not g.passed),
+        "**The model may be registered.**"
+        if passed
+        else "**The model must not be registered:** " + "; ".join(g.message for g in gates if not g.passed),
         "",
         f"## Test-set metrics (threshold {evaluation['threshold']})",
         "",
@@ -73,6 +80,10 @@ def write(out: Path, settings: Settings, data: Path, splits: dict[str, pd.DataFr
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _verdict(gate: GateResult) -> str:
+    return "pass" if gate.passed else "**FAIL**"
 
 
 def _importance(training: TrainingResult) -> pd.Series:

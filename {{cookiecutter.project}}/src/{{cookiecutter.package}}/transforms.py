@@ -75,8 +75,7 @@ def binary_label(values: pd.Series, positive_label: str) -> pd.Series:
 
 def fit(train_features: pd.DataFrame, dataset: Dataset) -> FeatureSpec:
     categories = {
-        column: sorted(train_features[column].dropna().unique().tolist())
-        for column in dataset.categorical_features
+        column: sorted(train_features[column].dropna().unique().tolist()) for column in dataset.categorical_features
     }
     return FeatureSpec(
         label=dataset.label,

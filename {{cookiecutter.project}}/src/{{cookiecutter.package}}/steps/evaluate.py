@@ -61,7 +61,7 @@ def evaluate(model: TrainedModel, test: pd.DataFrame, dataset: Dataset) -> dict:
             },
         },
         "threshold": THRESHOLD,
-        "rows": int(len(truth)),
+        "rows": len(truth),
         "positive_rate": round(float(truth.mean()), 6),
     }
 

@@ -52,7 +52,9 @@ def _with_feature_names(frame: pd.DataFrame, model: TrainedModel) -> pd.DataFram
     features = model.spec.features
     if list(frame.columns) == list(range(frame.shape[1])):
         if frame.shape[1] != len(features):
-            raise ValueError(f"expected {len(features)} values per CSV row ({', '.join(features)}), got {frame.shape[1]}")
+            raise ValueError(
+                f"expected {len(features)} values per CSV row ({', '.join(features)}), got {frame.shape[1]}"
+            )
         frame = frame.set_axis(features, axis=1)
         if len(frame) and list(frame.iloc[0]) == features:
             frame = frame.iloc[1:]

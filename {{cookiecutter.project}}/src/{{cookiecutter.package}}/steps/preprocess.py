@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from ..data import read_csv
 from ..errors import ProjectError
-from ..settings import Dataset, Split, DEFAULT_PATH, load_settings
+from ..settings import DEFAULT_PATH, Dataset, Split, load_settings
 from ..transforms import binary_label, clean_features, require_columns
 
 SPLITS = ("train", "validation", "test")
@@ -32,9 +32,7 @@ def split_dataset(raw: pd.DataFrame, dataset: Dataset, split: Split, where: str 
             f"{where}: need at least 10 rows of each class in '{dataset.label}' "
             f"(positive is {dataset.positive_label!r}); found {counts.to_dict()}"
         )
-    rest, test = train_test_split(
-        frame, test_size=split.test, stratify=frame[dataset.label], random_state=split.seed
-    )
+    rest, test = train_test_split(frame, test_size=split.test, stratify=frame[dataset.label], random_state=split.seed)
     train, validation = train_test_split(
         rest,
         test_size=split.validation / (1 - split.test),

@@ -17,7 +17,7 @@ import xgboost as xgb
 
 from ..data import read_csv
 from ..model import TrainedModel
-from ..settings import Dataset, Hyperparameters, DEFAULT_PATH, load_settings
+from ..settings import DEFAULT_PATH, Dataset, Hyperparameters, load_settings
 from ..transforms import clean_features, fit, to_dmatrix
 
 OBJECTIVE = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist"}
@@ -53,8 +53,14 @@ def train(train: pd.DataFrame, validation: pd.DataFrame, dataset: Dataset, hp: H
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--train", type=Path, default=Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")))
-    parser.add_argument("--validation", type=Path, default=Path(os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")))
+    parser.add_argument(
+        "--train", type=Path, default=Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+    )
+    parser.add_argument(
+        "--validation",
+        type=Path,
+        default=Path(os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")),
+    )
     parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model")))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     for name, field in Hyperparameters.model_fields.items():
