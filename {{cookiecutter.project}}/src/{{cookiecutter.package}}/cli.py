@@ -76,10 +76,101 @@ def local_run(data: Path, out: Path, settings: Path) -> None:
     from .local import run_local  # heavy imports only when the command runs
 
     run = run_local(load_settings(settings), data=data, out=out)
+    passed = [gate for gate in run.gates if gate.passed]
+    kinds = ", ".join(sorted({gate.gate for gate in passed}))
+    click.echo(f"Gates: {len(passed)} of {len(run.gates)} passed" + (f" ({kinds})" if kinds else ""))
     for gate in run.gates:
-        click.echo(gate.message)
+        if not gate.passed:
+            click.echo(gate.message)
     click.echo(f"Report: {run.out / 'report.md'}")
     if not run.passed:
         click.echo("Decision: the model must not be registered.", err=True)
         raise SystemExit(GATE_REFUSED)
     click.echo("Decision: the model may be registered.")
+
+
+@main.group()
+def checks() -> None:
+    """Great Expectations data checks (suites in data_checks/)."""
+
+
+@checks.command("run")
+@click.option("--suite", required=True, help="Suite name: a file data_checks/NAME.json (e.g. training, inference).")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="CSV file or folder of CSV files.")
+@click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Also write a Markdown report here.")
+@click.option(
+    "--suites-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("data_checks"), show_default=True
+)
+@settings_option
+@reports_errors
+def checks_run(suite: str, data: Path, report: Path | None, suites_dir: Path, settings: Path) -> None:
+    """Validate DATA against a suite; exit 1 when an expectation fails."""
+    from .checks import load_suite, suite_path, validate, write_report
+    from .data import read_dataset
+
+    expectations = load_suite(suite_path(suite, suites_dir))
+    frame = read_dataset(data, load_settings(settings).dataset)
+    result = validate(frame, expectations, data=str(data))
+    click.echo(result.summary())
+    if report:
+        click.echo(f"Report: {write_report(result, report)}")
+    if not result.success:
+        raise SystemExit(GATE_REFUSED)
+
+
+@main.command()
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="CSV file with the feature columns.")
+@click.option("--row", "rows", type=int, multiple=True, help="0-based row number to explain (repeatable).")
+@click.option("--id", "ids", multiple=True, help="Record id to explain (repeatable; needs the record id column).")
+@click.option(
+    "--model-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("build/local/model"),
+    show_default=True,
+)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the explanations as JSON here.")
+@settings_option
+@reports_errors
+def explain(
+    data: Path, rows: tuple[int, ...], ids: tuple[str, ...], model_dir: Path, out: Path | None, settings: Path
+) -> None:
+    """Explain predictions with TreeSHAP: per row, or globally when no --row/--id is given."""
+    import json
+
+    from . import explain as shap
+    from .data import read_dataset
+    from .errors import ProjectError
+    from .model import TrainedModel
+
+    dataset = load_settings(settings).dataset
+    model = TrainedModel.load(model_dir)
+    frame = read_dataset(data, dataset)
+    if ids:
+        if dataset.record_id not in frame.columns:
+            raise ProjectError(f"{data}: no '{dataset.record_id}' column to look up --id values")
+        known = frame[dataset.record_id].astype(str)
+        missing = [i for i in ids if i not in set(known)]
+        if missing:
+            raise ProjectError(f"{data}: no row with {dataset.record_id} {', '.join(missing)}")
+        rows += tuple(int((known == i).to_numpy().nonzero()[0][0]) for i in ids)
+    bad = [r for r in rows if not 0 <= r < len(frame)]
+    if bad:
+        raise ProjectError(f"--row {bad[0]} is out of range: {data} has rows 0 to {len(frame) - 1}")
+    if rows:
+        selected = frame.iloc[list(rows)]
+        labels = selected[dataset.record_id].tolist() if dataset.record_id in frame.columns else list(rows)
+        result = shap.explain_rows(model, selected, ids=labels)
+        for item in result["explanations"]:
+            base = result["expected_value"]
+            click.echo(f"{dataset.record_id} {item['id']}: score {item['score']:.4f} (base log-odds {base:.3f})")
+            for contribution in item["contributions"][:8]:
+                click.echo(f"  {contribution['shap_value']:+.4f}  {contribution['feature']} = {contribution['value']}")
+    else:
+        result = shap.global_explanation(model, frame)
+        click.echo(f"mean |SHAP value| over {len(frame):,} rows (log-odds):")
+        for name, value in result["explanations"]["tree_shap"]["global_shap_values"].items():
+            click.echo(f"  {value:.4f}  {name}")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        click.echo(f"Wrote {out}")

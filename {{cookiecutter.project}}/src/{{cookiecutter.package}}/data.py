@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ProjectError
+from .settings import Dataset
 
 
 def csv_files(path: Path) -> list[Path]:
@@ -19,6 +20,16 @@ def csv_files(path: Path) -> list[Path]:
     if not path.exists():
         raise ProjectError(f"{path}: file not found; pass an existing CSV with --data")
     return [path]
+
+
+def read_dataset(path: Path, dataset: Dataset) -> pd.DataFrame:
+    """Rows in the project schema: categorical columns as text, numeric columns as numbers (a
+    value that is not a number becomes missing, which the data checks then report)."""
+    frame = read_csv(path, dataset.categorical_features)
+    for column in dataset.numeric_features:
+        if column in frame.columns:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
 
 
 def read_csv(path: Path, text_columns: list[str] = ()) -> pd.DataFrame:

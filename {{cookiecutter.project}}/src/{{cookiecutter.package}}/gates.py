@@ -1,33 +1,39 @@
 """Gates: the checks a model must pass before it may be registered.
 
 Each gate compares one metric with its limit from project.yaml and says, when it fails, which
-metric, its value, the limit and what to do.
+metric, its value, the limit and what to do. The pipeline's ConditionStep applies the same limits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .settings import Gates
+from .settings import Bias, Gates, Limit
 from .steps.evaluate import auc
 
 
 @dataclass(frozen=True)
 class GateResult:
-    gate: str
+    gate: str  # "data", "quality" or "bias"
     metric: str
-    value: float
-    limit: float
-    comparison: str  # ">=" or "<="
+    value: float | None
+    expected: str  # e.g. ">= 0.88" or "in [-0.25, 0.25]"
     passed: bool
     fix: str
 
     @property
     def message(self) -> str:
-        verdict = "passed" if self.passed else "FAILED"
-        relation = self.comparison if self.passed else {">=": "<", "<=": ">"}[self.comparison]
-        text = f"{self.gate} gate {verdict}: {self.metric} {self.value:.4f} {relation} {self.limit:g}"
+        shown = format_value(self.value)
+        text = (
+            f"{self.gate} gate {'passed' if self.passed else 'FAILED'}: {self.metric} {shown}, expected {self.expected}"
+        )
         return text if self.passed else f"{text}; {self.fix}"
+
+
+def format_value(value: float | None) -> str:
+    if value is None:
+        return "not computed"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4f}"
 
 
 def quality_gate(evaluation: dict, gates: Gates) -> GateResult:
@@ -36,8 +42,36 @@ def quality_gate(evaluation: dict, gates: Gates) -> GateResult:
         gate="quality",
         metric="auc",
         value=value,
-        limit=gates.min_auc,
-        comparison=">=",
+        expected=str(Limit(min=gates.min_auc)),
         passed=value >= gates.min_auc,
         fix="improve the model or data, or lower gates.min_auc in project.yaml after review",
+    )
+
+
+def bias_gates(metric_rows: list[tuple], bias: Bias) -> list[GateResult]:
+    """One result per facet value and thresholded metric (rows from bias.metric_values)."""
+    results = []
+    for _stage, column, facet_value, name, value, error in metric_rows:
+        limit = bias.thresholds.get(name)
+        if limit is None:
+            continue
+        passed = value is not None and limit.allows(value)
+        fix = (
+            f"investigate the {column}={facet_value} group (see the bias section of the report), "
+            f"or change bias.thresholds.{name} in project.yaml after review"
+        )
+        if error:
+            fix = f"the metric could not be computed ({error}); {fix}"
+        results.append(GateResult("bias", f"{name}[{column}={facet_value}]", value, str(limit), passed, fix))
+    return results
+
+
+def data_gate(failed_expectations: int, suite: str) -> GateResult:
+    return GateResult(
+        gate="data",
+        metric=f"failed expectations in '{suite}'",
+        value=float(failed_expectations),
+        expected="= 0",
+        passed=failed_expectations == 0,
+        fix=f"fix the data, or the suite data_checks/{suite}.json if the expectation is wrong (see data_checks.md)",
     )

@@ -1,27 +1,53 @@
 """The whole model flow in-process on one machine: the same step functions SageMaker runs.
 
-Writes into the output directory only when the run finishes (it builds a sibling '.partial'
-directory first), so a failed run never leaves a half-written result behind.
+checks -> preprocess -> train -> evaluate -> bias -> explain -> gates -> report. Failing data
+checks stop the flow before training. Writes into the output directory only when the run
+finishes (it builds a sibling '.partial' directory first), so a failed run never leaves a
+half-written result behind.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import report
-from .data import read_csv
-from .gates import GateResult, quality_gate
+import pandas as pd
+
+from . import checks, explain, report
+from .data import read_dataset
+from .gates import GateResult, bias_gates, data_gate, quality_gate
 from .progress import Stages
 from .settings import Settings
-from .steps.evaluate import auc, evaluate, write_evaluation
+from .steps.evaluate import THRESHOLD, auc, evaluate, write_evaluation
 from .steps.preprocess import split_dataset, write_splits
-from .steps.train import train
+from .steps.train import TrainingResult, train
 
 DEFAULT_DATA = Path("data/sample/adult.csv")
 DEFAULT_OUT = Path("build/local")
+TRAINING_SUITE = "training"
+EXPLAINED_ROWS = 5  # test rows explained one by one in the report
+
+
+@dataclass
+class RunResults:
+    """Everything a run produced, for the report and the caller."""
+
+    data: Path
+    checks: checks.CheckResult
+    splits: dict[str, pd.DataFrame] = field(default_factory=dict)
+    training: TrainingResult | None = None
+    evaluation: dict | None = None
+    bias: dict | None = None
+    explanation: dict | None = None
+    explained_rows: dict | None = None
+    gates: list[GateResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(gate.passed for gate in self.gates)
 
 
 @dataclass
@@ -35,41 +61,91 @@ class LocalRun:
 
 
 def run_local(
-    settings: Settings, data: Path = DEFAULT_DATA, out: Path = DEFAULT_OUT, echo: Callable[[str], None] | None = None
+    settings: Settings,
+    data: Path = DEFAULT_DATA,
+    out: Path = DEFAULT_OUT,
+    suites: Path = checks.SUITES_DIR,
+    echo: Callable[[str], None] | None = None,
 ) -> LocalRun:
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
-        gates = _run(settings, data, partial, Stages(total=5, echo=echo))
+        stages = Stages(total=8 if settings.bias else 7, echo=echo)
+        results = _run(settings, data, partial, suites, stages)
+        with stages.stage("report") as summary:
+            path = report.write(partial, settings, results)
+            summary.append(f"{path.name} with charts")
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
-    return LocalRun(out=out, gates=gates)
+    return LocalRun(out=out, gates=results.gates)
 
 
-def _run(settings: Settings, data: Path, out: Path, stages: Stages) -> list[GateResult]:
+def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages) -> RunResults:
     dataset = settings.dataset
     with stages.stage("read data") as summary:
-        raw = read_csv(data, dataset.categorical_features)
+        suite = checks.load_suite(checks.suite_path(TRAINING_SUITE, suites))
+        raw = read_dataset(data, dataset)
         summary.append(f"{len(raw):,} rows from {data}")
+    with stages.stage("data checks") as summary:
+        check_result = checks.validate(raw, suite, data=str(data))
+        checks.write_report(check_result, out / "data_checks.md")
+        results = RunResults(data=data, checks=check_result)
+        results.gates.append(data_gate(len(check_result.failures), check_result.suite))
+        summary.append(f"{len(check_result.outcomes) - len(check_result.failures)}/{len(check_result.outcomes)} passed")
+    if not check_result.success:
+        stages.echo(check_result.summary())
+        stages.echo("Stopping before training: the data failed its checks.")
+        return results
     with stages.stage("preprocess") as summary:
-        splits = split_dataset(raw, dataset, settings.split, where=str(data))
+        results.splits = splits = split_dataset(raw, dataset, settings.split, where=str(data))
         write_splits(splits, out / "data")
         summary.append(", ".join(f"{name} {len(frame):,}" for name, frame in splits.items()))
     with stages.stage("train") as summary:
-        result = train(splits["train"], splits["validation"], dataset, settings.model.hyperparameters)
-        result.model.save(out / "model")
-        best_auc = result.validation_auc[result.best_round - 1]
-        summary.append(f"best round {result.best_round}, validation AUC {best_auc:.4f}")
+        results.training = training = train(
+            splits["train"], splits["validation"], dataset, settings.model.hyperparameters
+        )
+        training.model.save(out / "model")
+        best_auc = training.validation_auc[training.best_round - 1]
+        summary.append(f"best round {training.best_round}, validation AUC {best_auc:.4f}")
+    test = splits["test"]
     with stages.stage("evaluate") as summary:
-        evaluation = evaluate(result.model, splits["test"], dataset)
-        write_evaluation(evaluation, out)
-        summary.append(f"test AUC {auc(evaluation):.4f}")
-    gates = [quality_gate(evaluation, settings.gates)]
-    with stages.stage("report") as summary:
-        path = report.write(out, settings, data, splits, result, evaluation, gates)
-        summary.append(f"{path.name} with charts")
-    return gates
+        results.evaluation = evaluate(training.model, test, dataset)
+        write_evaluation(results.evaluation, out)
+        results.gates.append(quality_gate(results.evaluation, settings.gates))
+        summary.append(f"test AUC {auc(results.evaluation):.4f}")
+    if settings.bias:
+        with stages.stage("bias") as summary:
+            _bias(settings, results, out)
+            failed = sum(not gate.passed for gate in results.gates if gate.gate == "bias")
+            summary.append(f"{len(settings.bias.facets)} facet(s), {failed} gated metric(s) out of range")
+    with stages.stage("explain") as summary:
+        results.explanation = explain.global_explanation(training.model, test)
+        rows = test.index[:EXPLAINED_ROWS]
+        record_ids = raw.loc[rows, dataset.record_id].tolist()
+        results.explained_rows = explain.explain_rows(training.model, test.loc[rows], ids=record_ids)
+        _write_json(out / "explainability.json", results.explanation)
+        _write_json(out / "explained_predictions.json", results.explained_rows)
+        top = next(iter(results.explanation["explanations"]["tree_shap"]["global_shap_values"]))
+        summary.append(f"TreeSHAP on {len(test):,} test rows, top feature {top}")
+    return results
+
+
+def _bias(settings: Settings, results: RunResults, out: Path) -> None:
+    from . import bias  # smclarify is only needed when bias analysis is configured
+
+    labelled = pd.concat(results.splits.values())
+    test = results.splits["test"]
+    predicted = (results.training.model.predict_proba(test) >= THRESHOLD).astype(int)
+    pre = bias.pre_training(labelled, settings.dataset, settings.bias)
+    post = bias.post_training(test, predicted, results.training.model.spec, settings.dataset, settings.bias)
+    results.bias = bias.analysis(pre, post)
+    _write_json(out / "bias.json", results.bias)
+    results.gates.extend(bias_gates(bias.metric_values(results.bias), settings.bias))
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

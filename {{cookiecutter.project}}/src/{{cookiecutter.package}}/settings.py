@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -77,11 +77,81 @@ class Gates(Strict):
     min_auc: float = Field(ge=0, le=1)
 
 
+PreTrainingMetric = Literal["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"]
+PostTrainingMetric = Literal["DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "SD", "GE"]
+NEEDS_GROUP_VARIABLE = {"CDDL", "CDDPL"}
+
+
+class Facet(Strict):
+    column: str
+    sensitive_values: list[str] = Field(min_length=1)
+
+
+class Limit(Strict):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Limit:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+    def allows(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+    def __str__(self) -> str:
+        if self.min is None:
+            return f"<= {self.max:g}"
+        if self.max is None:
+            return f">= {self.min:g}"
+        return f"in [{self.min:g}, {self.max:g}]"
+
+
+class Bias(Strict):
+    """One bias configuration for the local analysis (smclarify) and the pipeline's Clarify checks.
+
+    Metric names and definitions are Clarify's:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-measure-data-bias.html
+    """
+
+    facets: list[Facet] = Field(min_length=1)
+    group_variable: str | None = None  # needed only by CDDL and CDDPL
+    pre_training_metrics: list[PreTrainingMetric] = ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS"]
+    post_training_metrics: list[PostTrainingMetric] = ["DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "TE", "FT"]
+    thresholds: dict[str, Limit] = {}  # the bias gate: metric -> allowed range, for every facet
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Bias:
+        chosen = {*self.pre_training_metrics, *self.post_training_metrics}
+        unknown = sorted(set(self.thresholds) - chosen)
+        if unknown:
+            raise ValueError(f"thresholds for metrics that are not computed: {', '.join(unknown)}")
+        if chosen & NEEDS_GROUP_VARIABLE and not self.group_variable:
+            raise ValueError("CDDL and CDDPL need group_variable (a column to condition on)")
+        return self
+
+
 class Settings(Strict):
     dataset: Dataset
     split: Split = Split()
     model: Model = Model()
     gates: Gates
+    bias: Bias | None = None
+
+    @model_validator(mode="after")
+    def _bias_columns_exist(self) -> Settings:
+        if self.bias is None:
+            return self
+        features = self.dataset.features
+        for facet in self.bias.facets:
+            if facet.column not in features:
+                raise ValueError(f"bias facet {facet.column!r} is not a feature column listed under dataset")
+        if self.bias.group_variable and self.bias.group_variable not in features:
+            raise ValueError(f"bias.group_variable {self.bias.group_variable!r} is not a feature column")
+        return self
 
 
 def load_settings(path: Path | str = DEFAULT_PATH) -> Settings:

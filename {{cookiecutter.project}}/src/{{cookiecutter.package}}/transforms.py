@@ -33,7 +33,8 @@ class FeatureSpec:
         return [*self.numeric, *self.categories]
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        # Key order is feature order: never sort it.
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> FeatureSpec:

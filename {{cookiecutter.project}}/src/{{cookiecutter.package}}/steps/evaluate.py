@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
-from ..data import read_csv
+from ..data import read_dataset
 from ..model import TrainedModel
 from ..settings import DEFAULT_PATH, Dataset, load_settings
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
     settings = load_settings(args.settings)
-    test = read_csv(args.test, settings.dataset.categorical_features)
+    test = read_dataset(args.test, settings.dataset)
     evaluation = evaluate(TrainedModel.load(args.model_dir), test, settings.dataset)
     write_evaluation(evaluation, args.output)
     print(f"test AUC {auc(evaluation):.4f} on {evaluation['rows']:,} rows")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..data import read_csv
+from ..data import read_dataset
 from ..errors import ProjectError
 from ..settings import DEFAULT_PATH, Dataset, Split, load_settings
 from ..transforms import binary_label, clean_features, require_columns
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
     settings = load_settings(args.settings)
-    raw = read_csv(args.input, settings.dataset.categorical_features)
+    raw = read_dataset(args.input, settings.dataset)
     splits = split_dataset(raw, settings.dataset, settings.split, where=str(args.input))
     write_splits(splits, args.output)
     print(", ".join(f"{name}: {len(frame):,} rows" for name, frame in splits.items()))

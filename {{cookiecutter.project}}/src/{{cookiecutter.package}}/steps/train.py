@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import xgboost as xgb
 
-from ..data import read_csv
+from ..data import read_dataset
 from ..model import TrainedModel
 from ..settings import DEFAULT_PATH, Dataset, Hyperparameters, load_settings
 from ..transforms import clean_features, fit, to_dmatrix
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings(args.settings)
     overrides = {name: getattr(args, name) for name in Hyperparameters.model_fields if getattr(args, name) is not None}
     hp = Hyperparameters.model_validate({**settings.model.hyperparameters.model_dump(), **overrides})
-    text = settings.dataset.categorical_features
-    result = train(read_csv(args.train, text), read_csv(args.validation, text), settings.dataset, hp)
+    dataset = settings.dataset
+    result = train(read_dataset(args.train, dataset), read_dataset(args.validation, dataset), dataset, hp)
     result.model.save(args.model_dir)
     print(f"best round {result.best_round}, validation AUC {result.validation_auc[result.best_round - 1]:.4f}")
 

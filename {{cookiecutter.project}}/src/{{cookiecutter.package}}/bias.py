@@ -1,0 +1,113 @@
+"""Bias metrics with smclarify, the open-source library behind SageMaker Clarify's bias metrics.
+
+Results use the shape of Clarify's analysis.json, so a local result and a pipeline result read
+the same way: {stage}_bias_metrics -> facets -> column -> [{value_or_threshold, metrics}].
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .settings import Bias, Dataset
+from .transforms import FeatureSpec, encode
+
+# smclarify logs a full traceback for each metric it cannot compute; the error is kept in the
+# result instead (and a gated metric that errors fails the gate).
+logging.getLogger("smclarify").setLevel(logging.CRITICAL)
+
+LABEL = "label"
+PREDICTED = "predicted_label"
+
+
+def pre_training(frame: pd.DataFrame, dataset: Dataset, bias: Bias) -> dict:
+    """Data bias of labelled rows (label column 0/1, feature columns as cleaned)."""
+    from smclarify.bias import report
+
+    data = _facet_frame(frame, dataset, bias)
+    label = report.LabelColumn(LABEL, data[LABEL], [1])
+    facets = {
+        facet.column: report.bias_report(
+            data,
+            report.FacetColumn(facet.column, facet.sensitive_values),
+            label,
+            report.StageType.PRE_TRAINING,
+            metrics=list(bias.pre_training_metrics),
+            group_variable=_group(data, bias),
+        )
+        for facet in bias.facets
+    }
+    return _stage(dataset, facets)
+
+
+def post_training(frame: pd.DataFrame, predicted: np.ndarray, spec: FeatureSpec, dataset: Dataset, bias: Bias) -> dict:
+    """Model bias: the same rows with the model's predicted labels (0/1)."""
+    from smclarify.bias import report
+
+    data = _facet_frame(frame, dataset, bias)
+    # FT (flip test) runs k-nearest-neighbours on the other features: give it the encoded numbers.
+    encoded = pd.DataFrame(encode(frame, spec), columns=spec.features, index=frame.index).fillna(-1.0)
+    facets = {}
+    for facet in bias.facets:
+        others = encoded.drop(columns=[f.column for f in bias.facets if f.column in encoded])
+        data_for_facet = pd.concat([others, data[[facet.column, LABEL]]], axis=1)
+        facets[facet.column] = report.bias_report(
+            data_for_facet,
+            report.FacetColumn(facet.column, facet.sensitive_values),
+            report.LabelColumn(LABEL, data[LABEL], [1]),
+            report.StageType.POST_TRAINING,
+            predicted_label_column=report.LabelColumn(PREDICTED, pd.Series(predicted, index=frame.index), [1]),
+            metrics=list(bias.post_training_metrics),
+            group_variable=_group(data, bias),
+        )
+    return _stage(dataset, facets)
+
+
+def analysis(pre: dict, post: dict | None = None) -> dict:
+    result = {"version": "1.0", "pre_training_bias_metrics": pre}
+    if post is not None:
+        result["post_training_bias_metrics"] = post
+    return result
+
+
+def metric_values(analysis_json: dict) -> list[tuple[str, str, str, str, float | None, str | None]]:
+    """(stage, facet column, facet value, metric, value, error) for every computed metric."""
+    rows = []
+    for stage in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        for column, groups in analysis_json.get(stage, {}).get("facets", {}).items():
+            for group in groups:
+                for metric in group["metrics"]:
+                    rows.append(
+                        (
+                            stage,
+                            column,
+                            group["value_or_threshold"],
+                            metric["name"],
+                            _number(metric.get("value")),
+                            metric.get("error"),
+                        )
+                    )
+    return rows
+
+
+def _number(value) -> float | None:
+    """smclarify writes an infinite ratio (e.g. TE with no false positives) as "Infinity"."""
+    return None if value is None else float(value)
+
+
+def _facet_frame(frame: pd.DataFrame, dataset: Dataset, bias: Bias) -> pd.DataFrame:
+    # smclarify wants string facets as object dtype; missing facet values count as "not sensitive".
+    columns = {facet.column for facet in bias.facets} | ({bias.group_variable} if bias.group_variable else set())
+    data = frame[sorted(columns)].astype(object).where(frame[sorted(columns)].notna(), "")
+    data[LABEL] = frame[dataset.label].astype(int).to_numpy()
+    return data
+
+
+def _group(data: pd.DataFrame, bias: Bias) -> pd.Series | None:
+    return data[bias.group_variable] if bias.group_variable else None
+
+
+def _stage(dataset: Dataset, facets: dict) -> dict:
+    return {"label": dataset.label, "label_value_or_threshold": dataset.positive_label, "facets": facets}

@@ -1,0 +1,166 @@
+"""Data checks: validate a frame against a Great Expectations suite kept as JSON in data_checks/.
+
+The same function runs in `checks run`, before training in the local flow, and inside the
+pipeline's data-check Processing job; the result reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ProjectError
+
+SUITES_DIR = Path("data_checks")
+EXAMPLES = 5  # unexpected values shown per failed expectation
+
+
+@dataclass(frozen=True)
+class Outcome:
+    expectation: str
+    column: str | None
+    notes: str
+    success: bool
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    examples: list = field(default_factory=list)
+    observed: object = None
+    error: str | None = None
+
+    @property
+    def detail(self) -> str:
+        if self.error:
+            return f"could not be evaluated: {self.error}"
+        if self.unexpected_count:
+            examples = ", ".join(repr(value) for value in self.examples)
+            return f"{self.unexpected_count:,} rows ({self.unexpected_percent:.2f}%) unexpected, e.g. {examples}"
+        if self.observed is not None:
+            return f"observed {self.observed}"
+        return ""
+
+    @property
+    def line(self) -> str:
+        where = f"{self.column}: " if self.column else ""
+        return f"{where}{self.expectation}" + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    suite: str
+    data: str
+    rows: int
+    outcomes: list[Outcome]
+
+    @property
+    def success(self) -> bool:
+        return all(outcome.success for outcome in self.outcomes)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if not outcome.success]
+
+    def summary(self) -> str:
+        passed = len(self.outcomes) - len(self.failures)
+        head = f"data checks '{self.suite}' on {self.data} ({self.rows:,} rows): {passed}/{len(self.outcomes)} passed"
+        return "\n".join([head, *(f"  FAILED {outcome.line}" for outcome in self.failures)])
+
+
+def suite_path(name: str, directory: Path = SUITES_DIR) -> Path:
+    path = directory / f"{name}.json"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.json"))) or "none"
+        raise ProjectError(f"{path}: no data-check suite named {name!r} (suites in {directory}: {known})")
+    return path
+
+
+def load_suite(path: Path) -> dict:
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ProjectError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(suite, dict) or not isinstance(suite.get("expectations"), list):
+        raise ProjectError(f"{path}: a suite is a JSON object with 'name' and a list of 'expectations'")
+    suite.setdefault("name", path.stem)
+    return suite
+
+
+def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResult:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage reporting from CI or containers
+    import great_expectations as gx  # ~2 s import: only when checks actually run
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    try:
+        expectation_suite = gx.ExpectationSuite(**suite)
+    except Exception as error:  # GE raises several types for a malformed suite
+        raise ProjectError(f"data-check suite {suite.get('name')!r} is malformed: {error}") from None
+    batch = (
+        context.data_sources.add_pandas("local")
+        .add_dataframe_asset("frame")
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    result = batch.validate(
+        expectation_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
+    )
+    order = {json.dumps(e["kwargs"], sort_keys=True) + e["type"]: i for i, e in enumerate(suite["expectations"])}
+    outcomes = sorted((_outcome(item) for item in result.results), key=lambda o: order.get(o[0], len(order)))
+    return CheckResult(suite=suite["name"], data=data, rows=len(frame), outcomes=[outcome for _, outcome in outcomes])
+
+
+def _outcome(item) -> tuple[str, Outcome]:
+    config = item.expectation_config
+    kwargs = {key: value for key, value in config.kwargs.items() if key != "batch_id"}
+    details = item.result or {}
+    return json.dumps(kwargs, sort_keys=True) + config.type, Outcome(
+        expectation=config.type,
+        column=kwargs.get("column"),
+        notes=(config.meta or {}).get("notes", ""),
+        success=bool(item.success),
+        unexpected_count=details.get("unexpected_count"),
+        unexpected_percent=details.get("unexpected_percent"),
+        examples=list(details.get("partial_unexpected_list") or [])[:EXAMPLES],
+        observed=details.get("observed_value"),
+        error=_error_message(item.exception_info),
+    )
+
+
+def _error_message(info) -> str | None:
+    """GE reports an exception either flat or keyed by metric; return its first message."""
+    if not info:
+        return None
+    entries = [info] if "raised_exception" in info else list(info.values())
+    for entry in entries:
+        message = entry.get("exception_message")
+        if message:
+            return str(message).splitlines()[0]
+    return None
+
+
+def write_report(result: CheckResult, path: Path) -> Path:
+    """A Markdown table of every expectation (failures first), readable in a PR or S3 console."""
+    verdict = "passed" if result.success else "FAILED"
+    rows = sorted(result.outcomes, key=lambda o: o.success)
+    lines = [
+        f"# Data checks '{result.suite}': {verdict}",
+        "",
+        f"{result.data}: {result.rows:,} rows, {len(result.outcomes) - len(result.failures)} of "
+        f"{len(result.outcomes)} expectations met.",
+        "",
+        "| result | column | expectation | why it matters | details |",
+        "| --- | --- | --- | --- | --- |",
+        *[
+            f"| {'pass' if o.success else '**FAIL**'} | {o.column or '(table)'} | {o.expectation} | {o.notes} | "
+            f"{o.detail.replace('|', '/')} |"
+            for o in rows
+        ],
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
