@@ -29,13 +29,17 @@ def pre_training(frame: pd.DataFrame, dataset: Dataset, bias: Bias) -> dict:
     data = _facet_frame(frame, dataset, bias)
     label = report.LabelColumn(LABEL, data[LABEL], [1])
     facets = {
-        facet.column: report.bias_report(
-            data,
-            report.FacetColumn(facet.column, facet.sensitive_values),
-            label,
-            report.StageType.PRE_TRAINING,
-            metrics=list(bias.pre_training_metrics),
-            group_variable=_group(data, bias),
+        facet.column: _guarded(
+            bias.pre_training_metrics,
+            facet,
+            lambda facet=facet: report.bias_report(
+                data,
+                report.FacetColumn(facet.column, facet.sensitive_values),
+                label,
+                report.StageType.PRE_TRAINING,
+                metrics=list(bias.pre_training_metrics),
+                group_variable=_group(data, bias),
+            ),
         )
         for facet in bias.facets
     }
@@ -49,18 +53,22 @@ def post_training(frame: pd.DataFrame, predicted: np.ndarray, spec: FeatureSpec,
     data = _facet_frame(frame, dataset, bias)
     # FT (flip test) runs k-nearest-neighbours on the other features: give it the encoded numbers.
     encoded = pd.DataFrame(encode(frame, spec), columns=spec.features, index=frame.index).fillna(-1.0)
+    others = encoded.drop(columns=[f.column for f in bias.facets if f.column in encoded])
+    predicted_labels = pd.Series(predicted, index=frame.index).astype("category")
     facets = {}
     for facet in bias.facets:
-        others = encoded.drop(columns=[f.column for f in bias.facets if f.column in encoded])
-        data_for_facet = pd.concat([others, data[[facet.column, LABEL]]], axis=1)
-        facets[facet.column] = report.bias_report(
-            data_for_facet,
-            report.FacetColumn(facet.column, facet.sensitive_values),
-            report.LabelColumn(LABEL, data[LABEL], [1]),
-            report.StageType.POST_TRAINING,
-            predicted_label_column=report.LabelColumn(PREDICTED, pd.Series(predicted, index=frame.index), [1]),
-            metrics=list(bias.post_training_metrics),
-            group_variable=_group(data, bias),
+        facets[facet.column] = _guarded(
+            bias.post_training_metrics,
+            facet,
+            lambda facet=facet: report.bias_report(
+                pd.concat([others, data[[facet.column, LABEL]]], axis=1),
+                report.FacetColumn(facet.column, facet.sensitive_values),
+                report.LabelColumn(LABEL, data[LABEL], [1]),
+                report.StageType.POST_TRAINING,
+                predicted_label_column=report.LabelColumn(PREDICTED, predicted_labels, [1]),
+                metrics=list(bias.post_training_metrics),
+                group_variable=_group(data, bias),
+            ),
         )
     return _stage(dataset, facets)
 
@@ -97,11 +105,23 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _guarded(metrics: list[str], facet, compute) -> list[dict]:
+    """smclarify raises for a whole facet on degenerate input (e.g. no predicted positives);
+    record the reason on every metric instead, so the gate fails with it rather than crashing."""
+    try:
+        return compute()
+    except ValueError as error:
+        failed = [{"name": name, "value": None, "error": str(error)} for name in metrics]
+        return [{"value_or_threshold": ",".join(facet.sensitive_values), "metrics": failed}]
+
+
 def _facet_frame(frame: pd.DataFrame, dataset: Dataset, bias: Bias) -> pd.DataFrame:
     # smclarify wants string facets as object dtype; missing facet values count as "not sensitive".
     columns = {facet.column for facet in bias.facets} | ({bias.group_variable} if bias.group_variable else set())
     data = frame[sorted(columns)].astype(object).where(frame[sorted(columns)].notna(), "")
-    data[LABEL] = frame[dataset.label].astype(int).to_numpy()
+    # As a category: smclarify reads an integer column with many distinct values per row (a small
+    # frame) as a continuous score, which silently changes the metrics.
+    data[LABEL] = pd.Series(frame[dataset.label].astype(int).to_numpy(), index=frame.index).astype("category")
     return data
 
 

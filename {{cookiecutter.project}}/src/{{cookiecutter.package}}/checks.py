@@ -99,6 +99,14 @@ def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResul
         expectation_suite = gx.ExpectationSuite(**suite)
     except Exception as error:  # GE raises several types for a malformed suite
         raise ProjectError(f"data-check suite {suite.get('name')!r} is malformed: {error}") from None
+    if len(expectation_suite.expectations) != len(suite["expectations"]):
+        # GE drops an expectation whose type it does not know: a typo would switch a check off.
+        known = {e.expectation_type for e in expectation_suite.expectations}
+        unknown = sorted({e.get("type", "(no type)") for e in suite["expectations"]} - known)
+        raise ProjectError(
+            f"data-check suite {suite.get('name')!r}: unknown expectation type(s) {', '.join(unknown)}; "
+            "see https://greatexpectations.io/expectations/"
+        )
     batch = (
         context.data_sources.add_pandas("local")
         .add_dataframe_asset("frame")
@@ -108,16 +116,23 @@ def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResul
     result = batch.validate(
         expectation_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
     )
-    order = {json.dumps(e["kwargs"], sort_keys=True) + e["type"]: i for i, e in enumerate(suite["expectations"])}
-    outcomes = sorted((_outcome(item) for item in result.results), key=lambda o: order.get(o[0], len(order)))
-    return CheckResult(suite=suite["name"], data=data, rows=len(frame), outcomes=[outcome for _, outcome in outcomes])
+    # Report in suite order (GE returns results grouped by the metrics it computes).
+    order = {_key(e.configuration): i for i, e in enumerate(expectation_suite.expectations)}
+    ranked = sorted(result.results, key=lambda item: order.get(_key(item.expectation_config), len(order)))
+    outcomes = [_outcome(item) for item in ranked]
+    return CheckResult(suite=suite["name"], data=data, rows=len(frame), outcomes=outcomes)
 
 
-def _outcome(item) -> tuple[str, Outcome]:
-    config = item.expectation_config
+def _key(config) -> str:
     kwargs = {key: value for key, value in config.kwargs.items() if key != "batch_id"}
+    return config.type + json.dumps(kwargs, sort_keys=True, default=str)
+
+
+def _outcome(item) -> Outcome:
+    config = item.expectation_config
+    kwargs = config.kwargs
     details = item.result or {}
-    return json.dumps(kwargs, sort_keys=True) + config.type, Outcome(
+    return Outcome(
         expectation=config.type,
         column=kwargs.get("column"),
         notes=(config.meta or {}).get("notes", ""),

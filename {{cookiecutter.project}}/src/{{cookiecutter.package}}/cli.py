@@ -1,11 +1,13 @@
 """The {{ cookiecutter.project }} command line: one entry point for every task on this model.
 
-Exit codes: 0 success, 1 a gate refused the model, 2 bad input (settings, data, arguments).
+Exit codes: 0 success, 1 a gate or check refused, 2 bad input (settings, data, arguments),
+3 an unexpected error (a bug: the traceback is printed).
 """
 
 from __future__ import annotations
 
 import functools
+import traceback
 from pathlib import Path
 
 import click
@@ -15,6 +17,7 @@ from .settings import DEFAULT_PATH, load_settings
 
 GATE_REFUSED = 1
 BAD_INPUT = 2
+UNEXPECTED = 3
 
 
 class InputError(click.ClickException):
@@ -22,7 +25,8 @@ class InputError(click.ClickException):
 
 
 def reports_errors(command):
-    """Turn a ProjectError into one 'Error: ...' line and exit code 2, never a traceback."""
+    """A ProjectError becomes one 'Error: ...' line and exit code 2; anything else is a bug and
+    exits 3 with its traceback, so scripts can tell a refused model from a crash."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -30,6 +34,11 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except ProjectError as error:
             raise InputError(str(error)) from None
+        except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception:
+            traceback.print_exc()
+            raise SystemExit(UNEXPECTED) from None
 
     return wrapper
 

@@ -33,7 +33,8 @@ class GateResult:
 def format_value(value: float | None) -> str:
     if value is None:
         return "not computed"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4f}"
+    # Six significant digits: a value just below a limit never prints as the limit itself.
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.6g}"
 
 
 def quality_gate(evaluation: dict, gates: Gates) -> GateResult:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import checks, explain, report
 from .data import read_dataset
+from .errors import ProjectError
 from .gates import GateResult, bias_gates, data_gate, quality_gate
 from .progress import Stages
 from .settings import Settings
@@ -67,6 +68,7 @@ def run_local(
     suites: Path = checks.SUITES_DIR,
     echo: Callable[[str], None] | None = None,
 ) -> LocalRun:
+    _check_replaceable(out)
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -82,6 +84,18 @@ def run_local(
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
     return LocalRun(out=out, gates=results.gates)
+
+
+def _check_replaceable(out: Path) -> None:
+    """The output directory is replaced whole: refuse anything that is not an earlier run's output."""
+    resolved = out.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise ProjectError(f"--out {out}: would replace the current directory or a parent; pass e.g. build/local")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "report.md").exists())):
+        raise ProjectError(
+            f"--out {out}: exists and is not the output of an earlier run (no report.md); "
+            "choose another directory or remove it"
+        )
 
 
 def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages) -> RunResults:

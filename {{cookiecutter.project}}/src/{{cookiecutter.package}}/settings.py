@@ -146,11 +146,13 @@ class Settings(Strict):
         if self.bias is None:
             return self
         features = self.dataset.features
-        for facet in self.bias.facets:
+        for position, facet in enumerate(self.bias.facets):
             if facet.column not in features:
-                raise ValueError(f"bias facet {facet.column!r} is not a feature column listed under dataset")
+                raise ValueError(
+                    f"bias.facets.{position}.column: {facet.column!r} is not a feature column listed under dataset"
+                )
         if self.bias.group_variable and self.bias.group_variable not in features:
-            raise ValueError(f"bias.group_variable {self.bias.group_variable!r} is not a feature column")
+            raise ValueError(f"bias.group_variable: {self.bias.group_variable!r} is not a feature column")
         return self
 
 
@@ -169,17 +171,18 @@ def load_settings(path: Path | str = DEFAULT_PATH) -> Settings:
     try:
         return Settings.model_validate(raw)
     except ValidationError as error:
-        raise ProjectError(_describe(path, error)) from None
+        raise ProjectError(describe_errors(str(path), error)) from None
 
 
-def _describe(path: Path, error: ValidationError) -> str:
-    lines = [f"{path}: {error.error_count()} invalid setting(s):"]
+def describe_errors(source: str, error: ValidationError) -> str:
+    """One line per problem, each naming the key path: what, where, and what is expected."""
+    lines = [f"{source}: {error.error_count()} invalid setting(s):"]
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        key = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and indentation)"
-        elif "input" in problem and problem["type"] != "missing":
-            message += f" (got {problem['input']!r})"
-        lines.append(f"  {key}: {message}")
+        elif problem["type"] != "missing" and not isinstance(problem.get("input"), (dict, list)):
+            message += f" (got {problem['input']!r})"  # a whole section would drown the message
+        lines.append(f"  {key}: {message}" if key else f"  {message}")
     return "\n".join(lines)

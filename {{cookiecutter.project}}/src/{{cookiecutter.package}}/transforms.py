@@ -70,6 +70,9 @@ def clean_features(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
 
 def binary_label(values: pd.Series, positive_label: str) -> pd.Series:
     """1 for the positive class, 0 otherwise, NaN where the label is missing."""
+    if pd.api.types.is_numeric_dtype(values):  # e.g. a 0/1 label read as float because of blanks
+        positive = pd.to_numeric(positive_label, errors="coerce")
+        return (values == positive).astype("Int8").mask(values.isna())
     text = values.astype("string").str.strip()
     return (text == positive_label).astype("Int8").mask(text.isna() | (text == ""))
 

@@ -41,9 +41,15 @@ def input_fn(request_body: str | bytes, content_type: str = CSV) -> pd.DataFrame
         records = payload.get("instances", payload) if isinstance(payload, dict) else payload
         if isinstance(records, dict):
             records = [records]
+        if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+            raise ValueError('send {"instances": [{feature: value, ...}, ...]} with at least one object')
         return pd.DataFrame.from_records(records)
     if media_type == CSV:
-        return pd.read_csv(io.StringIO(request_body), header=None, dtype=str, keep_default_na=False)
+        try:
+            frame = pd.read_csv(io.StringIO(request_body), header=None, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise ValueError(f"unreadable CSV payload: every line needs the same number of values ({error})") from None
+        return frame.apply(lambda column: column.str.strip())
     raise UnsupportedContentType(f"content type {content_type!r} is not supported; send {CSV} or {JSON}")
 
 
@@ -56,7 +62,7 @@ def _with_feature_names(frame: pd.DataFrame, model: TrainedModel) -> pd.DataFram
                 f"expected {len(features)} values per CSV row ({', '.join(features)}), got {frame.shape[1]}"
             )
         frame = frame.set_axis(features, axis=1)
-        if len(frame) and list(frame.iloc[0]) == features:
+        if len(frame) and [str(value).strip() for value in frame.iloc[0]] == features:
             frame = frame.iloc[1:]
     missing = [name for name in features if name not in frame.columns]
     if missing:

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 import xgboost as xgb
+from pydantic import ValidationError
 
 from ..data import read_dataset
+from ..errors import ProjectError
 from ..model import TrainedModel
-from ..settings import DEFAULT_PATH, Dataset, Hyperparameters, load_settings
+from ..settings import DEFAULT_PATH, Dataset, Hyperparameters, describe_errors, load_settings
 from ..transforms import clean_features, fit, to_dmatrix
 
 OBJECTIVE = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist"}
@@ -68,7 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings(args.settings)
     overrides = {name: getattr(args, name) for name in Hyperparameters.model_fields if getattr(args, name) is not None}
-    hp = Hyperparameters.model_validate({**settings.model.hyperparameters.model_dump(), **overrides})
+    try:
+        hp = Hyperparameters.model_validate({**settings.model.hyperparameters.model_dump(), **overrides})
+    except ValidationError as error:
+        raise ProjectError(describe_errors("hyperparameter arguments", error)) from None
     dataset = settings.dataset
     result = train(read_dataset(args.train, dataset), read_dataset(args.validation, dataset), dataset, hp)
     result.model.save(args.model_dir)

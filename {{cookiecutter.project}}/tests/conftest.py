@@ -1,0 +1,138 @@
+"""Shared fixtures: the project's own settings and sample, and one model trained once per session."""
+
+from __future__ import annotations
+
+import os
+
+# Set before xgboost is first imported: one OpenMP thread per process. Results do not depend on the
+# thread count, but on a busy 2-core machine (CI, or this suite beside another) XGBoost's waiting
+# threads make training 10-50x slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.settings import Settings, load_settings
+from {{ cookiecutter.package }}.steps.evaluate import evaluate
+from {{ cookiecutter.package }}.steps.preprocess import split_dataset, write_splits
+from {{ cookiecutter.package }}.steps.train import TrainingResult, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def settings_path() -> Path:
+    return ROOT / "project.yaml"
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    return ROOT / "data" / "sample" / "adult.csv"
+
+
+@pytest.fixture(scope="session")
+def suites_dir() -> Path:
+    return ROOT / "data_checks"
+
+
+@pytest.fixture(scope="session")
+def settings(settings_path: Path) -> Settings:
+    return load_settings(settings_path)
+
+
+@pytest.fixture
+def raw_settings(settings_path: Path) -> dict:
+    """The real project.yaml as a plain mapping, fresh for each test to derive a variant from."""
+    return yaml.safe_load(settings_path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def write_settings(tmp_path: Path):
+    """Writes a settings mapping (or raw text) to tmp_path/project.yaml and returns the path."""
+
+    def write(content: dict | str) -> Path:
+        path = tmp_path / "project.yaml"
+        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def _sample(sample_path: Path, settings: Settings) -> pd.DataFrame:
+    return read_dataset(sample_path, settings.dataset)
+
+
+@pytest.fixture
+def sample(_sample: pd.DataFrame) -> pd.DataFrame:
+    """The bundled sample as the steps read it; a fresh copy, so a test may change it."""
+    return _sample.copy()
+
+
+@pytest.fixture
+def tiny_frame() -> pd.DataFrame:
+    """Four hand-written rows in the sample's schema, with the messy values real files have."""
+    return pd.DataFrame(
+        {
+            "record_id": [1, 2, 3, 4],
+            "event_time": ["2024-01-01T00:00:00Z"] * 4,
+            "age": ["39", " 50", "?", "abc"],
+            "workclass": ["State-gov", " Self-emp-not-inc ", "?", ""],
+            "fnlwgt": [77516, 83311, 215646, 234721],
+            "education": ["Bachelors", "Bachelors", "HS-grad", "11th"],
+            "education_num": [13, 13, 9, 7],
+            "marital_status": ["Never-married", "Married-civ-spouse", "Divorced", "Married-civ-spouse"],
+            "occupation": ["Adm-clerical", "Exec-managerial", "Handlers-cleaners", "?"],
+            "relationship": ["Not-in-family", "Husband", "Not-in-family", "Husband"],
+            "race": ["White", "White", "White", "Black"],
+            "sex": ["Male", "Male", "Male", "Male"],
+            "capital_gain": [2174, 0, 0, 0],
+            "capital_loss": [0, 0, 0, 0],
+            "hours_per_week": [40, 13, 40, 40],
+            "native_country": ["United-States", "United-States", "United-States", "United-States"],
+            "income": ["<=50K", ">50K", " >50K ", ""],
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def splits(_sample: pd.DataFrame, settings: Settings) -> dict[str, pd.DataFrame]:
+    """Train, validation and test splits of the sample (shared: copy before changing one)."""
+    return split_dataset(_sample, settings.dataset, settings.split)
+
+
+@pytest.fixture(scope="session")
+def trained(splits: dict[str, pd.DataFrame], settings: Settings) -> TrainingResult:
+    """The project's model trained once on the sample with the project's hyperparameters."""
+    return train(splits["train"], splits["validation"], settings.dataset, settings.model.hyperparameters)
+
+
+@pytest.fixture(scope="session")
+def model_dir(trained: TrainingResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained model saved as the training job writes it to SM_MODEL_DIR."""
+    directory = tmp_path_factory.mktemp("model")
+    trained.model.save(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def evaluation(trained: TrainingResult, splits: dict[str, pd.DataFrame], settings: Settings) -> dict:
+    return evaluate(trained.model, splits["test"], settings.dataset)
+
+
+@pytest.fixture(scope="session")
+def splits_dir(splits: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The splits written as the preprocess job writes them: one folder per split."""
+    directory = tmp_path_factory.mktemp("splits")
+    write_splits(splits, directory)
+    return directory

@@ -1,0 +1,353 @@
+"""Bias: Clarify's metrics (via smclarify) checked by hand, the bias gate, and the bias settings.
+
+Clarify's conventions, as in smclarify (the library behind Clarify) and
+https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-measure-data-bias.html:
+facet d ("disadvantaged") is the rows whose facet value is one of the sensitive values; facet a is everyone else.
+  CI   = (n_a - n_d) / (n_a + n_d)          positive when d is under-represented
+  DPL  = q_a - q_d                          q = share of positive labels; positive when d gets fewer positives
+  DPPL = q^_a - q^_d                        the same with predicted labels
+  DI   = q^_d / q^_a                        a ratio: 1 is parity, below 1 disfavours d
+  AD   = accuracy_a - accuracy_d            negative when the model is more accurate for d
+  RD   = recall_a - recall_d                negative when the model finds d's positives more often
+This file is removed with bias.py when the project is generated with use_clarify=no.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from {{ cookiecutter.package }} import bias
+from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.errors import ProjectError
+from {{ cookiecutter.package }}.gates import bias_gates
+from {{ cookiecutter.package }}.local import LocalRun, run_local
+from {{ cookiecutter.package }}.model import TrainedModel
+from {{ cookiecutter.package }}.settings import (
+    Bias,
+    Dataset,
+    Facet,
+    Hyperparameters,
+    Limit,
+    Settings,
+    load_settings,
+)
+from {{ cookiecutter.package }}.steps.evaluate import THRESHOLD
+from {{ cookiecutter.package }}.steps.preprocess import split_dataset
+from {{ cookiecutter.package }}.steps.train import train
+from {{ cookiecutter.package }}.transforms import FeatureSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample" / "adult.csv"
+PRE, POST = "pre_training_bias_metrics", "post_training_bias_metrics"
+
+# A hand-made data set: 4 rows of facet d (Female), 6 of facet a (Male).
+#          d (Female)     a (Male)
+# label    1 0 0 0        1 1 1 0 0 0
+# predicted 1 1 0 0       1 0 0 0 0 1
+HAND_SEX = ["Female"] * 4 + ["Male"] * 6
+HAND_LABEL = [1, 0, 0, 0, 1, 1, 1, 0, 0, 0]
+HAND_PREDICTED = [1, 1, 0, 0, 1, 0, 0, 0, 0, 1]
+# Counts: n_d = 4, n_a = 6; positive labels d 1/4, a 3/6; predicted positives d 2/4, a 2/6.
+# d: TP 1, FP 1, TN 2, FN 0 -> accuracy 3/4, recall 1/1.  a: TP 1, FP 1, TN 2, FN 2 -> accuracy 3/6, recall 1/3.
+BY_HAND = {
+    "CI": (6 - 4) / (6 + 4),  # 0.2
+    "DPL": 3 / 6 - 1 / 4,  # 0.25
+    "DPPL": 2 / 6 - 2 / 4,  # -1/6: the model now favours d
+    "DI": (2 / 4) / (2 / 6),  # 1.5
+    "AD": 3 / 6 - 3 / 4,  # -0.25
+    "RD": 1 / 3 - 1 / 1,  # -2/3
+}
+# The 10 rows as they are: bias.py passes labels as categories, so smclarify never mistakes a small 0/1 column for
+# a continuous score (it would for 40 rows or fewer if given plain integers).
+REPEAT = 1
+
+HAND_DATASET = Dataset(
+    record_id="id",
+    event_time="time",
+    label="y",
+    positive_label="1",
+    numeric_features=["x"],
+    categorical_features=["sex"],
+)
+HAND_SPEC = FeatureSpec(label="y", positive_label="1", numeric=["x"], categories={"sex": ["Female", "Male"]})
+HAND_BIAS = Bias(
+    facets=[Facet(column="sex", sensitive_values=["Female"])],
+    pre_training_metrics=["CI", "DPL"],
+    post_training_metrics=["DPPL", "DI", "AD", "RD"],
+    thresholds={"DPPL": Limit(min=-0.1, max=0.1), "DI": Limit(min=0.8)},
+)
+
+
+def hand_frame() -> pd.DataFrame:
+    rows = len(HAND_LABEL) * REPEAT
+    return pd.DataFrame({"y": HAND_LABEL * REPEAT, "x": np.arange(rows, dtype=float), "sex": HAND_SEX * REPEAT})
+
+
+def values(analysis_json: dict) -> dict[tuple[str, str, str], float | None]:
+    """(facet column, facet value, metric) -> value, over both stages."""
+    return {(column, group, name): value for _, column, group, name, value, _ in bias.metric_values(analysis_json)}
+
+
+@pytest.fixture(scope="module")
+def hand_analysis() -> dict:
+    frame = hand_frame()
+    pre = bias.pre_training(frame, HAND_DATASET, HAND_BIAS)
+    post = bias.post_training(frame, np.array(HAND_PREDICTED * REPEAT), HAND_SPEC, HAND_DATASET, HAND_BIAS)
+    return bias.analysis(pre, post)
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    settings = load_settings(ROOT / "project.yaml")
+    assert settings.bias is not None, "project.yaml has no bias section, but bias.py was generated"
+    return settings
+
+
+@pytest.fixture(scope="module")
+def splits(settings: Settings) -> dict[str, pd.DataFrame]:
+    return split_dataset(read_dataset(SAMPLE, settings.dataset), settings.dataset, settings.split)
+
+
+@pytest.fixture(scope="module")
+def strict_run(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
+    """The local run with the project's model and a DPPL limit no real model meets (max 0.01)."""
+    strict = Bias.model_validate({**settings.bias.model_dump(), "thresholds": {"DPPL": {"max": 0.01}}})
+    out = tmp_path_factory.mktemp("bias") / "run"
+    return run_local(
+        settings.model_copy(update={"bias": strict}), data=SAMPLE, out=out, suites=ROOT / "data_checks", echo=print
+    )
+
+
+@pytest.mark.parametrize("metric", ["CI", "DPL", "DPPL", "DI", "AD", "RD"])
+def test_metric_equals_the_hand_computed_value(metric: str, hand_analysis: dict):
+    assert values(hand_analysis)["sex", "Female", metric] == pytest.approx(BY_HAND[metric])
+
+
+def test_the_analysis_has_the_shape_of_clarify_analysis_json(hand_analysis: dict):
+    assert hand_analysis["version"] == "1.0"
+    assert set(hand_analysis) == {"version", PRE, POST}
+    for stage, metrics in [(PRE, ["CI", "DPL"]), (POST, ["AD", "DI", "DPPL", "RD"])]:
+        result = hand_analysis[stage]
+        assert (result["label"], result["label_value_or_threshold"]) == ("y", "1")
+        assert list(result["facets"]) == ["sex"]
+        [group] = result["facets"]["sex"]
+        assert group["value_or_threshold"] == "Female"
+        assert sorted(metric["name"] for metric in group["metrics"]) == metrics
+        for metric in group["metrics"]:
+            assert isinstance(metric["value"], float), metric
+            assert metric["description"].endswith(f"({metric['name']})")
+            assert "error" not in metric
+    assert json.loads(json.dumps(hand_analysis)) == hand_analysis
+
+
+def test_metric_values_flattens_both_stages(hand_analysis: dict):
+    rows = bias.metric_values(hand_analysis)
+    assert [(stage, name) for stage, _, _, name, _, _ in rows] == [
+        (PRE, "CI"),
+        (PRE, "DPL"),
+        (POST, "AD"),
+        (POST, "DI"),
+        (POST, "DPPL"),
+        (POST, "RD"),
+    ]
+    assert all(row[1:3] == ("sex", "Female") and row[5] is None for row in rows)
+
+
+def test_the_bias_gate_checks_every_thresholded_metric(hand_analysis: dict):
+    gates = {gate.metric: gate for gate in bias_gates(bias.metric_values(hand_analysis), HAND_BIAS)}
+    assert sorted(gates) == ["DI[sex=Female]", "DPPL[sex=Female]"]
+    dppl = gates["DPPL[sex=Female]"]  # -1/6 is below the minimum -0.1
+    assert not dppl.passed
+    assert dppl.message.startswith("bias gate FAILED: DPPL[sex=Female] -0.166667, expected in [-0.1, 0.1]; ")
+    assert "investigate the sex=Female group" in dppl.message
+    assert "bias.thresholds.DPPL" in dppl.message
+    assert gates["DI[sex=Female]"].passed  # 1.5 >= 0.8
+    assert gates["DI[sex=Female]"].message == "bias gate passed: DI[sex=Female] 1.5, expected >= 0.8"
+
+
+def test_a_metric_that_cannot_be_computed_fails_the_gate():
+    frame = hand_frame().assign(sex="Male")  # no row of the sensitive group
+    post = bias.post_training(frame, np.array(HAND_PREDICTED * REPEAT), HAND_SPEC, HAND_DATASET, HAND_BIAS)
+    rows = bias.metric_values(bias.analysis(bias.pre_training(frame, HAND_DATASET, HAND_BIAS), post))
+    assert all(value is None and error for *_, value, error in rows)
+    gates = bias_gates(rows, HAND_BIAS)
+    assert len(gates) == 2
+    for gate in gates:
+        assert not gate.passed
+        assert " not computed, expected " in gate.message
+        assert "the metric could not be computed (" in gate.message
+        assert "empty" in gate.message
+
+
+def test_infinite_values_are_numbers_that_fail_a_bounded_limit():
+    # smclarify returns inf for a ratio over zero; bias.json stores it as JSON's Infinity
+    written = '{"post_training_bias_metrics": {"facets": {"sex": [{"value_or_threshold": "Female", '
+    written += '"metrics": [{"name": "DI", "value": Infinity}]}]}}}'
+    rows = bias.metric_values(json.loads(written))
+    assert rows == [(POST, "sex", "Female", "DI", float("inf"), None)]
+    [gate] = bias_gates(rows, HAND_BIAS)
+    assert gate.value == float("inf")
+    assert not bias_gates(rows, HAND_BIAS.model_copy(update={"thresholds": {"DI": Limit(max=2)}}))[0].passed
+    assert gate.passed  # DI >= 0.8 has no upper bound
+
+
+def test_the_default_model_passes_the_project_bias_gate(strict_run: LocalRun, settings: Settings, splits):
+    model = TrainedModel.load(strict_run.out / "model")
+    test = splits["test"]
+    predicted = (model.predict_proba(test) >= THRESHOLD).astype(int)
+    pre = bias.pre_training(pd.concat(splits.values()), settings.dataset, settings.bias)
+    post = bias.post_training(test, predicted, model.spec, settings.dataset, settings.bias)
+    gates = bias_gates(bias.metric_values(bias.analysis(pre, post)), settings.bias)
+    assert len(gates) == len(settings.bias.facets) * len(settings.bias.thresholds)
+    assert [gate.message for gate in gates if not gate.passed] == []
+
+
+def test_a_model_blind_to_one_group_fires_the_disparate_impact_gate(strict_run: LocalRun, settings: Settings, splits):
+    """The project's model, with every prediction for the first facet's sensitive group forced to 0."""
+    facet = settings.bias.facets[0]
+    model = TrainedModel.load(strict_run.out / "model")
+    test = splits["test"]
+    sensitive = test[facet.column].isin(facet.sensitive_values).to_numpy()
+    predicted = (model.predict_proba(test) >= THRESHOLD).astype(int)
+    predicted[sensitive] = 0
+    four_fifths = Bias(
+        facets=[facet],
+        pre_training_metrics=["CI"],
+        post_training_metrics=["DPPL", "DI"],
+        thresholds={"DI": Limit(min=0.8)},  # the four-fifths rule
+    )
+    pre = bias.pre_training(test, settings.dataset, four_fifths)
+    analysis = bias.analysis(pre, bias.post_training(test, predicted, model.spec, settings.dataset, four_fifths))
+    group = facet.sensitive_values[0]
+    found = values(analysis)
+    assert found[facet.column, group, "DI"] == 0.0
+    assert found[facet.column, group, "DPPL"] == pytest.approx(predicted[~sensitive].mean())  # q^_a - 0
+    [gate] = bias_gates(bias.metric_values(analysis), four_fifths)
+    assert not gate.passed
+    assert gate.message.startswith(f"bias gate FAILED: DI[{facet.column}={group}] 0, expected >= 0.8; ")
+
+
+def test_a_model_trained_on_labels_set_by_the_facet_fires_the_project_bias_gate(settings: Settings, splits):
+    facet = settings.bias.facets[0]
+    dataset = settings.dataset
+
+    def biased(frame: pd.DataFrame) -> pd.DataFrame:
+        # the positive label for everyone outside the sensitive group, the negative one for everyone in it
+        return frame.assign(**{dataset.label: (~frame[facet.column].isin(facet.sensitive_values)).astype("int8")})
+
+    # AUC is perfect from the first round, so training keeps one tree: a large step makes that tree decisive.
+    quick = Hyperparameters(num_round=20, early_stopping_rounds=5, max_depth=3, eta=1.0, seed=1)
+    model = train(biased(splits["train"]), biased(splits["validation"]), dataset, quick).model
+    test = biased(splits["test"])
+    predicted = (model.predict_proba(test) >= THRESHOLD).astype(int)
+    post = bias.post_training(test, predicted, model.spec, dataset, settings.bias)
+    analysis = bias.analysis(bias.pre_training(test, dataset, settings.bias), post)
+    group = facet.sensitive_values[0]
+    assert values(analysis)[facet.column, group, "DPPL"] == pytest.approx(1.0)  # every a positive, every d negative
+    failed = [gate for gate in bias_gates(bias.metric_values(analysis), settings.bias) if not gate.passed]
+    dppl = next(gate for gate in failed if gate.metric == f"DPPL[{facet.column}={group}]")
+    limit = settings.bias.thresholds["DPPL"]
+    assert dppl.message.startswith(f"bias gate FAILED: DPPL[{facet.column}={group}] 1, expected {limit}; ")
+    assert "bias.thresholds.DPPL in project.yaml" in dppl.message
+
+
+def test_the_local_run_with_a_strict_limit_is_refused(strict_run: LocalRun, settings: Settings):
+    assert not strict_run.passed
+    failed = [gate for gate in strict_run.gates if not gate.passed]
+    assert [gate.gate for gate in failed] == ["bias"] * len(settings.bias.facets)
+    assert {gate.metric for gate in failed} == {
+        f"DPPL[{facet.column}={facet.sensitive_values[0]}]" for facet in settings.bias.facets
+    }
+    assert all(gate.expected == "<= 0.01" for gate in failed)
+    assert [gate.gate for gate in strict_run.gates if gate.passed] == ["data", "quality"]
+
+
+def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun, settings: Settings):
+    report = (strict_run.out / "report.md").read_text(encoding="utf-8")
+    assert "**Decision: the model must not be registered.**" in report
+    facet = settings.bias.facets[0]
+    group = facet.sensitive_values[0]
+    assert f"- bias gate FAILED: DPPL[{facet.column}={group}] " in report
+    assert f"| bias | DPPL[{facet.column}={group}] | " in report
+    assert "| <= 0.01 | **FAIL** |" in report
+    assert "## Bias" in report
+    assert "![Bias metrics against their limits](bias.png)" in report
+    assert (strict_run.out / "bias.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    analysis = json.loads((strict_run.out / "bias.json").read_text(encoding="utf-8"))
+    assert set(analysis) == {"version", PRE, POST}
+    assert sorted(analysis[POST]["facets"]) == sorted(facet.column for facet in settings.bias.facets)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"thresholds": {"SD": {"max": 0.1}}}, "bias: thresholds for metrics that are not computed: SD"),
+        (
+            {"post_training_metrics": ["DPPL"], "thresholds": {"DPPL": {"max": 0.2}, "AD": {"max": 0.1}}},
+            "bias: thresholds for metrics that are not computed: AD",
+        ),
+        (
+            {"facets": [{"column": "income", "sensitive_values": [">50K"]}]},
+            "bias.facets.0.column: 'income' is not a feature column",
+        ),
+        (
+            {"facets": [{"column": "zodiac", "sensitive_values": ["Leo"]}]},
+            "bias.facets.0.column: 'zodiac' is not a feature column",
+        ),
+        ({"facets": [{"column": "sex", "sensitive_values": []}]}, "bias.facets.0.sensitive_values: List should have"),
+        ({"facets": []}, "bias.facets: List should have at least 1 item"),
+        ({"pre_training_metrics": ["CI", "CDDL"]}, "bias: CDDL and CDDPL need group_variable"),
+        ({"post_training_metrics": ["DPPL", "CDDPL"], "thresholds": {}}, "bias: CDDL and CDDPL need group_variable"),
+        (
+            {"pre_training_metrics": ["CDDL"], "group_variable": "income"},
+            "bias.group_variable: 'income' is not a feature column",
+        ),
+        ({"thresholds": {"DPPL": {"min": 0.3, "max": -0.3}}}, "bias.thresholds.DPPL: min 0.3 is greater than max -0.3"),
+        ({"thresholds": {"DPPL": {}}}, "bias.thresholds.DPPL: give min, max or both"),
+        ({"thresholds": {"DPPL": {"minimum": 0.1}}}, "bias.thresholds.DPPL.minimum: unknown key"),
+        ({"pre_training_metrics": ["CI", "XYZ"]}, "bias.pre_training_metrics.1: Input should be"),
+    ],
+    ids=[
+        "threshold on a metric not computed",
+        "threshold on a metric dropped from the list",
+        "facet is the label",
+        "facet is not a column",
+        "facet without sensitive values",
+        "no facets",
+        "CDDL without group_variable",
+        "CDDPL without group_variable",
+        "group_variable is not a feature",
+        "limit min above max",
+        "limit without bounds",
+        "limit with a misspelt key",
+        "unknown metric",
+    ],
+)
+def test_settings_reject_an_inconsistent_bias_section(change: dict, message: str, tmp_path: Path):
+    raw = yaml.safe_load((ROOT / "project.yaml").read_text(encoding="utf-8"))
+    raw["bias"] = {**raw["bias"], **change}
+    path = tmp_path / "project.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(ProjectError) as error:
+        load_settings(path)
+    assert str(error.value).startswith(f"{path}: 1 invalid setting(s):\n")
+    assert message in str(error.value)
+
+
+def test_settings_accept_cddl_with_a_feature_as_group_variable(tmp_path: Path):
+    raw = yaml.safe_load((ROOT / "project.yaml").read_text(encoding="utf-8"))
+    raw["bias"] = {**raw["bias"], "pre_training_metrics": ["CI", "CDDL"], "group_variable": "education"}
+    path = tmp_path / "project.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert load_settings(path).bias.group_variable == "education"
+
+
+def test_a_limit_with_min_above_max_is_rejected():
+    with pytest.raises(ValueError, match=r"min 0\.5 is greater than max 0\.1"):
+        Limit(min=0.5, max=0.1)

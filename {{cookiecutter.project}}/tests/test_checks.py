@@ -1,0 +1,306 @@
+"""Data checks: the Great Expectations suites in data_checks/ against the sample and a corrupted copy of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package }}.checks import (
+    CheckResult,
+    load_suite,
+    suite_path,
+    validate,
+    write_report,
+)
+from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.errors import ProjectError
+from {{ cookiecutter.package }}.settings import Settings, load_settings
+from {{ cookiecutter.package }}.steps import check_data
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITES = ROOT / "data_checks"
+SAMPLE = ROOT / "data" / "sample" / "adult.csv"
+SETTINGS = ROOT / "project.yaml"
+COMMAND = "{{ cookiecutter.project }}"
+
+# Rows of the sample that the corrupted copy changes, one problem each.
+OUT_OF_RANGE_AGE, UNKNOWN_WORKCLASS, DUPLICATED_ID, MISSING_LABEL, NON_NUMERIC_AGE = 0, 1, 3, 4, 5
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return load_settings(SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def suites() -> dict[str, dict]:
+    return {name: load_suite(suite_path(name, SUITES)) for name in ("training", "inference")}
+
+
+@pytest.fixture(scope="module")
+def sample(settings: Settings) -> pd.DataFrame:
+    return read_dataset(SAMPLE, settings.dataset)
+
+
+@pytest.fixture(scope="module")
+def corrupt_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample as text with five problems, written as a CSV file a user might hand in."""
+    raw = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    raw.loc[OUT_OF_RANGE_AGE, "age"] = "150"
+    raw.loc[UNKNOWN_WORKCLASS, "workclass"] = "Astronaut"
+    raw.loc[DUPLICATED_ID, "record_id"] = raw.loc[DUPLICATED_ID - 1, "record_id"]
+    raw.loc[MISSING_LABEL, "income"] = ""
+    raw.loc[NON_NUMERIC_AGE, "age"] = "forty"
+    path = tmp_path_factory.mktemp("corrupt") / "corrupt.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def duplicated_id() -> int:
+    return int(pd.read_csv(SAMPLE, nrows=DUPLICATED_ID)["record_id"].iloc[DUPLICATED_ID - 1])
+
+
+@pytest.fixture(scope="module")
+def corrupt_result(corrupt_path: Path, settings: Settings, suites: dict[str, dict]) -> CheckResult:
+    return validate(read_dataset(corrupt_path, settings.dataset), suites["training"], data=str(corrupt_path))
+
+
+def columns_checked(suite: dict) -> set[str]:
+    return {e["kwargs"]["column"] for e in suite["expectations"] if "column" in e["kwargs"]}
+
+
+def column_set(suite: dict) -> dict:
+    [kwargs] = [e["kwargs"] for e in suite["expectations"] if e["type"] == "expect_table_columns_to_match_set"]
+    return kwargs
+
+
+@pytest.mark.parametrize("name", ["training", "inference"])
+def test_the_sample_passes_the_suite(name: str, sample: pd.DataFrame, suites: dict[str, dict]):
+    result = validate(sample, suites[name], data="sample")
+    assert result.success, result.summary()
+    assert result.failures == []
+    assert len(result.outcomes) == len(suites[name]["expectations"])
+    total = len(result.outcomes)
+    assert result.summary() == f"data checks '{name}' on sample (5,000 rows): {total}/{total} passed"
+
+
+def test_an_inference_payload_without_label_or_ids_passes_the_inference_suite(
+    sample: pd.DataFrame, settings: Settings, suites: dict[str, dict]
+):
+    payload = sample[settings.dataset.features].head(20)
+    result = validate(payload, suites["inference"])
+    assert result.success, result.summary()
+
+
+@pytest.mark.parametrize("name", ["training", "inference"])
+def test_every_feature_has_an_expectation(name: str, settings: Settings, suites: dict[str, dict]):
+    missing = [column for column in settings.dataset.features if column not in columns_checked(suites[name])]
+    assert missing == [], f"data_checks/{name}.json has no expectation for {missing}"
+
+
+def test_the_training_suite_lists_exactly_the_project_columns(settings: Settings, suites: dict[str, dict]):
+    dataset = settings.dataset
+    kwargs = column_set(suites["training"])
+    assert kwargs.get("exact_match", True) is True
+    assert sorted(kwargs["column_set"]) == sorted(
+        [dataset.record_id, dataset.event_time, dataset.label, *dataset.features]
+    )
+    assert {dataset.record_id, dataset.label} <= columns_checked(suites["training"])
+
+
+def test_the_inference_suite_needs_every_feature_and_no_label(settings: Settings, suites: dict[str, dict]):
+    kwargs = column_set(suites["inference"])
+    assert sorted(kwargs["column_set"]) == sorted(settings.dataset.features)
+    assert kwargs["exact_match"] is False  # record ids and other columns may come along
+    assert settings.dataset.label not in columns_checked(suites["inference"])
+
+
+def test_the_corrupted_sample_fails_exactly_the_expectations_it_breaks(corrupt_result: CheckResult):
+    assert not corrupt_result.success
+    failed = sorted((o.column, o.expectation) for o in corrupt_result.failures)
+    assert failed == [
+        ("age", "expect_column_values_to_be_between"),  # 150
+        ("age", "expect_column_values_to_not_be_null"),  # 'forty' is read as missing
+        ("income", "expect_column_values_to_not_be_null"),
+        ("record_id", "expect_column_values_to_be_unique"),
+        ("workclass", "expect_column_values_to_be_in_set"),
+    ]
+
+
+def test_failed_outcomes_carry_unexpected_counts_and_examples(corrupt_result: CheckResult, duplicated_id: int):
+    failures = {(o.column, o.expectation): o for o in corrupt_result.failures}
+    age = failures["age", "expect_column_values_to_be_between"]
+    assert (age.unexpected_count, age.examples) == (1, [150])
+    assert age.unexpected_percent == pytest.approx(100 / 4999)  # of the non-missing ages
+    workclass = failures["workclass", "expect_column_values_to_be_in_set"]
+    assert (workclass.unexpected_count, workclass.examples) == (1, ["Astronaut"])
+    unique = failures["record_id", "expect_column_values_to_be_unique"]
+    assert (unique.unexpected_count, unique.examples) == (2, [duplicated_id, duplicated_id])
+    for column in ("age", "income"):
+        missing = failures[column, "expect_column_values_to_not_be_null"]
+        assert missing.unexpected_count == 1
+        assert missing.unexpected_percent == pytest.approx(100 / 5000)
+    assert all(o.error is None for o in corrupt_result.outcomes)
+    assert all(o.notes for o in corrupt_result.failures), "every expectation says why it matters"
+
+
+def test_the_summary_names_each_failure_with_counts_and_examples(
+    corrupt_result: CheckResult, corrupt_path: Path, duplicated_id: int
+):
+    lines = corrupt_result.summary().splitlines()
+    total = len(corrupt_result.outcomes)
+    assert lines[0] == f"data checks 'training' on {corrupt_path} (5,000 rows): {total - 5}/{total} passed"
+    assert sorted(lines[1:]) == sorted(f"  FAILED {o.line}" for o in corrupt_result.failures)
+    summary = "\n".join(lines)
+    assert "FAILED age: expect_column_values_to_be_between: 1 rows (0.02%) unexpected, e.g. 150.0" in summary
+    assert "FAILED workclass: expect_column_values_to_be_in_set: 1 rows (0.02%) unexpected, e.g. 'Astronaut'" in summary
+    assert (
+        "FAILED record_id: expect_column_values_to_be_unique: 2 rows (0.04%) unexpected, "
+        f"e.g. {duplicated_id}, {duplicated_id}" in summary
+    )
+    assert "FAILED income: expect_column_values_to_not_be_null: 1 rows (0.02%) unexpected" in summary
+
+
+def test_an_expectation_on_a_missing_column_fails_with_the_reason(sample: pd.DataFrame):
+    suite = {
+        "name": "typo",
+        "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "agee"}}],
+    }
+    result = validate(sample, suite)
+    [outcome] = result.outcomes
+    assert not result.success
+    assert "agee" in outcome.error
+    assert outcome.line.startswith("agee: expect_column_values_to_not_be_null: could not be evaluated: ")
+
+
+def test_write_report_lists_failures_first_in_a_markdown_table(corrupt_result: CheckResult, tmp_path: Path):
+    path = write_report(corrupt_result, tmp_path / "nested" / "data_checks.md")
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    total = len(corrupt_result.outcomes)
+    assert lines[0] == "# Data checks 'training': FAILED"
+    assert f"5,000 rows, {total - 5} of {total} expectations met." in text
+    header = lines.index("| result | column | expectation | why it matters | details |")
+    assert lines[header + 1] == "| --- | --- | --- | --- | --- |"
+    rows = [line for line in lines[header + 2 :] if line.startswith("|")]
+    assert len(rows) == total
+    assert all(row.count("|") == 6 for row in rows), "a '|' in a value must not break the table"
+    verdicts = [row.split("|")[1].strip() for row in rows]
+    assert verdicts == ["**FAIL**"] * 5 + ["pass"] * (total - 5)
+    assert "| **FAIL** | workclass | expect_column_values_to_be_in_set | " in text
+    assert "1 rows (0.02%) unexpected, e.g. 'Astronaut' |" in text
+
+
+def test_write_report_of_a_passing_result(sample: pd.DataFrame, suites: dict[str, dict], tmp_path: Path):
+    path = write_report(validate(sample, suites["inference"], data="sample"), tmp_path / "report.md")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Data checks 'inference': passed\n")
+    assert "FAIL" not in text
+
+
+def test_a_suite_file_that_is_not_json_names_its_path(tmp_path: Path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"name": "broken", "expectations": [', encoding="utf-8")
+    with pytest.raises(ProjectError, match="not valid JSON") as error:
+        load_suite(path)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("content", [{"name": "empty"}, {"expectations": "all of them"}, ["not", "an", "object"]])
+def test_a_suite_without_an_expectations_list_names_its_path(content, tmp_path: Path):
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(ProjectError, match="a list of 'expectations'") as error:
+        load_suite(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_suite_takes_its_name_from_the_file_when_it_has_none(tmp_path: Path):
+    path = tmp_path / "nightly.json"
+    path.write_text(json.dumps({"expectations": []}), encoding="utf-8")
+    assert load_suite(path)["name"] == "nightly"
+
+
+def test_an_unknown_suite_name_lists_the_known_suites():
+    with pytest.raises(ProjectError) as error:
+        suite_path("trainig", SUITES)
+    message = str(error.value)
+    assert message.startswith(f"{SUITES / 'trainig.json'}: no data-check suite named 'trainig'")
+    assert "inference" in message
+    assert "training" in message
+
+
+def test_the_processing_job_exits_1_on_bad_data_and_still_writes_its_report(
+    corrupt_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    output = tmp_path / "output"
+    arguments = ["--data", str(corrupt_path), "--suite", str(SUITES / "training.json")]
+    with pytest.raises(SystemExit) as exit_info:
+        check_data.main([*arguments, "--output", str(output), "--settings", str(SETTINGS)])
+    assert exit_info.value.code == 1
+    assert (output / "report.md").read_text(encoding="utf-8").startswith("# Data checks 'training': FAILED")
+    result = json.loads((output / "result.json").read_text(encoding="utf-8"))
+    assert result["suite"] == "training"
+    assert result["rows"] == 5000
+    failed = sorted(o["column"] for o in result["outcomes"] if not o["success"])
+    assert failed == ["age", "age", "income", "record_id", "workclass"]
+    assert "FAILED workclass" in capsys.readouterr().out
+
+
+def test_the_processing_job_passes_on_the_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    output = tmp_path / "output"
+    arguments = ["--data", str(SAMPLE), "--suite", str(SUITES / "training.json")]
+    check_data.main([*arguments, "--output", str(output), "--settings", str(SETTINGS)])  # no SystemExit
+    result = json.loads((output / "result.json").read_text(encoding="utf-8"))
+    assert all(o["success"] for o in result["outcomes"])
+    assert "# Data checks 'training': passed" in (output / "report.md").read_text(encoding="utf-8")
+    assert " passed" in capsys.readouterr().out
+
+
+def run_command(*arguments) -> subprocess.CompletedProcess:
+    found = shutil.which(COMMAND, path=str(Path(sys.executable).parent)) or shutil.which(COMMAND)
+    assert found, f"{COMMAND} is not installed"
+    env = {key: value for key, value in os.environ.items() if key != "PROJECT_SETTINGS"}
+    return subprocess.run([found, *map(str, arguments)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_checks_run_exits_1_on_the_corrupted_file(corrupt_path: Path, tmp_path: Path):
+    report = tmp_path / "checks.md"
+    result = run_command("checks", "run", "--suite", "training", "--data", corrupt_path, "--report", report)
+    assert result.returncode == 1, result.stderr
+    assert "FAILED workclass: expect_column_values_to_be_in_set" in result.stdout
+    assert f"Report: {report}" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert report.read_text(encoding="utf-8").startswith("# Data checks 'training': FAILED")
+
+
+def test_checks_run_exits_0_on_the_sample():
+    result = run_command("checks", "run", "--suite", "inference", "--data", SAMPLE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(f"data checks 'inference' on {SAMPLE} (5,000 rows): ")
+    assert "FAILED" not in result.stdout
+
+
+def test_checks_run_with_an_unknown_suite_exits_2_with_one_error_line():
+    result = run_command("checks", "run", "--suite", "nope", "--data", SAMPLE)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: data_checks/nope.json: no data-check suite named 'nope'")
+
+
+def test_an_unknown_expectation_type_is_refused_not_dropped(sample: pd.DataFrame):
+    # Great Expectations silently drops a type it does not know; a typo must not switch a check off.
+    suite = {
+        "name": "typo",
+        "expectations": [{"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "age", "min_value": 0}}],
+    }
+    with pytest.raises(ProjectError, match="expect_column_values_to_be_betwen"):
+        validate(sample, suite)

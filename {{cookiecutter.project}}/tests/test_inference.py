@@ -1,0 +1,167 @@
+"""Endpoint handlers: every request format scores exactly like the batch path, and every bad
+request fails with a message saying what was wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package }}.model import TrainedModel
+from {{ cookiecutter.package }}.steps.inference import (
+    UnsupportedContentType,
+    input_fn,
+    model_fn,
+    output_fn,
+    predict_fn,
+)
+
+
+@pytest.fixture(scope="module")
+def endpoint_model(model_dir: Path) -> TrainedModel:
+    """The model as the SageMaker container loads it: model_fn on the unpacked model directory."""
+    return model_fn(str(model_dir))
+
+
+@pytest.fixture
+def rows(sample: pd.DataFrame, endpoint_model: TrainedModel) -> pd.DataFrame:
+    """Raw sample rows (some with missing values) holding only the features, in the model's order."""
+    picked = pd.concat([sample.head(6), sample[sample.isna().any(axis=1)].head(4)])
+    return picked[endpoint_model.spec.features].reset_index(drop=True)
+
+
+@pytest.fixture
+def expected(rows: pd.DataFrame, endpoint_model: TrainedModel) -> np.ndarray:
+    """What the batch path (TrainedModel.predict_proba) says for the same rows."""
+    return endpoint_model.predict_proba(rows)
+
+
+def as_records(rows: pd.DataFrame) -> list[dict]:
+    """Rows as JSON objects, missing values as null."""
+    return rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+
+
+def invoke(body: str | bytes, content_type: str, accept: str, model: TrainedModel) -> tuple[str, str]:
+    """One request through the four handlers in the order the SageMaker container calls them."""
+    return output_fn(predict_fn(input_fn(body, content_type), model), accept)
+
+
+def csv_scores(body: str) -> np.ndarray:
+    return np.array([float(line) for line in body.splitlines()])
+
+
+def test_rows_include_missing_values(rows: pd.DataFrame):
+    assert rows.isna().any(axis=1).sum() >= 1
+
+
+def test_model_fn_loads_the_saved_model(endpoint_model: TrainedModel, model_dir: Path):
+    assert endpoint_model.spec == TrainedModel.load(model_dir).spec
+
+
+def test_csv_without_header_round_trip(endpoint_model, rows, expected):
+    body, content_type = invoke(rows.to_csv(header=False, index=False), "text/csv", "text/csv", endpoint_model)
+    assert content_type == "text/csv"
+    np.testing.assert_allclose(csv_scores(body), expected, rtol=0, atol=1e-6)
+
+
+def test_csv_with_header_round_trip(endpoint_model, rows, expected):
+    body, _ = invoke(rows.to_csv(header=True, index=False), "text/csv", "text/csv", endpoint_model)
+    np.testing.assert_allclose(csv_scores(body), expected, rtol=0, atol=1e-6)
+
+
+def test_csv_as_bytes_with_charset_round_trip(endpoint_model, rows, expected):
+    request = rows.to_csv(header=False, index=False).encode("utf-8")
+    body, _ = invoke(request, "text/csv; charset=utf-8", "*/*", endpoint_model)
+    np.testing.assert_allclose(csv_scores(body), expected, rtol=0, atol=1e-6)
+
+
+def test_csv_predictions_equal_batch_predictions_exactly(endpoint_model, rows, expected):
+    scores = predict_fn(input_fn(rows.to_csv(header=False, index=False), "text/csv"), endpoint_model)
+    np.testing.assert_array_equal(scores, expected)
+
+
+def test_json_instances_round_trip(endpoint_model, rows, expected):
+    request = json.dumps({"instances": as_records(rows)})
+    body, content_type = invoke(request, "application/json", "application/json", endpoint_model)
+    assert content_type == "application/json"
+    predictions = json.loads(body)["predictions"]
+    np.testing.assert_allclose([p["score"] for p in predictions], expected, rtol=0, atol=1e-6)
+    assert [p["predicted_label"] for p in predictions] == (expected >= 0.5).astype(int).tolist()
+
+
+def test_json_list_round_trip(endpoint_model, rows, expected):
+    body, _ = invoke(json.dumps(as_records(rows)), "application/json", "application/json", endpoint_model)
+    scores = [p["score"] for p in json.loads(body)["predictions"]]
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-6)
+
+
+def test_json_single_object_round_trip(endpoint_model, rows, expected):
+    body, _ = invoke(json.dumps(as_records(rows)[0]), "application/json", "application/json", endpoint_model)
+    predictions = json.loads(body)["predictions"]
+    assert len(predictions) == 1
+    assert predictions[0]["score"] == pytest.approx(float(expected[0]), abs=1e-6)
+
+
+def test_json_predictions_equal_batch_predictions_exactly(endpoint_model, rows, expected):
+    scores = predict_fn(input_fn(json.dumps({"instances": as_records(rows)}), "application/json"), endpoint_model)
+    np.testing.assert_array_equal(scores, expected)
+
+
+def test_json_with_extra_fields_and_any_key_order_scores_the_same(endpoint_model, rows, expected):
+    records = [{"record_id": i, **dict(reversed(list(r.items())))} for i, r in enumerate(as_records(rows))]
+    scores = predict_fn(input_fn(json.dumps({"instances": records}), "application/json"), endpoint_model)
+    np.testing.assert_array_equal(scores, expected)
+
+
+def test_csv_response_is_one_probability_per_line():
+    body, content_type = output_fn(np.array([0.25, 0.5]), "text/csv")
+    assert body == "0.250000\n0.500000\n"
+    assert content_type == "text/csv"
+
+
+def test_json_response_labels_at_the_threshold():
+    body, _ = output_fn(np.array([0.4999, 0.5]), "application/json")
+    assert json.loads(body) == {
+        "predictions": [dict(score=0.4999, predicted_label=0), dict(score=0.5, predicted_label=1)]
+    }
+
+
+def test_csv_row_with_too_few_values_is_refused(endpoint_model, rows):
+    short = ",".join(str(value) for value in rows.iloc[0].tolist()[:-1])
+    with pytest.raises(ValueError) as caught:
+        predict_fn(input_fn(short, "text/csv"), endpoint_model)
+    features = endpoint_model.spec.features
+    assert f"expected {len(features)} values per CSV row" in str(caught.value)
+    assert f"got {len(features) - 1}" in str(caught.value)
+    assert ", ".join(features) in str(caught.value)
+
+
+def test_csv_row_with_too_many_values_is_refused(endpoint_model, rows):
+    long = rows.head(1).assign(extra="x").to_csv(header=False, index=False)
+    with pytest.raises(ValueError, match=r"expected \d+ values per CSV row .* got \d+"):
+        predict_fn(input_fn(long, "text/csv"), endpoint_model)
+
+
+def test_json_missing_feature_is_named(endpoint_model, rows):
+    records = as_records(rows)
+    for record in records:
+        del record["age"]
+    with pytest.raises(ValueError, match=r"^missing feature\(s\) age$"):
+        predict_fn(input_fn(json.dumps({"instances": records}), "application/json"), endpoint_model)
+
+
+def test_unsupported_content_type_is_refused():
+    with pytest.raises(UnsupportedContentType) as caught:
+        input_fn("<rows/>", "application/xml")
+    assert "'application/xml' is not supported" in str(caught.value)
+    assert "text/csv" in str(caught.value)
+    assert "application/json" in str(caught.value)
+
+
+def test_unsupported_accept_type_is_refused():
+    with pytest.raises(UnsupportedContentType) as caught:
+        output_fn(np.array([0.5]), "application/x-protobuf")
+    assert "accept type 'application/x-protobuf' is not supported" in str(caught.value)

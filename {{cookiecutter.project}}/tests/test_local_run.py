@@ -1,0 +1,212 @@
+"""The local run: the whole flow in-process, written to the output directory only when it finishes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package }}.errors import ProjectError
+from {{ cookiecutter.package }}.local import LocalRun, run_local
+from {{ cookiecutter.package }}.model import TrainedModel
+from {{ cookiecutter.package }}.settings import Gates, Settings
+from {{ cookiecutter.package }}.steps.evaluate import auc
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def stage_names(settings: Settings) -> list[str]:
+    names = ["read data", "data checks", "preprocess", "train", "evaluate", "bias", "explain", "report"]
+    return names if settings.bias else [name for name in names if name != "bias"]
+
+
+@pytest.fixture(scope="module")
+def passing(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One run of the project as configured on the sample, with its progress lines."""
+    lines: list[str] = []
+    out = tmp_path_factory.mktemp("local") / "run"
+    return run_local(settings, data=sample_path, out=out, suites=suites_dir, echo=lines.append), lines
+
+
+@pytest.fixture(scope="module")
+def failing(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The same run with a gate no model can pass, into a directory an earlier run left behind."""
+    out = tmp_path_factory.mktemp("local") / "run"
+    out.mkdir()
+    (out / "report.md").write_text("an earlier run's report", encoding="utf-8")
+    (out / "stale.txt").write_text("from an earlier run", encoding="utf-8")
+    impossible = settings.model_copy(update={"gates": Gates(min_auc=0.999)})
+    return run_local(impossible, data=sample_path, out=out, suites=suites_dir, echo=lambda _: None)
+
+
+def test_run_writes_the_report_charts_evaluation_model_and_data(passing):
+    run, _ = passing
+    names = {path.name for path in run.out.iterdir()}
+    assert {"report.md", "curves.png", "evaluation.json", "model", "data", "data_checks.md"} <= names
+
+
+def test_run_writes_explanations_and_their_charts(passing):
+    run, _ = passing
+    names = {path.name for path in run.out.iterdir()}
+    assert {"explainability.json", "explained_predictions.json", "shap_global.png", "shap_example.png"} <= names
+
+
+def test_run_writes_bias_results_only_when_configured(passing, settings: Settings):
+    run, _ = passing
+    assert (run.out / "bias.json").is_file() == (settings.bias is not None)
+    assert (run.out / "bias.png").is_file() == (settings.bias is not None)
+
+
+def test_run_writes_the_splits_and_a_loadable_model(passing, settings: Settings):
+    run, _ = passing
+    for name in ["train", "validation", "test"]:
+        assert (run.out / "data" / name / f"{name}.csv").is_file()
+    model = TrainedModel.load(run.out / "model")
+    assert model.spec.features == settings.dataset.features
+
+
+def test_charts_are_png_images(passing):
+    run, _ = passing
+    charts = sorted(run.out.glob("*.png"))
+    assert len(charts) >= 3
+    for chart in charts:
+        assert chart.read_bytes()[:8] == PNG, chart.name
+
+
+def test_run_passes_every_gate(passing, settings: Settings):
+    run, _ = passing
+    assert run.passed
+    evaluation = json.loads((run.out / "evaluation.json").read_text(encoding="utf-8"))
+    assert auc(evaluation) >= settings.gates.min_auc
+    quality = [gate for gate in run.gates if gate.gate == "quality"]
+    assert len(quality) == 1
+    assert quality[0].value == auc(evaluation)
+    assert {gate.gate for gate in run.gates} >= {"data", "quality"}
+
+
+def test_progress_lines_start_and_finish_each_stage_in_order(passing, settings: Settings):
+    _, lines = passing
+    names = stage_names(settings)
+    total = len(names)
+    expected = []
+    for number, name in enumerate(names, start=1):
+        expected += [f"[{number}/{total}] {name} ...", f"[{number}/{total}] {name}: "]
+    assert len(lines) == len(expected)
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(start), line
+    assert lines[-1].endswith(" s)")
+
+
+def test_progress_lines_summarise_each_stage(passing):
+    _, lines = passing
+    summaries = "\n".join(lines)
+    assert "read data: 5,000 rows from" in summaries
+    assert "preprocess: train 3,500, validation 750, test 750" in summaries
+    assert "train: best round" in summaries
+    assert "evaluate: test AUC 0.9" in summaries
+    assert "report: report.md with charts" in summaries
+
+
+def test_report_states_the_decision_and_links_the_charts(passing):
+    run, _ = passing
+    report = (run.out / "report.md").read_text(encoding="utf-8")
+    assert "**Decision: the model may be registered.**" in report
+    assert "| quality | auc |" in report
+    assert "](curves.png)" in report
+    assert "FAIL" not in report
+
+
+def test_no_partial_directory_is_left_after_a_run(passing):
+    run, _ = passing
+    assert not run.out.with_name(run.out.name + ".partial").exists()
+
+
+def test_impossible_gate_fails_the_run(failing: LocalRun):
+    assert not failing.passed
+    refused = [gate for gate in failing.gates if not gate.passed]
+    assert [gate.gate for gate in refused] == ["quality"]
+    assert refused[0].expected == ">= 0.999"
+    assert refused[0].message.startswith("quality gate FAILED: auc 0.9")
+    assert "expected >= 0.999" in refused[0].message
+    assert "gates.min_auc" in refused[0].message
+
+
+def test_impossible_gate_report_says_fail(failing: LocalRun):
+    report = (failing.out / "report.md").read_text(encoding="utf-8")
+    assert "**Decision: the model must not be registered.**" in report
+    assert "| quality | auc |" in report
+    assert "| >= 0.999 | **FAIL** |" in report
+    assert "may be registered" not in report
+
+
+def test_failing_run_still_writes_its_evidence(failing: LocalRun):
+    assert (failing.out / "evaluation.json").is_file()
+    assert (failing.out / "model").is_dir()
+
+
+def test_a_run_replaces_the_previous_output(failing: LocalRun):
+    assert not (failing.out / "stale.txt").exists()
+    assert (failing.out / "report.md").is_file()
+
+
+def test_data_that_fails_its_checks_stops_before_training(
+    settings: Settings, sample: pd.DataFrame, suites_dir: Path, tmp_path: Path
+):
+    bad = tmp_path / "bad.csv"
+    sample.drop(columns=["age"]).to_csv(bad, index=False)
+    lines: list[str] = []
+    run = run_local(settings, data=bad, out=tmp_path / "run", suites=suites_dir, echo=lines.append)
+    assert not run.passed
+    assert [gate.gate for gate in run.gates] == ["data"]
+    assert "Stopping before training: the data failed its checks." in lines
+    assert not (run.out / "model").exists()
+    assert not (run.out / "evaluation.json").exists()
+    report = (run.out / "report.md").read_text(encoding="utf-8")
+    assert "**Decision: the model must not be registered.**" in report
+    assert "Training did not run" in report
+    assert "age" in (run.out / "data_checks.md").read_text(encoding="utf-8")
+
+
+def test_unreadable_data_raises_and_leaves_the_existing_output_untouched(
+    settings: Settings, suites_dir: Path, tmp_path: Path
+):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe\x00 not text")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.md").write_text("the previous report", encoding="utf-8")
+    with pytest.raises(ProjectError, match=r"bad\.csv: not a readable CSV file"):
+        run_local(settings, data=bad, out=out, suites=suites_dir, echo=lambda _: None)
+    assert [path.name for path in out.iterdir()] == ["report.md"]
+    assert (out / "report.md").read_text(encoding="utf-8") == "the previous report"
+    assert not (tmp_path / "run.partial").exists()
+
+
+def test_missing_data_file_raises_and_leaves_nothing_behind(settings: Settings, suites_dir: Path, tmp_path: Path):
+    with pytest.raises(ProjectError, match="file not found"):
+        run_local(settings, data=tmp_path / "missing.csv", out=tmp_path / "run", suites=suites_dir, echo=print)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_suite_raises_naming_it(settings: Settings, sample_path: Path, tmp_path: Path):
+    with pytest.raises(ProjectError, match="no data-check suite named 'training'"):
+        run_local(settings, data=sample_path, out=tmp_path / "run", suites=tmp_path, echo=lambda _: None)
+    assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "run.partial").exists()
+
+
+def test_refuses_to_replace_a_directory_that_is_not_run_output(settings: Settings, sample_path: Path, tmp_path: Path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(ProjectError, match="not the output of an earlier run"):
+        run_local(settings, data=sample_path, out=notes)
+    assert (notes / "todo.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_refuses_the_current_directory_as_output(settings: Settings, sample_path: Path, monkeypatch, tmp_path: Path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ProjectError, match="current directory"):
+        run_local(settings, data=sample_path, out=Path("."))

@@ -1,0 +1,158 @@
+"""Feature transformations shared by training and serving: cleaning, the fitted spec, encoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package }}.errors import ProjectError
+from {{ cookiecutter.package }}.settings import Settings
+from {{ cookiecutter.package }}.transforms import (
+    FeatureSpec,
+    binary_label,
+    clean,
+    clean_features,
+    encode,
+    fit,
+    require_columns,
+    to_dmatrix,
+)
+
+
+def test_clean_returns_the_feature_columns_in_settings_order(tiny_frame: pd.DataFrame, settings: Settings):
+    cleaned = clean_features(tiny_frame, settings.dataset)
+    assert list(cleaned.columns) == settings.dataset.features
+    assert cleaned.index.equals(tiny_frame.index)
+
+
+def test_clean_is_idempotent(tiny_frame: pd.DataFrame, settings: Settings):
+    once = clean_features(tiny_frame, settings.dataset)
+    twice = clean_features(once, settings.dataset)
+    pd.testing.assert_frame_equal(once, twice)
+
+
+def test_clean_is_idempotent_on_the_sample(sample: pd.DataFrame, settings: Settings):
+    once = clean_features(sample, settings.dataset)
+    pd.testing.assert_frame_equal(once, clean_features(once, settings.dataset))
+
+
+def test_question_mark_and_empty_categories_become_missing(tiny_frame: pd.DataFrame):
+    cleaned = clean(tiny_frame, [], ["workclass", "occupation"])
+    assert cleaned["workclass"].isna().tolist() == [False, False, True, True]
+    assert cleaned["occupation"].isna().tolist() == [False, False, False, True]
+
+
+def test_missing_categories_are_nan_in_an_object_column(tiny_frame: pd.DataFrame):
+    cleaned = clean(tiny_frame, [], ["workclass"])
+    assert cleaned["workclass"].dtype == object
+    missing = cleaned["workclass"].iloc[2]
+    assert isinstance(missing, float)
+    assert np.isnan(missing)
+
+
+def test_categories_are_trimmed(tiny_frame: pd.DataFrame):
+    cleaned = clean(tiny_frame, [], ["workclass"])
+    assert cleaned["workclass"].iloc[1] == "Self-emp-not-inc"
+
+
+def test_padded_question_mark_is_missing():
+    cleaned = clean(pd.DataFrame({"c": [" ? ", "  "]}), [], ["c"])
+    assert cleaned["c"].isna().all()
+
+
+def test_numbers_coerce_to_float_and_junk_to_missing(tiny_frame: pd.DataFrame):
+    cleaned = clean(tiny_frame, ["age", "fnlwgt"], [])
+    assert cleaned["age"].dtype == "float64"
+    assert cleaned["fnlwgt"].dtype == "float64"
+    np.testing.assert_array_equal(cleaned["age"].to_numpy(), [39.0, 50.0, np.nan, np.nan])
+    assert cleaned["fnlwgt"].iloc[0] == 77516.0
+
+
+def test_category_that_looks_like_a_number_stays_text():
+    cleaned = clean(pd.DataFrame({"zip": ["01234", 42]}), [], ["zip"])
+    assert cleaned["zip"].tolist() == ["01234", "42"]
+
+
+def test_binary_label_maps_positive_other_and_missing():
+    labels = binary_label(pd.Series([">50K", "<=50K", " >50K ", "", None, ">50K."]), ">50K")
+    assert labels.iloc[0] == 1
+    assert labels.iloc[1] == 0
+    assert labels.iloc[2] == 1
+    assert labels.iloc[3] is pd.NA
+    assert labels.iloc[4] is pd.NA
+    assert labels.iloc[5] == 0
+
+
+def test_fit_learns_sorted_known_categories_without_missing(tiny_frame: pd.DataFrame, settings: Settings):
+    spec = fit(clean_features(tiny_frame, settings.dataset), settings.dataset)
+    assert spec.categories["workclass"] == ["Self-emp-not-inc", "State-gov"]
+    assert spec.categories["occupation"] == ["Adm-clerical", "Exec-managerial", "Handlers-cleaners"]
+    assert spec.numeric == settings.dataset.numeric_features
+    assert spec.label == "income"
+    assert spec.positive_label == ">50K"
+
+
+def test_spec_features_are_in_settings_order(tiny_frame: pd.DataFrame, settings: Settings):
+    spec = fit(clean_features(tiny_frame, settings.dataset), settings.dataset)
+    assert spec.features == settings.dataset.features
+
+
+def test_encode_maps_known_categories_to_their_index_and_unseen_to_nan():
+    spec = FeatureSpec(label="y", positive_label="1", numeric=["n"], categories={"c": ["a", "b"]})
+    matrix = encode(pd.DataFrame({"n": [1.5, "2", None, 4], "c": ["b", "a", "zzz", "?"]}), spec)
+    assert matrix.dtype == np.float32
+    assert matrix.shape == (4, 2)
+    np.testing.assert_array_equal(matrix[:, 0], [1.5, 2.0, np.nan, 4.0])
+    np.testing.assert_array_equal(matrix[:, 1], [1.0, 0.0, np.nan, np.nan])
+
+
+def test_encode_cleans_raw_values_itself():
+    spec = FeatureSpec(label="y", positive_label="1", numeric=["n"], categories={"c": ["a", "b"]})
+    raw = pd.DataFrame({"n": [" 3 "], "c": [" b "]})
+    np.testing.assert_array_equal(encode(raw, spec), [[3.0, 1.0]])
+
+
+def test_encode_ignores_extra_columns():
+    spec = FeatureSpec(label="y", positive_label="1", numeric=["n"], categories={"c": ["a"]})
+    frame = pd.DataFrame({"extra": ["x"], "c": ["a"], "n": [1], "y": [1]})
+    np.testing.assert_array_equal(encode(frame, spec), [[1.0, 0.0]])
+
+
+def test_to_dmatrix_names_and_types_the_features():
+    spec = FeatureSpec(label="y", positive_label="1", numeric=["n"], categories={"c": ["a", "b"]})
+    matrix = to_dmatrix(pd.DataFrame({"n": [1, 2], "c": ["a", "b"]}), spec, label=[0, 1])
+    assert matrix.feature_names == ["n", "c"]
+    assert matrix.feature_types == ["q", "c"]
+    assert matrix.get_label().tolist() == [0.0, 1.0]
+
+
+def test_feature_spec_round_trips_through_a_file(tmp_path: Path, sample: pd.DataFrame, settings: Settings):
+    spec = fit(clean_features(sample, settings.dataset), settings.dataset)
+    spec.save(tmp_path / "spec.json")
+    loaded = FeatureSpec.load(tmp_path / "spec.json")
+    assert loaded == spec
+    # the column order is the model's input order: it must survive the round trip too
+    assert loaded.features == spec.features
+    assert list(loaded.categories) == list(spec.categories)
+
+
+def test_loaded_spec_encodes_exactly_like_the_fitted_one(tmp_path: Path, sample: pd.DataFrame, settings: Settings):
+    spec = fit(clean_features(sample, settings.dataset), settings.dataset)
+    spec.save(tmp_path / "spec.json")
+    loaded = FeatureSpec.load(tmp_path / "spec.json")
+    np.testing.assert_array_equal(encode(sample.head(50), loaded), encode(sample.head(50), spec))
+
+
+def test_require_columns_names_every_missing_column_and_where(tiny_frame: pd.DataFrame):
+    with pytest.raises(ProjectError) as caught:
+        require_columns(tiny_frame.drop(columns=["age", "sex"]), ["age", "race", "sex"], "data/x.csv")
+    message = str(caught.value)
+    assert message.startswith("data/x.csv: missing column(s) age, sex;")
+    assert "race" not in message.split(";")[0]
+
+
+def test_require_columns_accepts_a_complete_frame(tiny_frame: pd.DataFrame, settings: Settings):
+    require_columns(tiny_frame, settings.dataset.features, "data")
