@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,27 @@ class TrainingResult:
     validation_auc: list[float]  # per boosting round, for the learning curve
 
 
-def train(train: pd.DataFrame, validation: pd.DataFrame, dataset: Dataset, hp: Hyperparameters) -> TrainingResult:
+class _ReportProgress(xgb.callback.TrainingCallback):
+    """Prints the round and validation AUC at most every `every` seconds, for long trainings."""
+
+    def __init__(self, echo: Callable[[str], None], total: int, every: float = 10.0) -> None:
+        self.echo, self.total, self.every = echo, total, every
+        self.last = time.monotonic()
+
+    def after_iteration(self, model, epoch: int, evals_log: dict) -> bool:
+        if time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            self.echo(f"  round {epoch + 1}/{self.total}: validation AUC {evals_log['validation']['auc'][-1]:.4f}")
+        return False  # never stop training from here
+
+
+def train(
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    dataset: Dataset,
+    hp: Hyperparameters,
+    progress: Callable[[str], None] | None = None,
+) -> TrainingResult:
     train_features = clean_features(train, dataset)
     spec = fit(train_features, dataset)
     dtrain = to_dmatrix(train_features, spec, train[dataset.label])
@@ -47,6 +69,7 @@ def train(train: pd.DataFrame, validation: pd.DataFrame, dataset: Dataset, hp: H
         early_stopping_rounds=hp.early_stopping_rounds,
         evals_result=history,
         verbose_eval=False,
+        callbacks=[_ReportProgress(progress, hp.num_round)] if progress else None,
     )
     best = booster.best_iteration
     # Keep only the trees up to the best round, so every consumer predicts with the best model.
@@ -75,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as error:
         raise ProjectError(describe_errors("hyperparameter arguments", error)) from None
     dataset = settings.dataset
-    result = train(read_dataset(args.train, dataset), read_dataset(args.validation, dataset), dataset, hp)
+    train_rows, validation_rows = read_dataset(args.train, dataset), read_dataset(args.validation, dataset)
+    result = train(train_rows, validation_rows, dataset, hp, progress=print)
     result.model.save(args.model_dir)
     print(f"best round {result.best_round}, validation AUC {result.validation_auc[result.best_round - 1]:.4f}")
 

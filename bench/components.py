@@ -1,0 +1,77 @@
+"""Times the responsible-AI components in-process, imports and model training excluded.
+
+    <project>/.venv/bin/python bench/components.py PACKAGE PROJECT_DIR ROWS_1M.csv ROWS_100K.csv
+
+Prints one JSON object: seconds for the data checks on the 1M-row file, the bias metrics
+(pre- and post-training, every configured facet) on the 100k-row file, and global TreeSHAP on
+the 100k-row file. bench/run.py calls it with the baked project's interpreter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def seconds(work) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    package, project, big, medium = (
+        sys.argv[1],
+        Path(sys.argv[2]),
+        Path(sys.argv[3]),
+        Path(sys.argv[4]),
+    )
+    load = importlib.import_module(f"{package}.settings").load_settings
+    data = importlib.import_module(f"{package}.data")
+    checks = importlib.import_module(f"{package}.checks")
+    explain = importlib.import_module(f"{package}.explain")
+    preprocess = importlib.import_module(f"{package}.steps.preprocess")
+    train = importlib.import_module(f"{package}.steps.train")
+    settings = load(project / "project.yaml")
+    dataset = settings.dataset
+    results = {}
+
+    suite = checks.load_suite(project / "data_checks" / "training.json")
+    frame = data.read_dataset(big, dataset)
+    checks.validate(
+        frame.head(100), suite
+    )  # warm up: Great Expectations' import and registry
+    results["checks_1m_s"] = seconds(lambda: checks.validate(frame, suite))
+    del frame
+
+    frame = data.read_dataset(medium, dataset)
+    splits = preprocess.split_dataset(frame, dataset, settings.split)
+    model = train.train(
+        splits["train"], splits["validation"], dataset, settings.model.hyperparameters
+    ).model
+    labelled_rows = pd.concat(splits.values())  # all 100k rows, cleaned and labelled
+    if settings.bias is not None:
+        bias = importlib.import_module(f"{package}.bias")
+        predicted = (model.predict_proba(labelled_rows) >= 0.5).astype(int)
+        results["bias_100k_s"] = seconds(
+            lambda: (
+                bias.pre_training(labelled_rows, dataset, settings.bias),
+                bias.post_training(
+                    labelled_rows, predicted, model.spec, dataset, settings.bias
+                ),
+            )
+        )
+    results["shap_100k_s"] = seconds(
+        lambda: explain.global_explanation(model, labelled_rows)
+    )
+    results["rows_medium"] = len(labelled_rows)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

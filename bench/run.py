@@ -1,0 +1,509 @@
+"""Benchmarks for the template and the project it generates: targets to watch, not tests.
+
+    .venv/bin/python bench/run.py        # from the repo root; takes several minutes
+
+Bakes the template with the default answers, installs the baked project into a venv that
+borrows this interpreter's packages (no downloads), times `make test`, then times the
+project's `local run` command on the bundled sample, the full Adult file and upsamples of
+10k, 100k and 1M rows. Prints a table of target / measured / pass-or-over and writes it to
+build/bench/results.md. Exits 0 whether or not a target is met. Generated data files are
+cached under build/bench/ and rebuilt only when dataset/adult.py or the source file changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import site
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT.parent / "shared" / "data" / "adult" / "adult.data"
+CACHE = ROOT / "build" / "bench"
+PROJECT = "income-classifier"  # the default answer in cookiecutter.json
+
+BAKE_SECONDS = 1.0
+MAKE_TEST_SECONDS = 90.0
+SAMPLE_SECONDS = 20.0
+FULL_SECONDS = 30.0
+FULL_MIN_AUC = 0.92
+MILLION_SECONDS = 180.0
+MILLION_PEAK_MB = 4096.0
+SCALING_ROWS = (10_000, 100_000, 1_000_000)
+CHECKS_1M_SECONDS = 5.0
+BIAS_100K_SECONDS = 10.0
+SHAP_100K_SECONDS = 10.0
+
+# Runs a command and reports its wall time and peak RSS. It is a fresh process per
+# measurement, so RUSAGE_CHILDREN only ever sees the one command it waited for.
+MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.call(sys.argv[1:], stdout=2)
+seconds = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = usage.ru_utime + usage.ru_stime
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": usage.ru_maxrss / 1024, "returncode": code}))
+"""
+STAGE_LINE = re.compile(
+    r"^\[\d+/\d+\] (?P<stage>[^:.]+?)(?::.*)? \((?P<seconds>[\d.]+) s\)$"
+)
+PYTEST_SUMMARY = re.compile(r"^=+ .* in [\d.]+s.* =+$")
+STARTED = time.perf_counter()
+LOAD_AT_START = os.getloadavg()[0]
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.perf_counter() - STARTED:6.1f} s] {message}", flush=True)
+
+
+@dataclass
+class LocalRun:
+    label: str
+    rows: int
+    seconds: float | None = None
+    cpu_seconds: float | None = None
+    peak_mb: float | None = None
+    auc: float | None = None
+    returncode: int | None = None
+    last_line: str = ""
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+# --- the template -------------------------------------------------------------------------
+
+
+@functools.cache
+def cookiecutter_config() -> str:
+    """Keep cookiecutter's replay and clone folders inside build/bench, not in $HOME."""
+    path = CACHE / "cookiecutter.yaml"
+    path.write_text(
+        f"cookiecutters_dir: {CACHE / 'cookiecutters'}\nreplay_dir: {CACHE / 'replay'}\n"
+    )
+    return str(path)
+
+
+def bake(output_dir: Path) -> Path:
+    from cookiecutter.main import cookiecutter
+
+    return Path(
+        cookiecutter(
+            str(ROOT),
+            no_input=True,
+            output_dir=str(output_dir),
+            config_file=cookiecutter_config(),
+        )
+    )
+
+
+def measure_bake_time(work: Path, repeats: int = 5) -> float:
+    import cookiecutter.main  # noqa: F401  (imported outside the timed region)
+
+    times = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        bake(work / f"bake-{i}")
+        times.append(time.perf_counter() - started)
+    log(f"bake times: {', '.join(f'{t:.3f}' for t in times)} s")
+    return statistics.median(times)
+
+
+# --- the generated project -----------------------------------------------------------------
+
+
+def install_project(project: Path) -> None:
+    """A .venv that sees this interpreter's packages, with the project installed editable."""
+    venv = project / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    (site_packages,) = venv.glob("lib/python*/site-packages")
+    (site_packages / "_parent.pth").write_text(site.getsitepackages()[0] + "\n")
+    pip = [
+        str(venv / "bin" / "pip"),
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-e",
+        ".",
+    ]
+    subprocess.run(pip, cwd=project, check=True)
+    (venv / ".installed").touch()
+
+
+def measure_make_test(project: Path) -> tuple[float, int, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV"}
+    }
+    log_path = CACHE / "make-test.log"
+    with log_path.open("w") as out:
+        started = time.perf_counter()
+        code = subprocess.call(
+            ["make", "test"], cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        seconds = time.perf_counter() - started
+    lines = log_path.read_text().splitlines()
+    if code != 0:
+        log(f"make test exited {code}; last lines of {log_path.relative_to(ROOT)}:")
+        for line in lines[-8:]:
+            print(f"    | {line}", flush=True)
+    summaries = [line for line in lines if PYTEST_SUMMARY.match(line)]
+    return seconds, code, (summaries or lines or [""])[-1].strip("= ")
+
+
+def measure_components(project: Path, million: Path, hundred_k: Path) -> dict:
+    """Data checks on 1M rows, bias and TreeSHAP on 100k rows, in-process (see components.py)."""
+    package = json.loads((ROOT / "cookiecutter.json").read_text())["project"].replace(
+        "-", "_"
+    )
+    command = [
+        str(project / ".venv" / "bin" / "python"),
+        str(ROOT / "bench" / "components.py"),
+    ]
+    done = subprocess.run(
+        [*command, package, str(project), str(million), str(hundred_k)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        log(
+            f"components: failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
+        )
+        return {}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def adult_module():
+    spec = importlib.util.spec_from_file_location(
+        "adult", ROOT / "dataset" / "adult.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cached_data(name: str, make_frame) -> Path:
+    """build/bench/<name>.csv, rebuilt when the source file or dataset/adult.py is newer."""
+    path = CACHE / f"{name}.csv"
+    inputs = max(
+        SOURCE.stat().st_mtime, (ROOT / "dataset" / "adult.py").stat().st_mtime
+    )
+    if path.exists() and path.stat().st_mtime >= inputs:
+        log(f"data {path.relative_to(ROOT)} (cached)")
+        return path
+    log(f"data {path.relative_to(ROOT)} building ...")
+    partial = path.with_suffix(".partial")
+    make_frame().to_csv(partial, index=False)
+    partial.rename(path)
+    log(f"data {path.relative_to(ROOT)} built")
+    return path
+
+
+def count_rows(path: Path) -> int:
+    with path.open("rb") as file:
+        return sum(1 for _ in file) - 1
+
+
+# --- local runs -----------------------------------------------------------------------------
+
+
+def measure_local_run(project: Path, label: str, data: Path) -> LocalRun:
+    """Wall time (imports included) and peak RSS of `<project> local run`, plus its test AUC."""
+    run = LocalRun(label=label, rows=count_rows(data))
+    out = CACHE / "runs" / label
+    shutil.rmtree(
+        out, ignore_errors=True
+    )  # a failed run must not leave an earlier evaluation.json to read
+    cli = project / ".venv" / "bin" / PROJECT
+    command = [
+        sys.executable,
+        "-c",
+        MEASURE,
+        str(cli),
+        "local",
+        "run",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+    ]
+    log(f"local run {label} ({run.rows:,} rows) starting")
+    child = subprocess.Popen(
+        command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    for line in child.stderr:
+        line = line.rstrip()
+        print(f"    | {line}", flush=True)
+        run.last_line = line or run.last_line
+        if match := STAGE_LINE.match(line):
+            run.stages[match["stage"]] = float(match["seconds"])
+    output = child.stdout.read()
+    if child.wait() != 0 or not output:
+        log(
+            f"local run {label}: the measuring wrapper failed (exit {child.returncode})"
+        )
+        return run
+    measured = json.loads(output)
+    run.seconds, run.cpu_seconds = measured["seconds"], measured["cpu_seconds"]
+    run.peak_mb, run.returncode = measured["peak_mb"], measured["returncode"]
+    evaluation = out / "evaluation.json"
+    if evaluation.exists():
+        run.auc = json.loads(evaluation.read_text())["binary_classification_metrics"][
+            "auc"
+        ]["value"]
+    log(
+        f"local run {label} finished: {run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU), peak {run.peak_mb:,.0f} MB, "
+        f"AUC {fmt(run.auc, '.4f')}, exit {run.returncode}"
+    )
+    return run
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def fmt(value, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def verdict(value, limit: float, below: bool = True) -> str:
+    if value is None:
+        return "FAILED"
+    ok = value < limit if below else value >= limit
+    return "pass" if ok else ("OVER" if below else "BELOW")
+
+
+def exit_note(code: int | None, last_line: str = "") -> str:
+    """Empty for success; otherwise the exit code and the command's last output line."""
+    if code == 0:
+        return ""
+    line = last_line.replace("|", "/")
+    return f"exit {code}: {line[:90] + '...' if len(line) > 90 else line}"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+    ]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def time_target(
+    name: str, limit: float, seconds: float | None, code: int | None, last_line: str
+) -> list[str]:
+    shown = f"{limit / 60:g} min" if limit >= 120 else f"{limit:g} s"
+    return [
+        name,
+        f"< {shown}",
+        f"{fmt(seconds, '.1f')} s",
+        verdict(seconds, limit),
+        exit_note(code, last_line),
+    ]
+
+
+def targets_table(
+    bake_s: float,
+    make_test: tuple[float, int, str],
+    runs: dict[str, LocalRun],
+    components: dict,
+) -> list[str]:
+    sample, full, million = runs["sample"], runs["full"], runs["1M"]
+    rows = [
+        ["bake (cookiecutter API, defaults, median of 5)", f"< {BAKE_SECONDS:g} s", f"{bake_s:.3f} s",
+         verdict(bake_s, BAKE_SECONDS), ""],
+        time_target("generated project `make test` after install", MAKE_TEST_SECONDS, *make_test),
+        time_target(f"local run, bundled sample ({sample.rows:,} rows)", SAMPLE_SECONDS,
+                    sample.seconds, sample.returncode, sample.last_line),
+        time_target(f"local run, full Adult ({full.rows:,} rows)", FULL_SECONDS,
+                    full.seconds, full.returncode, full.last_line),
+        ["full Adult test AUC", f">= {FULL_MIN_AUC:g}", fmt(full.auc, ".4f"),
+         verdict(full.auc, FULL_MIN_AUC, below=False), ""],
+        time_target(f"local run, upsample ({million.rows:,} rows)", MILLION_SECONDS,
+                    million.seconds, million.returncode, million.last_line),
+        [f"local run, upsample ({million.rows:,} rows) peak RSS", f"< {MILLION_PEAK_MB / 1024:g} GB",
+         f"{fmt(million.peak_mb, ',.0f')} MB", verdict(million.peak_mb, MILLION_PEAK_MB), ""],
+        time_target("data checks, 1,000,000 rows (in-process)", CHECKS_1M_SECONDS,
+                    components.get("checks_1m_s"), 0, ""),
+        time_target("bias metrics pre + post, 100,000 rows (in-process)", BIAS_100K_SECONDS,
+                    components.get("bias_100k_s"), 0, ""),
+        time_target("TreeSHAP, 100,000 rows (in-process)", SHAP_100K_SECONDS,
+                    components.get("shap_100k_s"), 0, ""),
+    ]  # fmt: skip
+    return table(["measurement", "target", "measured", "result", "note"], rows)
+
+
+def local_runs_table(runs: dict[str, LocalRun]) -> list[str]:
+    """One row per run, with the time of each stage the progress lines reported."""
+    stages = list(dict.fromkeys(name for run in runs.values() for name in run.stages))
+    header = [
+        "data",
+        "rows",
+        "wall s",
+        "CPU s",
+        "peak RSS MB",
+        "test AUC",
+        *(f"{n} s" for n in stages),
+        "outside stages s",
+    ]
+    rows = []
+    for run in runs.values():
+        outside = (
+            None if run.seconds is None else run.seconds - sum(run.stages.values())
+        )
+        rows.append(
+            [
+                run.label,
+                f"{run.rows:,}",
+                fmt(run.seconds, ".1f"),
+                fmt(run.cpu_seconds, ".1f"),
+                fmt(run.peak_mb, ",.0f"),
+                fmt(run.auc, ".4f"),
+            ]
+            + [fmt(run.stages.get(name), ".1f") for name in stages]
+            + [fmt(outside, ".1f"), str(run.returncode)]
+        )
+    return table([*header, "exit"], rows)
+
+
+def scaling_table(runs: dict[str, LocalRun]) -> list[str]:
+    scaling = [runs[label_for(rows)] for rows in SCALING_ROWS]
+    rows = [
+        [f"{run.rows:,}", fmt(run.seconds, ".1f"), fmt(run.peak_mb, ",.0f"),
+         fmt(None if run.seconds is None else run.seconds / run.rows * 100_000, ".2f")]
+        for run in scaling
+    ]  # fmt: skip
+    return [
+        *table(["rows", "wall s", "peak RSS MB", "s per 100k rows"], rows),
+        "",
+        scaling_reading(scaling),
+    ]
+
+
+def scaling_reading(scaling: list[LocalRun]) -> str:
+    small, mid, big = scaling
+    if None in (small.seconds, mid.seconds, big.seconds):
+        return "Reading: a run failed, no reading."
+    time_ratio, rows_ratio = big.seconds / mid.seconds, big.rows / mid.rows
+    if time_ratio < 0.7 * rows_ratio:
+        shape = "sub-linear: fixed costs still weigh"
+    elif time_ratio > 1.3 * rows_ratio:
+        shape = "super-linear"
+    else:
+        shape = "about linear"
+    return (
+        f"Reading: {rows_ratio:g}x the rows ({mid.rows:,} -> {big.rows:,}) took {time_ratio:.1f}x the time "
+        f"({shape}) and {big.peak_mb / mid.peak_mb:.1f}x the peak memory; "
+        f"{small.rows:,} -> {mid.rows:,} took {mid.seconds / small.seconds:.1f}x the time."
+    )
+
+
+def machine_line(total_s: float) -> str:
+    """Where and when; the load average shows whether other work shared the cores."""
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')} on {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}; whole bench {total_s:.0f} s; load average at start {LOAD_AT_START:.2f}, "
+        f"at end {os.getloadavg()[0]:.2f} (1 min)."
+    )
+
+
+def report(
+    bake_s: float,
+    make_test: tuple[float, int, str],
+    runs: dict[str, LocalRun],
+    components: dict,
+    total_s: float,
+) -> str:
+    return "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            machine_line(total_s),
+            "",
+            "## Targets",
+            "",
+            *targets_table(bake_s, make_test, runs, components),
+            "",
+            "## Local runs",
+            "",
+            "Wall time includes interpreter start and imports; CPU is user + system time of the run (above wall",
+            "time when XGBoost uses both cores); stage times come from the progress lines.",
+            "",
+            *local_runs_table(runs),
+            "",
+            "## Scaling",
+            "",
+            *scaling_table(runs),
+            "",
+        ]
+    )
+
+
+def label_for(rows: int) -> str:
+    return f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
+
+
+def main() -> None:
+    if not SOURCE.exists():
+        sys.exit(
+            f"bench: the Adult data file is missing: {SOURCE} (expected at ../shared/data/adult/adult.data "
+            "relative to the repo root)"
+        )
+    CACHE.mkdir(parents=True, exist_ok=True)
+    adult = adult_module()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        log("bake time: starting (5 bakes)")
+        bake_s = measure_bake_time(work)
+        log(f"bake time: median {bake_s:.3f} s")
+
+        log("install: baking a project and installing it into its .venv (no downloads)")
+        project = bake(work / "project")
+        install_project(project)
+        log("install: done")
+
+        log("make test: starting")
+        make_test = measure_make_test(project)
+        log(f"make test: finished in {make_test[0]:.1f} s (exit {make_test[1]})")
+
+        data = {
+            "sample": project / "data" / "sample" / "adult.csv",
+            "full": cached_data("adult-full", lambda: adult.full(SOURCE)),
+        }
+        for rows in SCALING_ROWS:
+            label = label_for(rows)
+            data[label] = cached_data(
+                f"adult-{label}", lambda rows=rows: adult.upsample(SOURCE, rows)
+            )
+        runs = {
+            label: measure_local_run(project, label, path)
+            for label, path in data.items()
+        }
+        log("components: data checks on 1M rows, bias and TreeSHAP on 100k rows")
+        components = measure_components(project, data["1M"], data["100k"])
+        log(f"components: {components}")
+
+    text = report(bake_s, make_test, runs, components, time.perf_counter() - STARTED)
+    (CACHE / "results.md").write_text(text)
+    print()
+    print(text)
+    log(f"done; table written to {(CACHE / 'results.md').relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
