@@ -38,10 +38,11 @@ def problems(answers):
         yield "package", "must be a Python identifier: lowercase letters, digits and underscores", "income_classifier"
     elif package in TAKEN or package in sys.stdlib_module_names:
         yield "package", f"'{package}' would shadow a module the project imports", "income_classifier"
-    for key in ("description", "author"):
+    examples = {"description": "Predicts income bands from census data.", "author": "ML Platform Team"}
+    for key, example in examples.items():
         value = answers[key]
         if not value.strip() or "\n" in value or len(value) > 200:
-            yield key, "must be one non-empty line of at most 200 characters", "Predicts income bands from census data."
+            yield key, "must be one non-empty line of at most 200 characters", example
     if answers["python_version"] not in PYTHON_VERSIONS:
         yield "python_version", f"must be one of {', '.join(sorted(PYTHON_VERSIONS))}", "3.11"
     if not REGION.match(answers["aws_region"]):

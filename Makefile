@@ -1,0 +1,57 @@
+# The template's stable interface: `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TEMPLATE := {{cookiecutter.project}}
+DEFAULT_PROJECT := $(shell $(PYTHON) -c "import json; print(json.load(open('cookiecutter.json'))['project'])")
+DEMO := build/demo/$(DEFAULT_PROJECT)
+DEPS := build/deps/$(DEFAULT_PROJECT)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+# The template's tools (cookiecutter, cruft, pytest, ruff).
+$(VENV)/.tools: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "The template needs Python 3.11 or newer as $(PYTHON) (make PYTHON=python3.11 ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Plus the generated project's runtime and dev dependencies, so tests can run baked projects
+# without downloading anything (see tests/helpers.py).
+define PROJECT_DEPS
+import sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+print("\n".join(project["dependencies"] + project.get("optional-dependencies", {}).get("dev", [])))
+endef
+export PROJECT_DEPS
+
+$(VENV)/.installed: $(VENV)/.tools $(TEMPLATE)/pyproject.toml
+	rm -rf build/deps
+	$(BIN)/python -m cookiecutter . --no-input -o build/deps -f
+	$(BIN)/python -c "$$PROJECT_DEPS" $(DEPS)/pyproject.toml > build/deps/requirements.txt
+	$(BIN)/python -m pip install --quiet -r build/deps/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed ## create .venv with the template's tools and the generated project's dependencies
+
+demo: $(VENV)/.tools ## bake a project with the default answers into build/demo and run its `make local`
+	$(BIN)/python -m cookiecutter . --no-input -o build/demo -f
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C $(DEMO) local
+	@echo "Baked project: $(DEMO)  report: $(DEMO)/build/local/report.md"
+
+test: $(VENV)/.installed ## run the template's test suite (bakes projects and runs their own tests)
+	$(BIN)/pytest tests
+
+bench: $(VENV)/.installed ## run the benchmarks (bench/run.py)
+	$(BIN)/python bench/run.py
+
+clean: ## remove build output and caches, also any inside the template (keeps .venv)
+	rm -rf build
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .pytest_cache -o -name .ruff_cache \) \
+		-type d -prune -exec rm -rf {} +

@@ -1,0 +1,237 @@
+"""Baking the template: the exact files, fully rendered, lint clean, with the answers in place.
+
+A matrix of answers turns every switch on and off at least once; each case is baked once and
+checked by every test below.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from helpers import bake as bake_project
+from helpers import run
+
+# Every file a project has whatever the switches say. `{package}` is the package answer.
+BASE = [
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    ".python-version",
+    "Makefile",
+    "README.md",
+    "data/README.md",
+    "data/sample/adult.csv",
+    "data_checks/README.md",
+    "data_checks/inference.json",
+    "data_checks/training.json",
+    "project.yaml",
+    "pyproject.toml",
+    "src/{package}/__init__.py",
+    "src/{package}/__main__.py",
+    "src/{package}/checks.py",
+    "src/{package}/cli.py",
+    "src/{package}/data.py",
+    "src/{package}/errors.py",
+    "src/{package}/explain.py",
+    "src/{package}/gates.py",
+    "src/{package}/local.py",
+    "src/{package}/model.py",
+    "src/{package}/progress.py",
+    "src/{package}/report.py",
+    "src/{package}/settings.py",
+    "src/{package}/steps/__init__.py",
+    "src/{package}/steps/check_data.py",
+    "src/{package}/steps/evaluate.py",
+    "src/{package}/steps/inference.py",
+    "src/{package}/steps/preprocess.py",
+    "src/{package}/steps/train.py",
+    "src/{package}/transforms.py",
+    "tests/conftest.py",
+    "tests/test_checks.py",
+    "tests/test_cli.py",
+    "tests/test_evaluate.py",
+    "tests/test_explain.py",
+    "tests/test_gates.py",
+    "tests/test_inference.py",
+    "tests/test_local_run.py",
+    "tests/test_preprocess.py",
+    "tests/test_responsible_ai_flow.py",
+    "tests/test_settings.py",
+    "tests/test_train.py",
+    "tests/test_transforms.py",
+]
+# The files a switch adds when it is "yes" (hooks/post_gen_project.py removes them on "no").
+WITH_FEATURE_STORE: list[str] = []
+WITH_CLARIFY: list[str] = [
+    "src/{package}/bias.py",
+    "tests/test_bias.py",
+]
+OPTIONAL = {"use_feature_store": WITH_FEATURE_STORE, "use_clarify": WITH_CLARIFY}
+
+# The default answers, as cookiecutter.json renders them.
+DEFAULTS = {
+    "project": "income-classifier",
+    "package": "income_classifier",
+    "description": "Predicts whether a person's income exceeds $50K from census data.",
+    "author": "Your Name",
+    "python_version": "3.11",
+    "aws_region": "us-east-1",
+    "aws_account_id": "123456789012",
+    "staging_account_id": "123456789012",
+    "prod_account_id": "123456789012",
+    "github_owner": "your-github-org",
+    "github_repo": "income-classifier",
+    "model_package_group": "income-classifier",
+    "use_feature_store": "yes",
+    "use_clarify": "yes",
+}
+# Files whose text must contain an answer verbatim. Answers not rendered into any file yet
+# have an empty list.
+APPEARS_IN = {
+    "project": ["README.md", "Makefile", "pyproject.toml"],
+    "description": ["README.md"],
+    "python_version": ["Makefile", "README.md"],
+    "aws_region": ["README.md"],
+    "aws_account_id": ["README.md"],
+    "staging_account_id": ["README.md"],
+    "prod_account_id": ["README.md"],
+    "github_owner": ["README.md"],
+    "github_repo": ["README.md"],
+    "model_package_group": ["README.md"],
+}
+
+
+@dataclass
+class Case:
+    answers: dict[str, str]  # what is passed to cookiecutter
+    derived: dict[str, str] = field(default_factory=dict)  # answers whose defaults follow from the given ones
+
+    @property
+    def expected(self) -> dict[str, str]:
+        return {**DEFAULTS, **self.derived, **self.answers}
+
+
+CASES = {
+    "defaults": Case({}),
+    "churn-model-py312-no-clarify-separate-accounts": Case(
+        {
+            "project": "churn-model",
+            "python_version": "3.12",
+            "use_clarify": "no",
+            "staging_account_id": "210987654321",
+            "prod_account_id": "345678901234",
+        },
+        derived={"package": "churn_model", "github_repo": "churn-model", "model_package_group": "churn-model"},
+    ),
+    "py313-no-feature-store-separate-accounts": Case(
+        {
+            "python_version": "3.13",
+            "use_feature_store": "no",
+            "aws_region": "eu-west-1",
+            "aws_account_id": "111122223333",
+            "staging_account_id": "444455556666",
+            "prod_account_id": "777788889999",
+        }
+    ),
+    "fraud-detector-no-switches-single-account": Case(
+        {
+            "project": "fraud-detector",
+            "package": "fraud",
+            "description": "Flags card payments that are likely fraudulent.",
+            "author": "Risk ML Team",
+            "use_feature_store": "no",
+            "use_clarify": "no",
+            "aws_account_id": "999988887777",
+            "github_owner": "acme-ml",
+            "github_repo": "fraud-detector-model",
+            "model_package_group": "fraud-detector-models",
+        },
+        derived={"staging_account_id": "999988887777", "prod_account_id": "999988887777"},
+    ),
+}
+
+
+def test_the_matrix_turns_every_switch_on_and_off():
+    cases = [case.expected for case in CASES.values()]
+    for key in ("use_feature_store", "use_clarify"):
+        assert {case[key] for case in cases} == {"yes", "no"}, key
+    single = [case["aws_account_id"] == case["staging_account_id"] == case["prod_account_id"] for case in cases]
+    assert set(single) == {True, False}
+    assert {case["project"] == DEFAULTS["project"] for case in cases} == {True, False}
+    assert {case["python_version"] for case in cases} == {"3.11", "3.12", "3.13"}
+
+
+@pytest.fixture(scope="module", params=list(CASES), ids=list(CASES))
+def baked(request, tmp_path_factory, template) -> tuple[Path, dict[str, str]]:
+    case = CASES[request.param]
+    project = bake_project(template, tmp_path_factory.mktemp("bake"), **case.answers)
+    return project, case.expected
+
+
+def expected_tree(answers: dict[str, str]) -> list[str]:
+    paths = list(BASE)
+    for switch, files in OPTIONAL.items():
+        if answers[switch] == "yes":
+            paths += files
+    return sorted(path.format(package=answers["package"]) for path in paths)
+
+
+def generated_tree(project: Path) -> list[str]:
+    return sorted(path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file())
+
+
+def test_generates_exactly_the_expected_files(baked):
+    project, answers = baked
+    assert project.name == answers["project"]
+    tree, expected = generated_tree(project), expected_tree(answers)
+    difference = {"missing": sorted(set(expected) - set(tree)), "unexpected": sorted(set(tree) - set(expected))}
+    assert difference == {"missing": [], "unexpected": []}
+    assert tree == expected
+
+
+def test_every_template_expression_is_rendered(baked):
+    project, _ = baked
+    leftovers = []
+    for path in sorted(project.rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # binary
+        relative = path.relative_to(project).as_posix()
+        if relative.startswith(".github/workflows/"):
+            text = text.replace("${{", "")  # GitHub Actions expressions, not Jinja
+        for number, line in enumerate(text.splitlines(), start=1):
+            if "{{" in line or "{%" in line:
+                leftovers.append(f"{relative}:{number}: {line.strip()}")
+    assert leftovers == []
+
+
+def test_generated_project_is_ruff_clean(baked):
+    project, _ = baked
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+
+
+def test_answers_appear_where_they_belong(baked):
+    project, answers = baked
+    package = answers["package"]
+    assert (project / "src" / package / "__init__.py").is_file()
+
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == answers["project"]
+    assert pyproject["project"]["description"] == answers["description"]
+    assert pyproject["project"]["authors"] == [{"name": answers["author"]}]
+    assert pyproject["project"]["requires-python"] == f">={answers['python_version']}"
+    assert pyproject["project"]["scripts"] == {answers["project"]: f"{package}.cli:main"}
+    assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [f"src/{package}"]
+    assert (project / ".python-version").read_text().strip() == answers["python_version"]
+    assert (project / "README.md").read_text().startswith(f"# {answers['project']}\n")
+
+    for key, files in APPEARS_IN.items():
+        for name in files:
+            assert answers[key] in (project / name).read_text(), f"{key}={answers[key]!r} missing from {name}"
