@@ -38,6 +38,10 @@ MAKE_TEST_SECONDS = 90.0
 SAMPLE_SECONDS = 20.0
 FULL_SECONDS = 30.0
 FULL_MIN_AUC = 0.92
+FULL_SEX_BIAS = {
+    "CI": 0.338,
+    "DPL": 0.196,
+}  # the reference values DESIGN.md gives for the full file
 MILLION_SECONDS = 180.0
 MILLION_PEAK_MB = 4096.0
 SCALING_ROWS = (10_000, 100_000, 1_000_000)
@@ -76,6 +80,9 @@ class LocalRun:
     cpu_seconds: float | None = None
     peak_mb: float | None = None
     auc: float | None = None
+    sex_bias: dict[str, float] = field(
+        default_factory=dict
+    )  # pre-training CI and DPL for sex=Female
     returncode: int | None = None
     last_line: str = ""
     stages: dict[str, float] = field(default_factory=dict)
@@ -267,6 +274,18 @@ def measure_local_run(project: Path, label: str, data: Path) -> LocalRun:
         run.auc = json.loads(evaluation.read_text())["binary_classification_metrics"][
             "auc"
         ]["value"]
+    bias = out / "bias.json"
+    if bias.exists():
+        groups = json.loads(bias.read_text())["pre_training_bias_metrics"][
+            "facets"
+        ].get("sex", [])
+        for group in groups:
+            if group["value_or_threshold"] == "Female":
+                run.sex_bias = {
+                    m["name"]: m["value"]
+                    for m in group["metrics"]
+                    if m["name"] in ("CI", "DPL")
+                }
     log(
         f"local run {label} finished: {run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU), peak {run.peak_mb:,.0f} MB, "
         f"AUC {fmt(run.auc, '.4f')}, exit {run.returncode}"
@@ -286,6 +305,12 @@ def verdict(value, limit: float, below: bool = True) -> str:
         return "FAILED"
     ok = value < limit if below else value >= limit
     return "pass" if ok else ("OVER" if below else "BELOW")
+
+
+def matches(value: float | None, expected: float) -> str:
+    if value is None:
+        return "FAILED"
+    return "pass" if abs(value - expected) < 0.0005 else "OFF"
 
 
 def exit_note(code: int | None, last_line: str = "") -> str:
@@ -334,6 +359,9 @@ def targets_table(
                     full.seconds, full.returncode, full.last_line),
         ["full Adult test AUC", f">= {FULL_MIN_AUC:g}", fmt(full.auc, ".4f"),
          verdict(full.auc, FULL_MIN_AUC, below=False), ""],
+        *[[f"full Adult {name} for sex=Female (Clarify's definition)", f"≈ {expected}",
+           fmt(full.sex_bias.get(name), ".3f"), matches(full.sex_bias.get(name), expected), ""]
+          for name, expected in FULL_SEX_BIAS.items()],
         time_target(f"local run, upsample ({million.rows:,} rows)", MILLION_SECONDS,
                     million.seconds, million.returncode, million.last_line),
         [f"local run, upsample ({million.rows:,} rows) peak RSS", f"< {MILLION_PEAK_MB / 1024:g} GB",
