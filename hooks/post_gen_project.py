@@ -6,7 +6,7 @@ from pathlib import Path
 PACKAGE = "src/{{ cookiecutter.package }}"
 OPTIONAL_PARTS = {
     "use_feature_store": [],
-    "use_clarify": [f"{PACKAGE}/bias.py", "tests/test_bias.py"],
+    "use_clarify": [f"{PACKAGE}/bias.py", f"{PACKAGE}/pipeline/clarify.py", "tests/test_bias.py"],
 }
 ANSWERS = {
     "use_feature_store": "{{ cookiecutter.use_feature_store }}",

@@ -136,3 +136,40 @@ def splits_dir(splits: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPat
     directory = tmp_path_factory.mktemp("splits")
     write_splits(splits, directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """A moto server on 127.0.0.1 standing in for AWS; code under test reaches it only through
+    AWS_ENDPOINT_URL, exactly as it would reach AWS."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint, monkeypatch, settings):
+    """Environment pointing boto3 at the moto server, with the project's bucket created."""
+    import boto3
+    import requests
+
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)  # every test starts from an empty account
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": settings.aws.region,
+    }.items():
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3", region_name=settings.aws.region)
+    if settings.aws.region == "us-east-1":
+        s3.create_bucket(Bucket=settings.aws.bucket)
+    else:
+        s3.create_bucket(
+            Bucket=settings.aws.bucket, CreateBucketConfiguration={"LocationConstraint": settings.aws.region}
+        )
+    return settings.aws

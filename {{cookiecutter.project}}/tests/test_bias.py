@@ -351,3 +351,27 @@ def test_settings_accept_cddl_with_a_feature_as_group_variable(tmp_path: Path):
 def test_a_limit_with_min_above_max_is_rejected():
     with pytest.raises(ValueError, match=r"min 0\.5 is greater than max 0\.1"):
         Limit(min=0.5, max=0.1)
+
+
+def test_pipeline_gate_step_applies_bias_thresholds_to_clarify_analysis(tmp_path, settings_path):
+    """The pipeline's gate step reads Clarify's analysis.json and applies project.yaml's limits."""
+    import json
+
+    from {{ cookiecutter.package }}.steps import gate
+
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text(json.dumps({"binary_classification_metrics": {"auc": {"value": 0.93}}}))
+    analysis = tmp_path / "model_bias"
+    analysis.mkdir()
+    facets = {"sex": [{"value_or_threshold": "Female", "metrics": [{"name": "DPPL", "value": 0.31}]}]}
+    (analysis / "analysis.json").write_text(json.dumps({"post_training_bias_metrics": {"facets": facets}}))
+    out = tmp_path / "gates"
+    gate.main(
+        [
+            *("--evaluation", str(evaluation), "--min-auc", "0.88", "--bias-analysis", str(analysis)),
+            *("--output", str(out), "--settings", str(settings_path)),
+        ]
+    )
+    result = json.loads((out / "gates.json").read_text())
+    assert result["passed"] is False
+    assert "bias gate FAILED: DPPL[sex=Female] 0.31, expected in [-0.25, 0.25]" in result["message"]

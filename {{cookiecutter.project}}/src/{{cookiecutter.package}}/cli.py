@@ -36,7 +36,9 @@ def reports_errors(command):
             raise InputError(str(error)) from None
         except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
             raise
-        except Exception:
+        except Exception as error:
+            if type(error).__name__ in ("NoCredentialsError", "PartialCredentialsError", "TokenRetrievalError"):
+                raise InputError(f"AWS: {error}; sign in first (e.g. aws sso login; CI uses OIDC)") from None
             traceback.print_exc()
             raise SystemExit(UNEXPECTED) from None
 
@@ -183,3 +185,151 @@ def explain(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         click.echo(f"Wrote {out}")
+
+
+@main.group()
+def pipeline() -> None:
+    """The SageMaker pipeline: build offline, review, publish, run, follow."""
+
+
+name_option = click.option("--name", help="Pipeline name (default: aws.pipeline_name), e.g. a per-pull-request copy.")
+
+
+def _aws(settings: Path):
+    """(settings, aws section, SageMaker client); AWS_ENDPOINT_URL, if set, redirects boto3."""
+    import boto3
+
+    from .pipeline.definition import require_aws
+
+    project = load_settings(settings)
+    aws = require_aws(project)
+    return project, aws, boto3.client("sagemaker", region_name=aws.region)
+
+
+@pipeline.command("build")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("build/pipeline/definition.json"),
+    show_default=True,
+)
+@click.option("--mermaid", type=click.Path(path_type=Path, dir_okay=False), help="Also write the DAG as Mermaid.")
+@name_option
+@settings_option
+@reports_errors
+def pipeline_build(out: Path, mermaid: Path | None, name: str | None, settings: Path) -> None:
+    """Write the definition JSON with no AWS credentials or network (same commit, same bytes)."""
+    from .pipeline.definition import build
+    from .pipeline.render import mermaid as render_mermaid
+
+    built = build(load_settings(settings), root=settings.parent, name=name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(built.definition, encoding="utf-8")
+    size, steps = len(built.definition.encode()), len(built.parsed["Steps"])
+    click.echo(f"Wrote {out}: {size:,} bytes, {steps} top-level steps, {len(built.uploads)} files to upload")
+    if mermaid:
+        mermaid.parent.mkdir(parents=True, exist_ok=True)
+        mermaid.write_text(render_mermaid(built.parsed, fenced=True) + "\n", encoding="utf-8")
+        click.echo(f"Wrote {mermaid}")
+
+
+@pipeline.command("diff")
+@click.argument("base", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("head", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@reports_errors
+def pipeline_diff(base: Path, head: Path) -> None:
+    """What changed between two definitions, as Markdown for a pull-request summary."""
+    import json
+
+    from .pipeline.render import diff, format_diff
+
+    def read(path: Path) -> dict:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise ProjectError(f"{path}: not a pipeline definition (invalid JSON: {error})") from None
+
+    click.echo(format_diff(diff(read(base), read(head))))
+
+
+@pipeline.command("upsert")
+@name_option
+@settings_option
+@reports_errors
+def pipeline_upsert(name: str | None, settings: Path) -> None:
+    """Upload step code and configs (only what is missing), then create or update the pipeline."""
+    import boto3
+
+    from .pipeline.definition import build
+    from .pipeline.publish import upload, upsert
+
+    project, aws, sagemaker = _aws(settings)
+    name = name or aws.pipeline_name
+    built = build(project, root=settings.parent, name=name)
+    upload(boto3.client("s3", region_name=aws.region), built, echo=click.echo)
+    arn, action = upsert(sagemaker, name, built, aws.role_arn, f"{name}: built from this repository's main branch")
+    click.echo(f"Pipeline {action}: {arn}")
+
+
+@pipeline.command("run")
+@name_option
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a pipeline parameter.")
+@click.option("--wait/--no-wait", default=False, show_default=True, help="Follow the execution until it ends.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=3600.0, show_default=True, help="Seconds to wait.")
+@click.option("--poll", type=click.FloatRange(min=0), default=30.0, show_default=True, help="Seconds between checks.")
+@settings_option
+@reports_errors
+def pipeline_run(
+    name: str | None, params: tuple[str, ...], wait: bool, timeout: float, poll: float, settings: Path
+) -> None:
+    """Start an execution (parameters are checked against the definition first)."""
+    from .pipeline import executions
+    from .pipeline.definition import build
+    from .pipeline.parameters import parse_overrides
+
+    project, aws, sagemaker = _aws(settings)
+    name = name or aws.pipeline_name
+    overrides = parse_overrides(params, build(project, root=settings.parent, name=name).parsed)
+    commit = next((p["Value"] for p in overrides if p["Name"] == "GitCommit"), "")
+    arn = executions.start(sagemaker, name, overrides, display_name=f"{name}-{commit[:12] or 'manual'}")
+    click.echo(f"Started {arn}")
+    if not wait:
+        return
+    execution = executions.wait(sagemaker, arn, timeout, echo=click.echo, poll=poll)
+    click.echo(f"Console: {execution.console_url(aws.region)}")
+    if execution.status != "Succeeded":
+        raise click.ClickException(f"execution {execution.status}: {execution.failure or 'see the console'}")
+
+
+@pipeline.command("status")
+@click.argument("execution", required=False)
+@name_option
+@settings_option
+@reports_errors
+def pipeline_status(execution: str | None, name: str | None, settings: Path) -> None:
+    """Status of EXECUTION (an ARN), or of the pipeline's latest execution."""
+    from .pipeline import executions
+
+    _project, aws, sagemaker = _aws(settings)
+    found = executions.describe(sagemaker, execution or executions.latest(sagemaker, name or aws.pipeline_name))
+    click.echo(f"{found.arn}\n  status: {found.status}, started {found.started}")
+    if found.failure:
+        click.echo(f"  failed: {found.failure}")
+    click.echo(f"  console: {found.console_url(aws.region)}")
+
+
+@main.command()
+@click.argument("version")
+@click.option("--json", "as_json", is_flag=True, help="Print the chain as JSON.")
+@settings_option
+@reports_errors
+def lineage(version: str, as_json: bool, settings: Path) -> None:
+    """Where model VERSION (a number or ARN) came from: execution, data, commit."""
+    import json
+
+    from .pipeline.lineage import describe_chain
+    from .pipeline.lineage import lineage as trace
+
+    _project, aws, sagemaker = _aws(settings)
+    chain = trace(sagemaker, aws.model_package_group, version)
+    click.echo(json.dumps(chain, indent=2) if as_json else describe_chain(chain))

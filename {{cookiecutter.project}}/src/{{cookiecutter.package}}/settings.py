@@ -134,12 +134,36 @@ class Bias(Strict):
         return self
 
 
+S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
+InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+
+
+class Aws(Strict):
+    """Where the SageMaker pipeline runs; infra/bootstrap.yaml creates the role, bucket and group."""
+
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    # S3 key prefix for everything the pipeline writes: code, configs, job outputs.
+    prefix: str = Field("pipeline", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    pipeline_name: str = Field(pattern=r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,255}$")
+    model_package_group: str = Field(pattern=r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
+    input_data_uri: S3Uri  # the default training data (a CSV file or a prefix of CSV files)
+    processing_instance_type: InstanceType = "ml.m5.large"
+    training_instance_type: InstanceType = "ml.m5.xlarge"
+    clarify_instance_type: InstanceType = "ml.m5.xlarge"
+    clarify_instance_count: int = Field(1, ge=1, le=100)
+    spot_training: bool = False  # managed spot for training (cheaper, may wait for capacity)
+    approval_status: Literal["PendingManualApproval", "Approved", "Rejected"] = "PendingManualApproval"
+
+
 class Settings(Strict):
     dataset: Dataset
     split: Split = Split()
     model: Model = Model()
     gates: Gates
     bias: Bias | None = None
+    aws: Aws | None = None  # needed by the pipeline commands only; the local run works without it
 
     @model_validator(mode="after")
     def _bias_columns_exist(self) -> Settings:

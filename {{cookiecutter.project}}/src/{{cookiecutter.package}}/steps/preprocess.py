@@ -7,6 +7,7 @@ but not encoded (encoding is fitted by the training step and travels with the mo
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -49,16 +50,48 @@ def write_splits(splits: dict[str, pd.DataFrame], out: Path) -> None:
         frame.to_csv(out / name / f"{name}.csv", index=False)
 
 
+def write_clarify_inputs(splits: dict[str, pd.DataFrame], out: Path) -> None:
+    """Header-less copies (label first) of train and test for the pipeline's Clarify jobs."""
+    (out / "clarify").mkdir(parents=True, exist_ok=True)
+    for name in ("train", "test"):
+        splits[name].to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
+
+
+def require_checks_passed(result_file: Path) -> None:
+    """Refuse data the data-check step failed: the pipeline stops here, before any training."""
+    try:
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ProjectError(f"{result_file}: no readable data-check result ({error})") from None
+    if not result.get("success"):
+        raise ProjectError(
+            f"data checks failed, so the data is not used: {result.get('summary', '')} "
+            "(the data-check report is the DataChecks step's output)"
+        )
+
+
+def sample(raw: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
+    """A reproducible random share of the rows, for cheap pull-request runs."""
+    if not 0 < fraction <= 1:
+        raise ProjectError(f"--sample-fraction must be in (0, 1], got {fraction}")
+    return raw if fraction == 1 else raw.sample(frac=fraction, random_state=seed)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", type=Path, default=Path("/opt/ml/processing/input/data"))
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output"))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--checks", type=Path, help="the data-check step's result.json; refuse the data if it failed")
+    parser.add_argument("--sample-fraction", type=float, default=1.0)
     args = parser.parse_args(argv)
+    if args.checks:
+        require_checks_passed(args.checks)
     settings = load_settings(args.settings)
-    raw = read_dataset(args.input, settings.dataset)
+    raw = sample(read_dataset(args.input, settings.dataset), args.sample_fraction, settings.split.seed)
     splits = split_dataset(raw, settings.dataset, settings.split, where=str(args.input))
     write_splits(splits, args.output)
+    write_clarify_inputs(splits, args.output)
     print(", ".join(f"{name}: {len(frame):,} rows" for name, frame in splits.items()))
 
 

@@ -24,6 +24,7 @@ from ..model import TrainedModel
 from ..settings import DEFAULT_PATH, Dataset, Hyperparameters, describe_errors, load_settings
 from ..transforms import clean_features, fit, to_dmatrix
 
+CHECKPOINT = "checkpoint"
 OBJECTIVE = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist"}
 
 
@@ -48,12 +49,18 @@ class _ReportProgress(xgb.callback.TrainingCallback):
         return False  # never stop training from here
 
 
+def _latest_checkpoint(folder: Path) -> xgb.Booster | None:
+    saved = sorted(folder.glob(f"{CHECKPOINT}_*.json"), key=lambda path: int(path.stem.rsplit("_", 1)[1]))
+    return xgb.Booster(model_file=str(saved[-1])) if saved else None
+
+
 def train(
     train: pd.DataFrame,
     validation: pd.DataFrame,
     dataset: Dataset,
     hp: Hyperparameters,
     progress: Callable[[str], None] | None = None,
+    checkpoint_dir: Path | None = None,
 ) -> TrainingResult:
     train_features = clean_features(train, dataset)
     spec = fit(train_features, dataset)
@@ -61,15 +68,27 @@ def train(
     dvalidation = to_dmatrix(validation, spec, validation[dataset.label])
     params = {**OBJECTIVE, **hp.model_dump(exclude={"num_round", "early_stopping_rounds"})}
     history: dict = {}
+    callbacks: list = [_ReportProgress(progress, hp.num_round)] if progress else []
+    resume, rounds = None, hp.num_round
+    if checkpoint_dir:
+        # Managed spot: SageMaker restores this folder after an interruption; continue from it.
+        resume = _latest_checkpoint(checkpoint_dir)
+        if resume:
+            rounds = max(hp.num_round - resume.num_boosted_rounds(), 1)
+            if progress:
+                progress(f"  resuming after round {resume.num_boosted_rounds()} from {checkpoint_dir}")
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        callbacks.append(xgb.callback.TrainingCheckPoint(directory=checkpoint_dir, name=CHECKPOINT, interval=25))
     booster = xgb.train(
         params,
         dtrain,
-        num_boost_round=hp.num_round,
+        num_boost_round=rounds,
+        xgb_model=resume,
         evals=[(dvalidation, "validation")],
         early_stopping_rounds=hp.early_stopping_rounds,
         evals_result=history,
         verbose_eval=False,
-        callbacks=[_ReportProgress(progress, hp.num_round)] if progress else None,
+        callbacks=callbacks or None,
     )
     best = booster.best_iteration
     # Keep only the trees up to the best round, so every consumer predicts with the best model.
@@ -88,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model")))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--checkpoint-dir", type=Path, help="save checkpoints here and resume from the latest")
     for name, field in Hyperparameters.model_fields.items():
         parser.add_argument(f"--{name}", type=field.annotation, default=None)
     args = parser.parse_args(argv)
@@ -99,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         raise ProjectError(describe_errors("hyperparameter arguments", error)) from None
     dataset = settings.dataset
     train_rows, validation_rows = read_dataset(args.train, dataset), read_dataset(args.validation, dataset)
-    result = train(train_rows, validation_rows, dataset, hp, progress=print)
+    result = train(train_rows, validation_rows, dataset, hp, progress=print, checkpoint_dir=args.checkpoint_dir)
     result.model.save(args.model_dir)
     print(f"best round {result.best_round}, validation AUC {result.validation_auc[result.best_round - 1]:.4f}")
 

@@ -1,0 +1,101 @@
+"""Clarify checks in the pipeline, configured from the same `bias` section as the local run.
+
+Pre-training bias on the training split, post-training bias and SHAP explanations on the test
+split. Clarify computes; the pipeline's gate step applies project.yaml's thresholds to its
+analysis.json with the code the local run uses (gates.py), so both decide alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..settings import Bias, Dataset
+
+THRESHOLD = 0.5  # the probability cut-off the evaluate step and the endpoint's callers use
+
+
+@dataclass(frozen=True)
+class ClarifyInputs:
+    train_uri: object  # header-less CSV, label (0/1) first: the preprocess step's `clarify_train` output
+    test_uri: object  # the same for the test split
+    model_name: object  # the CreateModel step's model, served by Clarify's shadow endpoint
+    output_uri: object  # a function of the step name -> where the analysis goes
+    config_uri: str  # a fixed prefix for the analysis configs (the SDK refuses pipeline variables there)
+    endpoint_instance_type: str  # Clarify's shadow endpoint; written into the static analysis config
+
+
+def _data_config(dataset: Dataset, source: object, output: object, config_uri: str):
+    from sagemaker.core.clarify import DataConfig
+
+    return DataConfig(
+        s3_data_input_path=source,
+        s3_output_path=output,
+        s3_analysis_config_output_path=config_uri,
+        label=dataset.label,
+        headers=[dataset.label, *dataset.features],
+        dataset_type="text/csv",
+    )
+
+
+def _bias_config(bias: Bias):
+    from sagemaker.core.clarify import BiasConfig
+
+    return BiasConfig(
+        label_values_or_threshold=[1],  # preprocess writes the positive label as 1
+        facet_name=[facet.column for facet in bias.facets],
+        facet_values_or_threshold=[facet.sensitive_values for facet in bias.facets],
+        group_name=bias.group_variable,
+    )
+
+
+def clarify_steps(dataset: Dataset, bias: Bias, inputs: ClarifyInputs, job_config, cache, depends: dict) -> dict:
+    """The DataBias, ModelBias and Explainability steps, by name."""
+    from sagemaker.core.clarify import ModelConfig, ModelPredictedLabelConfig, SHAPConfig
+    from sagemaker.mlops.workflow.clarify_check_step import (
+        ClarifyCheckStep,
+        DataBiasCheckConfig,
+        ModelBiasCheckConfig,
+        ModelExplainabilityCheckConfig,
+    )
+
+    model = ModelConfig(
+        model_name=inputs.model_name,
+        instance_type=inputs.endpoint_instance_type,
+        instance_count=1,
+        accept_type="text/csv",
+        content_type="text/csv",
+    )
+    configs = {
+        "DataBias": DataBiasCheckConfig(
+            data_config=_data_config(dataset, inputs.train_uri, inputs.output_uri("DataBias"), inputs.config_uri),
+            data_bias_config=_bias_config(bias),
+            methods=list(bias.pre_training_metrics),
+        ),
+        "ModelBias": ModelBiasCheckConfig(
+            data_config=_data_config(dataset, inputs.test_uri, inputs.output_uri("ModelBias"), inputs.config_uri),
+            data_bias_config=_bias_config(bias),
+            model_config=model,
+            model_predicted_label_config=ModelPredictedLabelConfig(probability_threshold=THRESHOLD),
+            methods=list(bias.post_training_metrics),
+        ),
+        "Explainability": ModelExplainabilityCheckConfig(
+            data_config=_data_config(dataset, inputs.test_uri, inputs.output_uri("Explainability"), inputs.config_uri),
+            model_config=model,
+            # One k-prototypes cluster as the baseline, a fixed seed so reruns agree.
+            explainability_config=SHAPConfig(num_clusters=1, num_samples=100, agg_method="mean_abs", seed=42),
+        ),
+    }
+    return {
+        name: ClarifyCheckStep(
+            name=name,
+            clarify_check_config=config,
+            check_job_config=job_config,
+            # Clarify's own baseline drift check is off: the gate step applies project.yaml's
+            # absolute thresholds. The computed results are registered as the model's baselines.
+            skip_check=True,
+            register_new_baseline=True,
+            cache_config=cache,
+            depends_on=depends.get(name),
+        )
+        for name, config in configs.items()
+    }

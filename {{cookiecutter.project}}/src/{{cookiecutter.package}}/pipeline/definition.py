@@ -1,0 +1,431 @@
+"""The SageMaker pipeline definition: steps, their data flow, caching, retries and the gate.
+
+DataChecks -> Preprocess -> Train -> Evaluate -> CreateModel -> Gates -> CheckGates -> Register
+                         \\-> DataBias     (Clarify, with bias on)   /           \\-> GateFailed
+                                  ModelBias, Explainability  -------/
+
+`build()` runs offline (see offline.py) and returns the definition plus the files to upload
+under content-addressed keys; publish.py uploads them and upserts the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ProjectError
+from ..settings import Aws, Settings
+from .bundle import ARCHIVE, PACKAGE, SERVE_PROGRAM, build_bundle
+from .offline import make_session, sdk_environment
+from .parameters import Parameters, make_parameters
+
+XGBOOST_VERSION = "3.0-5"  # the framework image the step code is pinned to (see pyproject.toml)
+CODE_DIR = "/opt/ml/processing/input/code"
+# Processing jobs unpack the bundle and run one step module; "$@" are the step's arguments.
+LAUNCH = (
+    f"cd {CODE_DIR} && tar -xzf {ARCHIVE} && python3 -m pip install --quiet -r requirements.txt"
+    f' && exec python3 -m {PACKAGE}.steps "$@"'
+)
+CACHE_FOR = "P30D"
+CHECKPOINTS = "/opt/ml/checkpoints"
+MAX_RUNTIME = 3600 * 4
+
+
+@dataclass
+class Build:
+    definition: str  # the pipeline definition JSON, as SageMaker stores it
+    uploads: dict[str, bytes] = field(default_factory=dict)  # S3 key (in aws.bucket) -> content
+    bucket: str = ""
+
+    @property
+    def parsed(self) -> dict:
+        return json.loads(self.definition)
+
+
+def require_aws(settings: Settings) -> Aws:
+    if settings.aws is None:
+        raise ProjectError(
+            "project.yaml has no 'aws' section: the pipeline commands need the region, role, bucket and "
+            "model package group (see the aws section in the project's README)"
+        )
+    return settings.aws
+
+
+def build(settings: Settings, root: Path = Path(), name: str | None = None) -> Build:
+    """The definition for `settings`, with no AWS credentials and no network."""
+    aws = require_aws(settings)
+    with sdk_environment(aws.region):
+        return _Builder(settings, aws, root, name or aws.pipeline_name).build()
+
+
+class _Builder:
+    def __init__(self, settings: Settings, aws: Aws, root: Path, name: str) -> None:
+        from sagemaker.core import image_uris
+        from sagemaker.mlops.workflow.retry import (
+            SageMakerJobExceptionTypeEnum,
+            SageMakerJobStepRetryPolicy,
+            StepExceptionTypeEnum,
+            StepRetryPolicy,
+        )
+        from sagemaker.mlops.workflow.steps import CacheConfig
+
+        self.settings, self.aws, self.root, self.name = settings, aws, root, name
+        self.session = make_session(aws.region, aws.bucket, aws.prefix)
+        self.params: Parameters = make_parameters(settings, aws)
+        self.image = image_uris.retrieve(
+            framework="xgboost", region=aws.region, version=XGBOOST_VERSION, image_scope="training"
+        )
+        bundle = build_bundle(root)
+        self.code_prefix = f"{aws.prefix}/code/{bundle.digest}"
+        self.session.staged[f"{self.code_prefix}/{ARCHIVE}"] = bundle.archive
+        self.code_uri = f"s3://{aws.bucket}/{self.code_prefix}/{ARCHIVE}"
+        self.cache = CacheConfig(enable_caching=True, expire_after=CACHE_FOR)
+        # Throttling and service faults retry the step; capacity and internal errors retry the job.
+        self.step_retry = StepRetryPolicy(
+            exception_types=[StepExceptionTypeEnum.THROTTLING, StepExceptionTypeEnum.SERVICE_FAULT],
+            interval_seconds=10,
+            backoff_rate=2.0,
+            max_attempts=5,
+        )
+        self.job_retry = SageMakerJobStepRetryPolicy(
+            exception_types=[
+                SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+            ],
+            interval_seconds=60,
+            backoff_rate=2.0,
+            max_attempts=3,
+        )
+
+    # -- building blocks ------------------------------------------------------------------------
+
+    def output_uri(self, step: str, output: str = ""):
+        """Per-execution output location; outputs are not part of the cache key, so caching holds."""
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join
+
+        parts = ["s3:/", self.aws.bucket, self.aws.prefix, "executions", ExecutionVariables.PIPELINE_EXECUTION_ID, step]
+        return Join(on="/", values=[*parts, output] if output else parts)
+
+    def _input(self, name: str, source, destination: str):
+        from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
+
+        return ProcessingInput(
+            input_name=name,
+            s3_input=ProcessingS3Input(
+                s3_uri=source, local_path=destination, s3_data_type="S3Prefix", s3_input_mode="File"
+            ),
+        )
+
+    def _output(self, step: str, name: str):
+        from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+
+        return ProcessingOutput(
+            output_name=name,
+            s3_output=ProcessingS3Output(
+                s3_uri=self.output_uri(step, name),
+                local_path=f"/opt/ml/processing/output/{name}",
+                s3_upload_mode="EndOfJob",
+            ),
+        )
+
+    def processing_step(self, name: str, module: str, inputs: dict, outputs: list[str], arguments: list, **step):
+        """A Processing job that runs `python -m <package>.steps <module>` from the code bundle."""
+        from sagemaker.core.processing import Processor
+        from sagemaker.mlops.workflow.steps import ProcessingStep
+
+        processor = Processor(
+            role=self.aws.role_arn,
+            image_uri=self.image,
+            instance_count=1,
+            instance_type=self.params.processing_instance_type,
+            entrypoint=["/bin/bash", "-c", LAUNCH, "steps"],
+            max_runtime_in_seconds=MAX_RUNTIME,
+            base_job_name=name.lower(),
+            sagemaker_session=self.session,
+        )
+        step_args = processor.run(
+            inputs=[
+                self._input("code", f"s3://{self.aws.bucket}/{self.code_prefix}", CODE_DIR),
+                *(self._input(key, source, f"/opt/ml/processing/input/{key}") for key, source in inputs.items()),
+            ],
+            outputs=[self._output(name, output) for output in outputs],
+            arguments=[module, *arguments],
+        )
+        return ProcessingStep(
+            name=name,
+            step_args=step_args,
+            cache_config=self.cache,
+            retry_policies=[self.step_retry, self.job_retry],
+            **step,
+        )
+
+    @staticmethod
+    def output_of(step, name: str):
+        return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def build(self) -> Build:
+        from sagemaker.mlops.workflow.pipeline import Pipeline
+
+        steps = self.steps()
+        pipeline = Pipeline(name=self.name, parameters=self.params.all(), steps=steps, sagemaker_session=self.session)
+        definition = json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=False) + "\n"
+        for random_uri, staged_uri in self.session.renamed.items():
+            definition = definition.replace(random_uri, staged_uri)
+        return Build(definition=definition, uploads=dict(sorted(self.session.staged.items())), bucket=self.aws.bucket)
+
+    def steps(self) -> list:
+        p = self.params
+        checks = self.processing_step(
+            "DataChecks",
+            "check_data",
+            inputs={"data": p.input_data_uri},
+            outputs=["data_checks"],
+            arguments=[
+                "--data", "/opt/ml/processing/input/data",
+                "--suite", "data_checks/training.json",
+                "--output", "/opt/ml/processing/output/data_checks",
+                "--no-fail",
+            ],
+        )  # fmt: skip
+        preprocess = self.processing_step(
+            "Preprocess",
+            "preprocess",
+            inputs={"data": p.input_data_uri, "data_checks": self.output_of(checks, "data_checks")},
+            outputs=["train", "validation", "test", "clarify"],
+            arguments=[
+                "--input", "/opt/ml/processing/input/data",
+                "--checks", "/opt/ml/processing/input/data_checks/result.json",
+                "--output", "/opt/ml/processing/output",
+                "--sample-fraction", p.sample_fraction.to_string(),
+            ],
+        )  # fmt: skip
+        train = self.training_step(preprocess)
+        evaluation, evaluate = self.evaluate_step(preprocess, train)
+        create_model = self.model_step(train)
+        clarify = self.clarify_steps(preprocess, create_model)
+        gates_file, gates = self.gates_step(evaluate, clarify)
+        register = self.register_step(train, evaluate, clarify, create_model)
+        check = self.condition_step(evaluation, evaluate, gates_file, gates, register)
+        return [checks, preprocess, train, evaluate, create_model, *clarify.values(), gates, check]
+
+    def training_step(self, preprocess):
+        from sagemaker.core.training.configs import (
+            CheckpointConfig,
+            Compute,
+            InputData,
+            OutputDataConfig,
+            SourceCode,
+            StoppingCondition,
+        )
+        from sagemaker.mlops.workflow.steps import TrainingStep
+        from sagemaker.train import ModelTrainer
+
+        spot = self.aws.spot_training
+        trainer = ModelTrainer(
+            training_image=self.image,
+            role=self.aws.role_arn,
+            sagemaker_session=self.session,
+            base_job_name="train",
+            source_code=SourceCode(
+                source_dir=self.code_uri,
+                requirements="requirements.txt",
+                command=f"python3 -m {PACKAGE}.steps train" + (f" --checkpoint-dir {CHECKPOINTS}" if spot else ""),
+            ),
+            compute=Compute(
+                instance_type=self.params.training_instance_type,
+                instance_count=1,
+                enable_managed_spot_training=spot,
+            ),
+            stopping_condition=StoppingCondition(
+                max_runtime_in_seconds=MAX_RUNTIME, max_wait_time_in_seconds=MAX_RUNTIME * 2 if spot else None
+            ),
+            # Spot only: checkpoints per execution, so an interrupted job resumes its own rounds and
+            # never another run's. (The execution-scoped prefix means Train is not served from cache.)
+            checkpoint_config=CheckpointConfig(s3_uri=self.output_uri("Train", "checkpoints"), local_path=CHECKPOINTS)
+            if spot
+            else None,
+            output_data_config=OutputDataConfig(s3_output_path=self.output_uri("Train")),
+        )
+        step_args = trainer.train(
+            input_data_config=[
+                InputData(channel_name="train", data_source=self.output_of(preprocess, "train")),
+                InputData(channel_name="validation", data_source=self.output_of(preprocess, "validation")),
+            ],
+            wait=False,
+        )
+        return TrainingStep(
+            name="Train",
+            step_args=step_args,
+            cache_config=self.cache,
+            retry_policies=[self.step_retry, self.job_retry],
+        )
+
+    def evaluate_step(self, preprocess, train):
+        from sagemaker.core.workflow.properties import PropertyFile
+
+        evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")
+        step = self.processing_step(
+            "Evaluate",
+            "evaluate",
+            inputs={
+                "model": train.properties.ModelArtifacts.S3ModelArtifacts,
+                "test": self.output_of(preprocess, "test"),
+            },
+            outputs=["evaluation"],
+            arguments=[
+                "--model-dir", "/opt/ml/processing/input/model",
+                "--test", "/opt/ml/processing/input/test",
+                "--output", "/opt/ml/processing/output/evaluation",
+            ],
+            property_files=[evaluation],
+        )  # fmt: skip
+        return evaluation, step
+
+    def model_builder(self, train):
+        from sagemaker.serve import ModelBuilder
+
+        return ModelBuilder(
+            image_uri=self.image,
+            s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+            role_arn=self.aws.role_arn,
+            sagemaker_session=self.session,
+            # The XGBoost container serves script mode: our inference functions from the bundle.
+            env_vars={"SAGEMAKER_PROGRAM": SERVE_PROGRAM, "SAGEMAKER_SUBMIT_DIRECTORY": self.code_uri},
+        )
+
+    def model_step(self, train):
+        from sagemaker.mlops.workflow.model_step import ModelStep
+
+        return ModelStep(
+            name="CreateModel", step_args=self.model_builder(train).build(), retry_policies=[self.step_retry]
+        )
+
+    def clarify_steps(self, preprocess, create_model) -> dict:
+        if self.settings.bias is None:
+            return {}
+        from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+
+        from .clarify import ClarifyInputs, clarify_steps
+
+        clarify_data = self.output_of(preprocess, "clarify")
+        from sagemaker.core.workflow.functions import Join
+
+        inputs = ClarifyInputs(
+            train_uri=Join(on="/", values=[clarify_data, "train.csv"]),
+            test_uri=Join(on="/", values=[clarify_data, "test.csv"]),
+            model_name=create_model.properties.ModelName,
+            output_uri=self.output_uri,
+            config_uri=f"s3://{self.aws.bucket}/{self.aws.prefix}/clarify",
+            endpoint_instance_type=self.aws.clarify_instance_type,
+        )
+        job_config = CheckJobConfig(
+            role=self.aws.role_arn,
+            instance_count=self.params.clarify_instance_count,
+            instance_type=self.params.clarify_instance_type,
+            max_runtime_in_seconds=MAX_RUNTIME,
+            sagemaker_session=self.session,
+        )
+        steps = clarify_steps(self.settings.dataset, self.settings.bias, inputs, job_config, self.cache, {})
+        for step in steps.values():  # the monitoring config URI has a random part: use the staged one
+            config = step.clarify_check_config
+            config.monitoring_analysis_config_uri = self.session.renamed.get(
+                config.monitoring_analysis_config_uri, config.monitoring_analysis_config_uri
+            )
+        return steps
+
+    def gates_step(self, evaluate, clarify: dict):
+        from sagemaker.core.workflow.properties import PropertyFile
+
+        gates_file = PropertyFile(name="Gates", output_name="gates", path="gates.json")
+        inputs = {"evaluation": self.output_of(evaluate, "evaluation")}
+        arguments = [
+            "--evaluation", "/opt/ml/processing/input/evaluation/evaluation.json",
+            "--min-auc", self.params.min_auc.to_string(),
+            "--output", "/opt/ml/processing/output/gates",
+        ]  # fmt: skip
+        for name in ("DataBias", "ModelBias"):
+            if name in clarify:
+                inputs[name.lower()] = clarify[name].properties.CalculatedBaselineConstraints
+                arguments += ["--bias-analysis", f"/opt/ml/processing/input/{name.lower()}"]
+        step = self.processing_step("Gates", "gate", inputs, ["gates"], arguments, property_files=[gates_file])
+        return gates_file, step
+
+    def register_step(self, train, evaluate, clarify: dict, create_model):
+        from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+        from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join
+        from sagemaker.mlops.workflow.model_step import ModelStep
+
+        def source(uri):
+            return MetricsSource(s3_uri=uri, content_type="application/json")
+
+        metrics = {
+            "model_statistics": source(Join(on="/", values=[self.output_of(evaluate, "evaluation"), "evaluation.json"]))
+        }
+        baselines = {}
+        if clarify:
+            metrics["bias_pre_training"] = source(clarify["DataBias"].properties.CalculatedBaselineConstraints)
+            metrics["bias_post_training"] = source(clarify["ModelBias"].properties.CalculatedBaselineConstraints)
+            metrics["explainability"] = source(clarify["Explainability"].properties.CalculatedBaselineConstraints)
+            data_bias, model_bias, explainability = clarify["DataBias"], clarify["ModelBias"], clarify["Explainability"]
+            baselines = {
+                "bias_pre_training_constraints": source(data_bias.properties.BaselineUsedForDriftCheckConstraints),
+                "bias_post_training_constraints": source(model_bias.properties.BaselineUsedForDriftCheckConstraints),
+                "bias_config_file": FileSource(s3_uri=model_bias.clarify_check_config.monitoring_analysis_config_uri),
+                "explainability_constraints": source(explainability.properties.BaselineUsedForDriftCheckConstraints),
+                "explainability_config_file": FileSource(
+                    s3_uri=explainability.clarify_check_config.monitoring_analysis_config_uri
+                ),
+            }
+        step_args = self.model_builder(train).register(
+            model_package_group_name=self.aws.model_package_group,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge"],
+            transform_instances=["ml.m5.large", "ml.m5.xlarge"],
+            model_metrics=ModelMetrics(**metrics),
+            drift_check_baselines=DriftCheckBaselines(**baselines) if baselines else None,
+            approval_status=self.params.approval_status,
+            description=f"{self.name}: registered by the pipeline after every gate passed",
+            # Lineage: which execution, commit and data produced this version (see `lineage`).
+            customer_metadata_properties={
+                "PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                "GitCommit": self.params.git_commit,
+                "GitRepository": self.params.git_repository,
+                "InputDataUri": self.params.input_data_uri,
+                "SampleFraction": self.params.sample_fraction.to_string(),
+            },
+        )
+        return ModelStep(name="Register", step_args=step_args, retry_policies=[self.step_retry])
+
+    def condition_step(self, evaluation, evaluate, gates_file, gates, register):
+        from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+        from sagemaker.core.workflow.functions import JsonGet
+        from sagemaker.mlops.workflow.condition_step import ConditionStep
+        from sagemaker.mlops.workflow.fail_step import FailStep
+
+        auc = JsonGet(
+            step_name=evaluate.name, property_file=evaluation, json_path="binary_classification_metrics.auc.value"
+        )
+        failed = FailStep(
+            name="GateFailed",
+            # gates.json names every failed gate: metric, value, limit and what to do.
+            error_message=JsonGet(step_name=gates.name, property_file=gates_file, json_path="message"),
+        )
+        return ConditionStep(
+            name="CheckGates",
+            conditions=[
+                ConditionGreaterThanOrEqualTo(left=auc, right=self.params.min_auc),
+                ConditionEquals(
+                    left=JsonGet(step_name=gates.name, property_file=gates_file, json_path="passed"), right=True
+                ),
+            ],
+            if_steps=[register],
+            else_steps=[failed],
+        )

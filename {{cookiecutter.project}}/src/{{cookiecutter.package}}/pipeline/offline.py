@@ -1,0 +1,153 @@
+"""Build the pipeline with no AWS credentials and no network, byte-identical for the same commit.
+
+The SageMaker SDK uploads files while it builds step arguments and names some of them by time.
+`OfflineSession` keeps every upload in memory under a key derived from its content instead; the
+publish step uploads them later. Any other AWS call is refused, so a hidden network dependency
+fails loudly in tests instead of slowing builds down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+# The SDK reads these at import time: a region, no instance-metadata probing, no IAM role lookup
+# and telemetry off (through an SDK config file, the only switch it offers).
+SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+
+
+@contextmanager
+def sdk_environment(region: str):
+    """Environment the SDK needs to import and build offline; restored afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "sagemaker-config.json"
+        config.write_text(json.dumps(SDK_CONFIG), encoding="utf-8")
+        wanted = {
+            "AWS_DEFAULT_REGION": region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SAGEMAKER_VALIDATE_ROLE": "false",
+            "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(config),
+            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
+        }
+        saved = {name: os.environ.get(name) for name in wanted}
+        os.environ.update(wanted)
+        try:
+            with _quiet_sdk(), _config_validated_once():
+                yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+@contextmanager
+def _quiet_sdk():
+    """The SDK logs every popped job name and config lookup (and may switch the root logger to
+    DEBUG); a build prints only its own result."""
+    root = logging.getLogger()
+    level = root.level
+    logging.disable(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
+            root.setLevel(level)
+
+
+@contextmanager
+def _config_validated_once():
+    """The SDK validates its config against a large JSON schema on every lookup (~0.14 s, about
+    150 lookups per build). Our config is fixed: validate it once, then skip the repeats."""
+    from sagemaker.core.config.config_manager import SageMakerConfig
+
+    original = SageMakerConfig.validate_sagemaker_config
+    original(SDK_CONFIG)
+
+    def validate(sagemaker_config=None):
+        if sagemaker_config != SDK_CONFIG:
+            original(sagemaker_config)
+
+    SageMakerConfig.validate_sagemaker_config = staticmethod(validate)
+    try:
+        yield
+    finally:
+        SageMakerConfig.validate_sagemaker_config = staticmethod(original)
+
+
+class NetworkRefused(RuntimeError):
+    pass
+
+
+def _refuse(event_name: str, **_kwargs) -> None:
+    raise NetworkRefused(f"the offline pipeline build tried to call AWS ({event_name})")
+
+
+def offline_boto_session(region: str):
+    import boto3
+
+    session = boto3.Session(
+        aws_access_key_id="offline",
+        aws_secret_access_key="offline",
+        region_name=region,  # never sent
+    )
+    session.events.register("before-call", _refuse)
+    return session
+
+
+def content_key(prefix: str, data: bytes, name: str) -> str:
+    return f"{prefix}/{hashlib.sha256(data).hexdigest()[:20]}/{name}"
+
+
+def make_session(region: str, bucket: str, prefix: str):
+    """A PipelineSession whose uploads are staged in `session.staged` (S3 key -> bytes)."""
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+    class OfflineSession(PipelineSession):
+        def __init__(self) -> None:
+            boto_session = offline_boto_session(region)
+            super().__init__(boto_session=boto_session, default_bucket=bucket)
+            self.staged: dict[str, bytes] = {}
+            # Where the SDK returns a URI of its own choosing (with a random part), the
+            # definition builder swaps it for the content-addressed one recorded here.
+            self.renamed: dict[str, str] = {}
+
+        def default_bucket(self) -> str:
+            return bucket
+
+        def _stage(self, data: bytes, name: str) -> str:
+            key = content_key(f"{prefix}/sdk", data, name)
+            self.staged[key] = data
+            return f"s3://{bucket}/{key}"
+
+        def upload_data(self, path, bucket=None, key_prefix="data", callback=None, extra_args=None):
+            path = Path(path)
+            if path.is_file():
+                return self._stage(path.read_bytes(), path.name)
+            # A folder: stage its files under one key prefix named by the hash of all of them.
+            # Bytecode caches the SDK copies along differ per install: they are not part of the job.
+            files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            digest = hashlib.sha256()
+            for file in files:
+                digest.update(file.relative_to(path).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+            folder = f"{prefix}/sdk/{digest.hexdigest()[:20]}"
+            for file in files:
+                self.staged[f"{folder}/{file.relative_to(path).as_posix()}"] = file.read_bytes()
+            return f"s3://{bucket}/{folder}"
+
+        def upload_string_as_file_body(self, body, bucket, key, kms_key=None):
+            data = body.encode() if isinstance(body, str) else body
+            staged = self._stage(data, Path(key).name)
+            self.renamed[f"s3://{bucket}/{key}"] = staged
+            return staged
+
+    return OfflineSession()

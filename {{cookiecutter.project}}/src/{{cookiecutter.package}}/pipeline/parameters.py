@@ -1,0 +1,74 @@
+"""Pipeline parameters: what a run may change without a new definition.
+
+Defaults come from project.yaml, so `pipeline run` with no --param runs what the repo says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ProjectError
+from ..settings import Aws, Settings
+
+
+@dataclass(frozen=True)
+class Parameters:
+    input_data_uri: object
+    sample_fraction: object
+    processing_instance_type: object
+    training_instance_type: object
+    clarify_instance_type: object
+    clarify_instance_count: object
+    min_auc: object
+    approval_status: object
+    git_commit: object
+    git_repository: object
+
+    def all(self) -> list:
+        # Clarify's are left out when bias analysis is off: an unused parameter only confuses.
+        return [value for value in vars(self).values() if value is not None]
+
+
+def make_parameters(settings: Settings, aws: Aws) -> Parameters:
+    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+
+    clarify = settings.bias is not None
+    return Parameters(
+        input_data_uri=ParameterString("InputDataUri", default_value=aws.input_data_uri),
+        sample_fraction=ParameterFloat("SampleFraction", default_value=1.0),
+        processing_instance_type=ParameterString("ProcessingInstanceType", default_value=aws.processing_instance_type),
+        training_instance_type=ParameterString("TrainingInstanceType", default_value=aws.training_instance_type),
+        clarify_instance_type=ParameterString("ClarifyInstanceType", default_value=aws.clarify_instance_type)
+        if clarify
+        else None,
+        clarify_instance_count=ParameterInteger("ClarifyInstanceCount", default_value=aws.clarify_instance_count)
+        if clarify
+        else None,
+        min_auc=ParameterFloat("MinAuc", default_value=settings.gates.min_auc),
+        approval_status=ParameterString("ModelApprovalStatus", default_value=aws.approval_status),
+        git_commit=ParameterString("GitCommit", default_value="unknown"),
+        git_repository=ParameterString("GitRepository", default_value="unknown"),
+    )
+
+
+def parse_overrides(pairs: tuple[str, ...], definition: dict) -> list[dict]:
+    """`--param Name=Value` pairs checked against the definition's parameters, as the
+    PipelineParameters list that StartPipelineExecution takes."""
+    declared = {parameter["Name"]: parameter["Type"] for parameter in definition.get("Parameters", [])}
+    result = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ProjectError(f"--param {pair!r}: expected NAME=VALUE, e.g. --param SampleFraction=0.1")
+        if name not in declared:
+            raise ProjectError(f"--param {name}: unknown pipeline parameter; known: {', '.join(sorted(declared))}")
+        kind = declared[name]
+        try:
+            if kind == "Integer":
+                int(value)
+            elif kind == "Float":
+                float(value)
+        except ValueError:
+            raise ProjectError(f"--param {name}={value}: {name} is a {kind}, got {value!r}") from None
+        result.append({"Name": name, "Value": value})
+    return result

@@ -1,0 +1,69 @@
+"""Gates in the pipeline: the quality and bias gates of the local run, applied to the pipeline's
+evaluation.json and Clarify analysis.json files.
+
+Writes gates.json ({"passed": bool, "message": str, "gates": [...]}); the pipeline's condition
+step reads `passed` and, when a gate fails, its fail step shows `message`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import ProjectError
+from ..gates import GateResult, quality_gate
+from ..settings import DEFAULT_PATH, Gates, Settings, load_settings
+
+
+def _read_json(path: Path) -> dict:
+    if path.is_dir():  # a Clarify output folder
+        path = path / "analysis.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ProjectError(f"{path}: cannot read ({error})") from None
+
+
+def apply_gates(settings: Settings, evaluation: dict, min_auc: float, analyses: list[dict]) -> list[GateResult]:
+    results = [quality_gate(evaluation, Gates(min_auc=min_auc))]
+    if settings.bias and analyses:
+        from ..bias import metric_values
+        from ..gates import bias_gates
+
+        rows = [row for analysis in analyses for row in metric_values(analysis)]
+        results.extend(bias_gates(rows, settings.bias))
+    return results
+
+
+def verdict(results: list[GateResult]) -> dict:
+    failed = [result for result in results if not result.passed]
+    message = (
+        f"all {len(results)} gates passed"
+        if not failed
+        else f"{len(failed)} of {len(results)} gates failed: " + " | ".join(result.message for result in failed)
+    )
+    return {"passed": not failed, "message": message[:3000], "gates": [asdict(result) for result in results]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--evaluation", type=Path, required=True)
+    parser.add_argument("--min-auc", type=float, required=True)
+    parser.add_argument("--bias-analysis", type=Path, action="append", default=[], help="Clarify analysis.json")
+    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/gates"))
+    parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
+    args = parser.parse_args(argv)
+    settings = load_settings(args.settings)
+    results = apply_gates(
+        settings, _read_json(args.evaluation), args.min_auc, [_read_json(path) for path in args.bias_analysis]
+    )
+    outcome = verdict(results)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "gates.json").write_text(json.dumps(outcome, indent=2) + "\n", encoding="utf-8")
+    print(outcome["message"])
+
+
+if __name__ == "__main__":
+    main()
