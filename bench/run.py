@@ -48,6 +48,8 @@ SCALING_ROWS = (10_000, 100_000, 1_000_000)
 CHECKS_1M_SECONDS = 5.0
 BIAS_100K_SECONDS = 10.0
 SHAP_100K_SECONDS = 10.0
+PIPELINE_BUILD_SECONDS = 5.0
+DEFINITION_LIMIT_BYTES = 100_000
 
 # Runs a command and reports its wall time and peak RSS. It is a fresh process per
 # measurement, so RUSAGE_CHILDREN only ever sees the one command it waited for.
@@ -168,6 +170,20 @@ def measure_make_test(project: Path) -> tuple[float, int, str]:
             print(f"    | {line}", flush=True)
     summaries = [line for line in lines if PYTEST_SUMMARY.match(line)]
     return seconds, code, (summaries or lines or [""])[-1].strip("= ")
+
+
+def measure_pipeline_build(project: Path) -> tuple[float, int, str, int | None]:
+    """`<project> pipeline build` as a user runs it (imports included); definition size in bytes."""
+    out = CACHE / "definition.json"
+    out.unlink(missing_ok=True)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(project / ".venv" / "bin" / project.name), "pipeline", "build", "--out", str(out)],
+        cwd=project, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    last = (done.stdout + done.stderr).strip().splitlines()[-1:] or [""]
+    return seconds, done.returncode, last[0], out.stat().st_size if out.exists() else None
 
 
 def measure_components(project: Path, million: Path, hundred_k: Path) -> dict:
@@ -347,6 +363,7 @@ def targets_table(
     make_test: tuple[float, int, str],
     runs: dict[str, LocalRun],
     components: dict,
+    pipeline: tuple,
 ) -> list[str]:
     sample, full, million = runs["sample"], runs["full"], runs["1M"]
     rows = [
@@ -372,6 +389,10 @@ def targets_table(
                     components.get("bias_100k_s"), 0, ""),
         time_target("TreeSHAP, 100,000 rows (in-process)", SHAP_100K_SECONDS,
                     components.get("shap_100k_s"), 0, ""),
+        time_target("`pipeline build`, offline (console script, imports included)", PIPELINE_BUILD_SECONDS,
+                    *pipeline[:3]),
+        ["pipeline definition size", f"< {DEFINITION_LIMIT_BYTES // 1000} KB (SageMaker's limit)",
+         f"{fmt(pipeline[3] and pipeline[3] / 1000, '.1f')} KB", verdict(pipeline[3], DEFINITION_LIMIT_BYTES), ""],
     ]  # fmt: skip
     return table(["measurement", "target", "measured", "result", "note"], rows)
 
@@ -455,6 +476,7 @@ def report(
     make_test: tuple[float, int, str],
     runs: dict[str, LocalRun],
     components: dict,
+    pipeline: tuple,
     total_s: float,
 ) -> str:
     return "\n".join(
@@ -465,7 +487,7 @@ def report(
             "",
             "## Targets",
             "",
-            *targets_table(bake_s, make_test, runs, components),
+            *targets_table(bake_s, make_test, runs, components, pipeline),
             "",
             "## Local runs",
             "",
@@ -505,6 +527,10 @@ def main() -> None:
         install_project(project)
         log("install: done")
 
+        log("pipeline build: starting")
+        pipeline = measure_pipeline_build(project)
+        log(f"pipeline build: {pipeline[0]:.1f} s, {pipeline[3]} bytes (exit {pipeline[1]})")
+
         log("make test: starting")
         make_test = measure_make_test(project)
         log(f"make test: finished in {make_test[0]:.1f} s (exit {make_test[1]})")
@@ -526,7 +552,7 @@ def main() -> None:
         components = measure_components(project, data["1M"], data["100k"])
         log(f"components: {components}")
 
-    text = report(bake_s, make_test, runs, components, time.perf_counter() - STARTED)
+    text = report(bake_s, make_test, runs, components, pipeline, time.perf_counter() - STARTED)
     (CACHE / "results.md").write_text(text)
     print()
     print(text)
