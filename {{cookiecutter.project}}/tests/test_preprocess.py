@@ -110,9 +110,13 @@ def test_main_writes_one_folder_per_split(
 ):
     out = tmp_path / "out"
     preprocess.main(["--input", str(sample_path), "--output", str(out), "--settings", str(settings_path)])
-    assert sorted(path.name for path in out.iterdir()) == ["test", "train", "validation"]
+    assert sorted(path.name for path in out.iterdir()) == ["clarify", "test", "train", "validation"]
     for name in preprocess.SPLITS:
         assert (out / name / f"{name}.csv").is_file()
+    # Clarify's copies: no header row, the same rows as the split.
+    clarify_test = (out / "clarify" / "test.csv").read_text().splitlines()
+    split_test = (out / "test" / "test.csv").read_text().splitlines()
+    assert clarify_test == split_test[1:]
     assert "train: 3,500 rows, validation: 750 rows, test: 750 rows" in capsys.readouterr().out
 
 
