@@ -248,10 +248,16 @@ def test_run_waits_then_status_and_lineage_trace_back(aws):
     assert "git commit abc1234" in runner.invoke(main, ["lineage", "1"]).output
 
 
-def test_run_refuses_unknown_parameter_before_calling_aws(aws):
-    result = CliRunner().invoke(main, ["pipeline", "run", "--param", "Nope=1"])
+def test_run_checks_parameters_against_the_published_definition(aws):
+    runner = CliRunner()
+    assert runner.invoke(main, ["pipeline", "upsert"]).exit_code == 0
+    result = runner.invoke(main, ["pipeline", "run", "--param", "Nope=1"])
     assert result.exit_code == 2
-    assert "unknown pipeline parameter" in result.output
+    assert "unknown pipeline parameter" in result.output and "SampleFraction" in result.output
+    executions = boto3.client("sagemaker", region_name=aws.region).list_pipeline_executions(
+        PipelineName=aws.pipeline_name
+    )
+    assert executions["PipelineExecutionSummaries"] == []  # refused before anything started
 
 
 def test_run_before_upsert_says_what_to_do(aws):

@@ -267,7 +267,13 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
     name = name or aws.pipeline_name
     built = build(project, root=settings.parent, name=name)
     upload(boto3.client("s3", region_name=aws.region), built, echo=click.echo)
-    arn, action = upsert(sagemaker, name, built, aws.role_arn, f"{name}: built from this repository's main branch")
+    arn, action = upsert(
+        sagemaker,
+        name,
+        built,
+        aws.role_arn,
+        f"{name}: published by `pipeline upsert` from {settings.resolve().parent.name}",
+    )
     click.echo(f"Pipeline {action}: {arn}")
 
 
@@ -282,14 +288,14 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
 def pipeline_run(
     name: str | None, params: tuple[str, ...], wait: bool, timeout: float, poll: float, settings: Path
 ) -> None:
-    """Start an execution (parameters are checked against the definition first)."""
+    """Start an execution (parameters are checked against the published definition first)."""
     from .pipeline import executions
-    from .pipeline.definition import build
     from .pipeline.parameters import parse_overrides
 
-    project, aws, sagemaker = _aws(settings)
+    _project, aws, sagemaker = _aws(settings)
     name = name or aws.pipeline_name
-    overrides = parse_overrides(params, build(project, root=settings.parent, name=name).parsed)
+    # The published definition is what runs, so its parameters are the ones to check against.
+    overrides = parse_overrides(params, executions.published_definition(sagemaker, name))
     commit = next((p["Value"] for p in overrides if p["Name"] == "GitCommit"), "")
     arn = executions.start(sagemaker, name, overrides, display_name=f"{name}-{commit[:12] or 'manual'}")
     click.echo(f"Started {arn}")

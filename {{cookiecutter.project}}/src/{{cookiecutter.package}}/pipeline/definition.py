@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import ProjectError
@@ -38,7 +39,7 @@ class Build:
     uploads: dict[str, bytes] = field(default_factory=dict)  # S3 key (in aws.bucket) -> content
     bucket: str = ""
 
-    @property
+    @cached_property
     def parsed(self) -> dict:
         return json.loads(self.definition)
 
@@ -308,13 +309,12 @@ class _Builder:
     def clarify_steps(self, preprocess, create_model) -> dict:
         if self.settings.bias is None:
             return {}
+        from sagemaker.core.workflow.functions import Join
         from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
 
         from .clarify import ClarifyInputs, clarify_steps
 
         clarify_data = self.output_of(preprocess, "clarify")
-        from sagemaker.core.workflow.functions import Join
-
         inputs = ClarifyInputs(
             train_uri=Join(on="/", values=[clarify_data, "train.csv"]),
             test_uri=Join(on="/", values=[clarify_data, "test.csv"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,18 +31,23 @@ class Execution:
         )
 
 
-def start(sagemaker, name: str, parameters: list[dict], display_name: str) -> str:
+def published_definition(sagemaker, name: str) -> dict:
     try:
-        response = sagemaker.start_pipeline_execution(
-            PipelineName=name,
-            PipelineExecutionDisplayName=display_name[:82],
-            PipelineParameters=parameters,
-        )
+        found = sagemaker.describe_pipeline(PipelineName=name)
     except ClientError as error:
         if error.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
             message = error.response["Error"]["Message"]
             raise ProjectError(f"pipeline {name!r}: {message} (run `pipeline upsert` first)") from None
         raise
+    return json.loads(found["PipelineDefinition"])
+
+
+def start(sagemaker, name: str, parameters: list[dict], display_name: str) -> str:
+    response = sagemaker.start_pipeline_execution(
+        PipelineName=name,
+        PipelineExecutionDisplayName=display_name[:82],
+        PipelineParameters=parameters,
+    )
     return response["PipelineExecutionArn"]
 
 
