@@ -3,8 +3,11 @@
     <project>/.venv/bin/python bench/components.py PACKAGE PROJECT_DIR ROWS_1M.csv ROWS_100K.csv
 
 Prints one JSON object: seconds for the data checks on the 1M-row file, the bias metrics
-(pre- and post-training, every configured facet) on the 100k-row file, and global TreeSHAP on
-the 100k-row file. bench/run.py calls it with the baked project's interpreter.
+(pre- and post-training, every configured facet) on the 100k-row file, global TreeSHAP on
+the 100k-row file and, with the Feature Store on, the shared transforms on the 100k-row file
+and the ingest rate into the project's in-memory Feature Store runtime (tests/featurestore_stub.py,
+which answers at the boto3 client boundary, so the rate is the client side's ceiling).
+bench/run.py calls it with the baked project's interpreter.
 """
 
 from __future__ import annotations
@@ -70,7 +73,32 @@ def main() -> None:
         lambda: explain.global_explanation(model, labelled_rows)
     )
     results["rows_medium"] = len(labelled_rows)
+    if (project / "features").is_dir():
+        results.update(feature_store(package, project, settings, data.read_dataset(medium, dataset)))
     print(json.dumps(results))
+
+
+def feature_store(package: str, project: Path, settings, rows: pd.DataFrame) -> dict:
+    import os
+
+    import boto3
+
+    sys.path.insert(0, str(project / "tests"))
+    from featurestore_stub import FeatureStoreRuntime
+
+    definition = importlib.import_module(f"{package}.feature_store.definition")
+    records = importlib.import_module(f"{package}.feature_store.records")
+    ingest = importlib.import_module(f"{package}.feature_store.ingest")
+    group = definition.load_group(project / "features" / "census.yaml")
+    transform_s = seconds(lambda: records.transform(rows, group, settings.dataset))
+    transformed = records.transform(rows, group, settings.dataset)
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
+    client = boto3.client("sagemaker-featurestore-runtime", region_name=settings.aws.region)
+    FeatureStoreRuntime(client.meta.events, {group.name: group.record_identifier})
+    result = ingest.ingest(client, group, transformed, echo=lambda _line: None)
+    if len(result.failed):
+        raise SystemExit(f"ingest: {len(result.failed)} rows failed, e.g. {result.failed['error'].iloc[0]}")
+    return {"transforms_100k_s": transform_s, "ingest_rows_per_s": result.rows_per_second}
 
 
 if __name__ == "__main__":

@@ -5,7 +5,13 @@ from pathlib import Path
 
 PACKAGE = "src/{{ cookiecutter.package }}"
 OPTIONAL_PARTS = {
-    "use_feature_store": [],
+    "use_feature_store": [
+        "features",
+        f"{PACKAGE}/feature_store",
+        "tests/test_feature_definitions.py",
+        "tests/test_feature_store.py",
+        "tests/featurestore_stub.py",
+    ],
     "use_clarify": [f"{PACKAGE}/bias.py", f"{PACKAGE}/pipeline/clarify.py", "tests/test_bias.py"],
 }
 ANSWERS = {

@@ -63,6 +63,7 @@ BASE = [
     "tests/conftest.py",
     "tests/test_checks.py",
     "tests/test_cli.py",
+    "tests/test_data.py",
     "tests/test_evaluate.py",
     "tests/test_explain.py",
     "tests/test_gates.py",
@@ -78,7 +79,21 @@ BASE = [
     "tests/test_transforms.py",
 ]
 # The files a switch adds when it is "yes" (hooks/post_gen_project.py removes them on "no").
-WITH_FEATURE_STORE: list[str] = []
+WITH_FEATURE_STORE: list[str] = [
+    "features/README.md",
+    "features/census.yaml",
+    "src/{package}/feature_store/__init__.py",
+    "src/{package}/feature_store/cli.py",
+    "src/{package}/feature_store/definition.py",
+    "src/{package}/feature_store/ingest.py",
+    "src/{package}/feature_store/offline.py",
+    "src/{package}/feature_store/online.py",
+    "src/{package}/feature_store/plan.py",
+    "src/{package}/feature_store/records.py",
+    "tests/featurestore_stub.py",
+    "tests/test_feature_definitions.py",
+    "tests/test_feature_store.py",
+]
 WITH_CLARIFY: list[str] = [
     "src/{package}/bias.py",
     "src/{package}/pipeline/clarify.py",

@@ -108,7 +108,10 @@ def test_missing_data_file_exit_2(tmp_path: Path, project_root: Path):
     missing = tmp_path / "nope.csv"
     result = run(python_module, "local", "run", "--data", missing, "--out", tmp_path / "run", cwd=project_root)
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == f"Error: {missing}: file not found; pass an existing CSV with --data"
+    assert (
+        result.stderr.splitlines()[-1]
+        == f"Error: {missing}: file not found; pass an existing CSV or Parquet file with --data"
+    )
     assert "Traceback" not in result.stderr
     assert sorted(tmp_path.iterdir()) == []
 

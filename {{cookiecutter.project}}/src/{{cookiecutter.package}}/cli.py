@@ -339,3 +339,11 @@ def lineage(version: str, as_json: bool, settings: Path) -> None:
     _project, aws, sagemaker = _aws(settings)
     chain = trace(sagemaker, aws.model_package_group, version)
     click.echo(json.dumps(chain, indent=2) if as_json else describe_chain(chain))
+{%- if cookiecutter.use_feature_store == "yes" %}
+
+
+# Registered last: the Feature Store commands reuse the error handling defined above.
+from .feature_store.cli import features  # noqa: E402
+
+main.add_command(features)
+{%- endif %}

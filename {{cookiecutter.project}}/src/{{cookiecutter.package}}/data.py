@@ -1,4 +1,5 @@
-"""Reading tabular input: one CSV file, or a directory of CSV files (a SageMaker channel)."""
+"""Reading tabular input: CSV or Parquet files, one file or a directory of them (a SageMaker
+channel, or a Feature Store offline store), and point-in-time snapshots of it."""
 
 from __future__ import annotations
 
@@ -9,37 +10,100 @@ import pandas as pd
 from .errors import ProjectError
 from .settings import Dataset
 
+SUFFIXES = (".csv", ".parquet")
+# Columns SageMaker Feature Store adds to every offline-store row.
+STORE_COLUMNS = ("write_time", "api_invocation_time", "is_deleted")
 
-def csv_files(path: Path) -> list[Path]:
+
+def data_files(path: Path) -> list[Path]:
     path = Path(path)
     if path.is_dir():
-        files = sorted(path.rglob("*.csv"))
+        files = sorted(file for file in path.rglob("*") if file.suffix in SUFFIXES and file.is_file())
         if not files:
-            raise ProjectError(f"{path}: no .csv files in this directory")
+            raise ProjectError(f"{path}: no .csv or .parquet files in this directory")
         return files
     if not path.exists():
-        raise ProjectError(f"{path}: file not found; pass an existing CSV with --data")
+        raise ProjectError(f"{path}: file not found; pass an existing CSV or Parquet file with --data")
     return [path]
 
 
-def read_dataset(path: Path, dataset: Dataset) -> pd.DataFrame:
+def read_dataset(path: Path, dataset: Dataset, as_of: str | None = None) -> pd.DataFrame:
     """Rows in the project schema: categorical columns as text, numeric columns as numbers (a
-    value that is not a number becomes missing, which the data checks then report)."""
-    frame = read_csv(path, dataset.categorical_features)
+    value that is not a number becomes missing, which the data checks then report).
+
+    Feature Store offline-store data (Parquet with write_time, is_deleted) and any data read
+    with `as_of` become a point-in-time snapshot: one row per record, as known at that time."""
+    frame = read_table(path, dataset.categorical_features)
+    if as_of or set(STORE_COLUMNS) <= set(frame.columns):
+        frame = point_in_time(frame, dataset, as_of, where=str(path))
     for column in dataset.numeric_features:
         if column in frame.columns:
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 
 
-def read_csv(path: Path, text_columns: list[str] = ()) -> pd.DataFrame:
-    """All CSV rows under `path`; `text_columns` are kept as strings (no '01' -> 1 surprises)."""
-    frames = []
-    for file in csv_files(path):
-        try:
-            frames.append(
-                pd.read_csv(file, dtype={c: "string" for c in text_columns}, keep_default_na=False, na_values=[""])
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            raise ProjectError(f"{file}: not a readable CSV file ({error})") from None
+def read_table(path: Path, text_columns: list[str] = ()) -> pd.DataFrame:
+    """All rows under `path`; `text_columns` are kept as strings (no '01' -> 1 surprises)."""
+    frames = [_read_file(file, text_columns) for file in data_files(path)]
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _read_file(file: Path, text_columns) -> pd.DataFrame:
+    try:
+        if file.suffix == ".parquet":
+            frame = pd.read_parquet(file)
+            for column in set(text_columns) & set(frame.columns):
+                frame[column] = frame[column].astype("string")
+            return frame
+        return pd.read_csv(file, dtype={c: "string" for c in text_columns}, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as error:
+        raise ProjectError(f"{file}: not a readable {file.suffix[1:].upper()} file ({error})") from None
+
+
+def cutoff(argument: str | None) -> str | None:
+    """A step's --as-of argument: "latest" (the pipeline's default) or empty means no cutoff."""
+    return None if argument in (None, "", "latest") else argument
+
+
+def parse_time(value: str, what: str = "--as-of") -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ProjectError(f"{what} {value!r}: not a time; use ISO 8601, e.g. 2024-06-30T00:00:00Z")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def event_times(values: pd.Series, where: str) -> pd.Series:
+    """Event times as UTC timestamps: ISO 8601 text, or seconds since the epoch (the two forms
+    Feature Store accepts)."""
+    if pd.api.types.is_numeric_dtype(values):
+        times = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
+    else:
+        times = pd.to_datetime(values.astype("string"), utc=True, format="ISO8601", errors="coerce")
+    bad = values[times.isna()]
+    if len(bad):
+        raise ProjectError(
+            f"{where}: {len(bad):,} event time(s) are not ISO 8601 times or epoch seconds, e.g. {bad.iloc[0]!r}"
+        )
+    return times
+
+
+def point_in_time(frame: pd.DataFrame, dataset: Dataset, as_of: str | None, where: str = "data") -> pd.DataFrame:
+    """Each record's latest row with an event time at or before `as_of` (default: all rows), so
+    nothing observed later leaks into training. Ties go to the latest write; a record whose latest
+    row is a deletion is left out. Feature Store's own columns are dropped."""
+    missing = [c for c in (dataset.record_id, dataset.event_time) if c not in frame.columns]
+    if missing:
+        raise ProjectError(f"{where}: a point-in-time snapshot needs the column(s) {', '.join(missing)}")
+    times = event_times(frame[dataset.event_time], where)
+    rows = frame.assign(_event=times)
+    if as_of:
+        rows = rows[rows["_event"] <= parse_time(as_of)]
+    order = ["_event", "write_time"] if "write_time" in rows.columns else ["_event"]
+    latest = rows.sort_values(order, kind="stable").drop_duplicates(dataset.record_id, keep="last")
+    if "is_deleted" in latest.columns:
+        latest = latest[~latest["is_deleted"].astype(bool)]
+    dropped = ["_event", *(c for c in STORE_COLUMNS if c in latest.columns)]
+    return latest.drop(columns=dropped).sort_index().reset_index(drop=True)

@@ -190,6 +190,7 @@ class _Builder:
                 "--data", "/opt/ml/processing/input/data",
                 "--suite", "data_checks/training.json",
                 "--output", "/opt/ml/processing/output/data_checks",
+                "--as-of", p.as_of,
                 "--no-fail",
             ],
         )  # fmt: skip
@@ -203,6 +204,7 @@ class _Builder:
                 "--checks", "/opt/ml/processing/input/data_checks/result.json",
                 "--output", "/opt/ml/processing/output",
                 "--sample-fraction", p.sample_fraction.to_string(),
+                "--as-of", p.as_of,
             ],
         )  # fmt: skip
         train = self.training_step(preprocess)
@@ -399,6 +401,7 @@ class _Builder:
                 "GitCommit": self.params.git_commit,
                 "GitRepository": self.params.git_repository,
                 "InputDataUri": self.params.input_data_uri,
+                "AsOf": self.params.as_of,
                 "SampleFraction": self.params.sample_fraction.to_string(),
             },
         )

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from ..errors import ProjectError
 from ..settings import Aws, Settings
 
+LATEST = "latest"
+
 
 @dataclass(frozen=True)
 class Parameters:
     input_data_uri: object
+    as_of: object
     sample_fraction: object
     processing_instance_type: object
     training_instance_type: object
@@ -35,6 +38,9 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
     clarify = settings.bias is not None
     return Parameters(
         input_data_uri=ParameterString("InputDataUri", default_value=aws.input_data_uri),
+        # Each record as known at this time (ISO 8601), for data with history such as a Feature
+        # Store offline store; "latest" takes every record's newest row.
+        as_of=ParameterString("AsOf", default_value=LATEST),
         sample_fraction=ParameterFloat("SampleFraction", default_value=1.0),
         processing_instance_type=ParameterString("ProcessingInstanceType", default_value=aws.processing_instance_type),
         training_instance_type=ParameterString("TrainingInstanceType", default_value=aws.training_instance_type),

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..checks import load_suite, validate, write_report
-from ..data import read_dataset
+from ..data import cutoff, read_dataset
 from ..settings import DEFAULT_PATH, load_settings
 
 
@@ -24,10 +24,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--suite", type=Path, default=Path("/opt/ml/processing/input/data_checks/training.json"))
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/data_checks"))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--as-of", default="latest", help="point-in-time snapshot: each record as known then")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even when an expectation fails")
     args = parser.parse_args(argv)
     settings = load_settings(args.settings)
-    frame = read_dataset(args.data, settings.dataset)
+    frame = read_dataset(args.data, settings.dataset, as_of=cutoff(args.as_of))
     result = validate(frame, load_suite(args.suite), data=str(args.data))
     args.output.mkdir(parents=True, exist_ok=True)
     write_report(result, args.output / "report.md")

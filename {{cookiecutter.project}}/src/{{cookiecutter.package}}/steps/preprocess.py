@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..data import read_dataset
+from ..data import cutoff, read_dataset
 from ..errors import ProjectError
 from ..settings import DEFAULT_PATH, Dataset, Split, load_settings
 from ..transforms import binary_label, clean_features, require_columns
@@ -84,11 +84,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     parser.add_argument("--checks", type=Path, help="the data-check step's result.json; refuse the data if it failed")
     parser.add_argument("--sample-fraction", type=float, default=1.0)
+    parser.add_argument("--as-of", default="latest", help="point-in-time snapshot: each record as known then")
     args = parser.parse_args(argv)
     if args.checks:
         require_checks_passed(args.checks)
     settings = load_settings(args.settings)
-    raw = sample(read_dataset(args.input, settings.dataset), args.sample_fraction, settings.split.seed)
+    raw = read_dataset(args.input, settings.dataset, as_of=cutoff(args.as_of))
+    raw = sample(raw, args.sample_fraction, settings.split.seed)
     splits = split_dataset(raw, settings.dataset, settings.split, where=str(args.input))
     write_splits(splits, args.output)
     write_clarify_inputs(splits, args.output)

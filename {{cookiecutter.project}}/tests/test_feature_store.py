@@ -1,0 +1,360 @@
+"""Feature Store: plan/apply against the moto server (CreateFeatureGroup, DescribeFeatureGroup),
+with the calls moto lacks stubbed at the boto3 client boundary and said so at each test:
+UpdateFeatureGroup (botocore.stub.Stubber) and the runtime's PutRecord/GetRecord/BatchGetRecord
+(featurestore_stub.FeatureStoreRuntime)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pandas as pd
+import pytest
+from botocore.stub import Stubber
+from click.testing import CliRunner
+
+from {{ cookiecutter.package }}.cli import main
+from {{ cookiecutter.package }}.errors import ProjectError
+from {{ cookiecutter.package }}.feature_store.definition import load_group
+from {{ cookiecutter.package }}.feature_store.ingest import ingest
+from {{ cookiecutter.package }}.feature_store.online import get_record, get_records
+from {{ cookiecutter.package }}.feature_store.plan import apply, plan, require_idle, wait_until_ready
+from {{ cookiecutter.package }}.feature_store.records import transform
+from {{ cookiecutter.package }}.model import TrainedModel
+from {{ cookiecutter.package }}.transforms import encode
+
+
+@pytest.fixture(scope="module")
+def group(project_root: Path):
+    return load_group(project_root / "features" / "census.yaml")
+
+
+@pytest.fixture
+def in_project(project_root: Path, monkeypatch):
+    monkeypatch.chdir(project_root)  # the commands' defaults: project.yaml, features/, data_checks/
+
+
+@pytest.fixture
+def moto_feature_groups(aws, monkeypatch):
+    """The moto server, taught two answers AWS gives and moto 5.2.5 does not: ResourceNotFound for
+    an unknown group (moto fails with HTTP 500) and the online store settings in
+    DescribeFeatureGroup (moto drops them). Only moto is patched, never the project's code."""
+    from moto.sagemaker import models, responses
+    from moto.sagemaker.exceptions import ResourceNotFound
+
+    backend_describe = models.SageMakerModelBackend.describe_feature_group
+    create = responses.SageMakerResponse.create_feature_group
+    group_describe = models.FeatureGroup.describe
+
+    def describe(self, feature_group_name):
+        try:
+            return backend_describe(self, feature_group_name)
+        except KeyError:
+            raise ResourceNotFound(f"Resource Not Found: no FeatureGroup named {feature_group_name}") from None
+
+    def create_remembering_online_store(self):
+        result = create(self)
+        created = self.sagemaker_backend.describe_feature_group(self._get_param("FeatureGroupName"))
+        found = self.sagemaker_backend.feature_groups[created["FeatureGroupArn"]]
+        found.online_store_config = self._get_param("OnlineStoreConfig")
+        return result
+
+    def describe_with_online_store(self):
+        described = group_describe(self)
+        if getattr(self, "online_store_config", None):
+            described["OnlineStoreConfig"] = self.online_store_config
+        return described
+
+    monkeypatch.setattr(models.SageMakerModelBackend, "describe_feature_group", describe)
+    monkeypatch.setattr(responses.SageMakerResponse, "create_feature_group", create_remembering_online_store)
+    monkeypatch.setattr(models.FeatureGroup, "describe", describe_with_online_store)
+    return aws
+
+
+@pytest.fixture
+def runtime(monkeypatch, group, settings):
+    """An in-memory online store answering every featurestore-runtime client created in the test
+    (moto has no featurestore runtime; see featurestore_stub.py)."""
+    from featurestore_stub import FeatureStoreRuntime  # here, not on top: its sort order depends on the package name
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    boto3.setup_default_session(region_name=settings.aws.region)
+    store = FeatureStoreRuntime(boto3.DEFAULT_SESSION.events, {group.name: group.record_identifier})
+    yield store
+    boto3.DEFAULT_SESSION = None
+
+
+def described(group, aws, **changes) -> dict:
+    """DescribeFeatureGroup as AWS answers it for `group` created from its definition."""
+    request = group.create_request(aws)
+    answer = {
+        "FeatureGroupArn": f"arn:aws:sagemaker:{aws.region}:123456789012:feature-group/{group.name}",
+        "FeatureGroupName": group.name,
+        "RecordIdentifierFeatureName": request["RecordIdentifierFeatureName"],
+        "EventTimeFeatureName": request["EventTimeFeatureName"],
+        "FeatureDefinitions": copy.deepcopy(request["FeatureDefinitions"]),
+        "CreationTime": "2024-01-01T00:00:00Z",
+        "OnlineStoreConfig": copy.deepcopy(request["OnlineStoreConfig"]),
+        "OfflineStoreConfig": copy.deepcopy(request["OfflineStoreConfig"]),
+        "RoleArn": aws.role_arn,
+        "FeatureGroupStatus": "Created",
+        "NextToken": "",
+    }
+    answer.update(changes)
+    return answer
+
+
+def stubbed_sagemaker(region: str):
+    client = boto3.client("sagemaker", region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+    return client, Stubber(client)
+
+
+# -- plan and apply ----------------------------------------------------------------------------
+
+
+def test_apply_creates_the_group_then_changes_nothing(moto_feature_groups, in_project, group):
+    runner = CliRunner()
+    planned = runner.invoke(main, ["features", "plan"])
+    assert planned.exit_code == 0, planned.output
+    assert f"{group.name}: create with 17 features (online and offline store)" in planned.output
+    first = runner.invoke(main, ["features", "apply", "--poll", "0"])
+    assert first.exit_code == 0, first.output
+    assert f"{group.name}: ready" in first.output
+    aws = moto_feature_groups
+    found = boto3.client("sagemaker", region_name=aws.region).describe_feature_group(FeatureGroupName=group.name)
+    assert found["RecordIdentifierFeatureName"] == "record_id"
+    assert len(found["FeatureDefinitions"]) == 17
+    assert found["OfflineStoreConfig"]["S3StorageConfig"]["S3Uri"] == f"s3://{aws.bucket}/feature-store"
+    second = runner.invoke(main, ["features", "apply"])
+    assert second.exit_code == 0, second.output
+    assert second.output.strip() == f"{group.name}: unchanged"
+
+
+def test_changes_sagemaker_cannot_make_are_refused_before_anything_is_applied(moto_feature_groups, in_project, group):
+    request = group.create_request(moto_feature_groups)
+    for definition in request["FeatureDefinitions"]:
+        if definition["FeatureName"] == "age":
+            definition["FeatureType"] = "Fractional"
+    request["FeatureDefinitions"].append({"FeatureName": "zip_code", "FeatureType": "String"})
+    boto3.client("sagemaker", region_name=moto_feature_groups.region).create_feature_group(**request)
+    runner = CliRunner()
+    planned = runner.invoke(main, ["features", "plan"])
+    assert planned.exit_code == 1
+    assert "feature 'age' type Fractional -> Integral" in planned.output
+    assert "feature(s) zip_code removed: Feature Store cannot delete features" in planned.output
+    assert "rename the group in features/census.yaml (e.g. " + group.name.removesuffix("-v1") + "-v2)" in planned.output
+    applied = runner.invoke(main, ["features", "apply"])
+    assert applied.exit_code == 2
+    assert "nothing applied" in applied.output
+
+
+def test_new_features_and_ttl_are_added_in_place(settings, group):
+    """UpdateFeatureGroup is stubbed with botocore's Stubber: moto does not implement it."""
+    aws = settings.aws
+    current = described(group, aws, OnlineStoreConfig={"EnableOnlineStore": True})
+    current["FeatureDefinitions"] = [d for d in current["FeatureDefinitions"] if d["FeatureName"] != "hours_per_week"]
+    change = plan(group, current)
+    assert change.action == "update"
+    assert change.added == ["hours_per_week"]
+    assert change.lines() == [f"{group.name}: update", "  + feature hours_per_week", "  ~ online TTL -> 365 days"]
+    client, stubber = stubbed_sagemaker(aws.region)
+    stubber.add_response(
+        "update_feature_group",
+        {"FeatureGroupArn": current["FeatureGroupArn"]},
+        {
+            "FeatureGroupName": group.name,
+            "FeatureAdditions": [{"FeatureName": "hours_per_week", "FeatureType": "Integral"}],
+            "OnlineStoreConfig": {"TtlDuration": {"Unit": "Days", "Value": 365}},
+        },
+    )
+    in_progress = described(group, aws, LastUpdateStatus={"Status": "InProgress"})
+    stubber.add_response("describe_feature_group", in_progress, {"FeatureGroupName": group.name})
+    done = described(group, aws, LastUpdateStatus={"Status": "Successful"})
+    stubber.add_response("describe_feature_group", done, {"FeatureGroupName": group.name})
+    lines = []
+    with stubber:
+        apply(client, change, aws, echo=lines.append, poll=0)
+    stubber.assert_no_pending_responses()
+    assert lines[0] == f"{group.name}: Created/InProgress ..."
+    assert lines[-1].startswith(f"{group.name}: ready")
+
+
+def test_a_group_matching_its_definition_is_left_alone(settings, group):
+    change = plan(group, described(group, settings.aws))
+    assert change.action == "unchanged"
+    client, stubber = stubbed_sagemaker(settings.aws.region)
+    with stubber:  # any AWS call would fail: the stubber has no responses queued
+        apply(client, change, settings.aws)
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({"RecordIdentifierFeatureName": "person_id"}, "record_identifier 'person_id' -> 'record_id'"),
+        ({"EventTimeFeatureName": "record_id"}, "event_time 'record_id' -> 'event_time'"),
+        ({"OnlineStoreConfig": {"EnableOnlineStore": False}}, "online store on"),
+    ],
+)
+def test_identity_and_store_changes_need_a_new_group_version(settings, group, changes, refusal):
+    change = plan(group, described(group, settings.aws, **changes), "features/census.yaml")
+    assert change.action == "refused"
+    assert any(refusal in reason and "create a new version" in reason for reason in change.refused)
+    with pytest.raises(ProjectError, match="cannot be applied in place"):
+        apply(None, change, settings.aws)
+
+
+def test_busy_and_failed_groups_are_reported(settings, group):
+    with pytest.raises(ProjectError, match="busy \\(Creating\\)"):
+        require_idle(described(group, settings.aws, FeatureGroupStatus="Creating"), group.name)
+    client, stubber = stubbed_sagemaker(settings.aws.region)
+    failed = described(group, settings.aws, FeatureGroupStatus="CreateFailed", FailureReason="role cannot write S3")
+    stubber.add_response("describe_feature_group", failed, {"FeatureGroupName": group.name})
+    creating = described(group, settings.aws, FeatureGroupStatus="Creating")
+    stubber.add_response("describe_feature_group", creating, {"FeatureGroupName": group.name})
+    with stubber:
+        with pytest.raises(ProjectError, match=r"CreateFailed.*role cannot write S3"):
+            wait_until_ready(client, group.name, echo=print, timeout=5, poll=0)
+        with pytest.raises(ProjectError, match="still Creating/- after 0 s"):
+            wait_until_ready(client, group.name, echo=print, timeout=0, poll=0)
+
+
+# -- ingest and the online store ---------------------------------------------------------------
+
+
+def test_ingest_checks_transforms_and_writes_every_row(runtime, in_project, group, sample_path: Path):
+    result = CliRunner().invoke(main, ["features", "ingest", "--group", "census", "--data", str(sample_path)])
+    assert result.exit_code == 0, result.output
+    rows = len(pd.read_csv(sample_path))
+    assert f"{rows:,} of {rows:,} rows ingested" in result.output
+    assert runtime.calls["PutRecord"] == rows and len(runtime.records) == rows
+    record = dict(runtime.records[(group.name, "7")][i].values() for i in range(3))
+    assert record == {"record_id": "7", "event_time": "2024-01-01T00:07:00Z", "age": "49"}
+
+
+def test_data_that_fails_its_checks_is_not_ingested(runtime, in_project, sample: pd.DataFrame, tmp_path: Path):
+    sample.loc[:9, "age"] = -5
+    bad = tmp_path / "bad.csv"
+    sample.to_csv(bad, index=False)
+    result = CliRunner().invoke(main, ["features", "ingest", "--group", "census", "--data", str(bad)])
+    assert result.exit_code == 1
+    assert "Nothing ingested" in result.output and "age" in result.output
+    assert runtime.calls["PutRecord"] == 0
+
+
+def test_failed_records_are_retried_then_reported_never_dropped(
+    runtime, in_project, group, sample: pd.DataFrame, tmp_path: Path
+):
+    rows = sample.head(1000).astype({"age": "float64"})
+    ids = rows["record_id"].astype(str).tolist()
+    rows.loc[rows.index[3], "age"] = 39.5  # fits the data checks' range, but age is integral
+    runtime.fail = {ids[0]: ["ThrottlingException"], ids[1]: ["ValidationError"], ids[2]: ["ServiceUnavailable"] * 3}
+    data = tmp_path / "rows.csv"
+    rows.to_csv(data, index=False)
+    failed_out = tmp_path / "failed.csv"
+    result = CliRunner().invoke(
+        main,
+        ["features", "ingest", "--group", "census", "--data", str(data), "--failed-out", str(failed_out)],
+    )
+    assert result.exit_code == 1, result.output
+    assert "997 of 1,000 rows ingested" in result.output
+    assert "retrying 2 record(s), attempt 2 of 3" in result.output  # throttled + unavailable, not the invalid one
+    failed = pd.read_csv(failed_out, dtype={"record_id": str})
+    reasons = dict(zip(failed["record_id"], failed["error"], strict=True))
+    assert set(reasons) == {ids[1], ids[2], ids[3]}
+    assert reasons[ids[1]].startswith("ValidationError")
+    assert reasons[ids[2]].startswith("ServiceUnavailable")
+    assert reasons[ids[3]] == "age: 39.5 is not a whole number (type integral)"
+    assert (group.name, ids[0]) in runtime.records  # landed on its second try
+    assert len(runtime.records) == 997
+
+
+def test_get_reads_one_record_or_a_batch(runtime, in_project, sample_path: Path, group, settings):
+    frame = transform(pd.read_csv(sample_path).head(3), group, settings.dataset)
+    assert ingest(runtime_client(settings), group, frame, echo=lambda _line: None).ingested == 3
+    ids = frame["record_id"].tolist()
+    runner = CliRunner()
+    one = runner.invoke(main, ["features", "get", "--group", "census", "--id", ids[0]])
+    assert one.exit_code == 0, one.output
+    assert "workclass" in one.output and ids[0] in one.output
+    batch = runner.invoke(main, ["features", "get", "--group", "census", "--json", *_ids(ids[1:], ["404"])])
+    assert batch.exit_code == 1
+    assert batch.output.count('"record_id"') == 2
+    assert "not in the online store: 404" in batch.output
+    assert runtime.calls["GetRecord"] == 1 and runtime.calls["BatchGetRecord"] == 1
+
+
+def _ids(*groups) -> list[str]:
+    return [argument for ids in groups for record_id in ids for argument in ("--id", record_id)]
+
+
+def runtime_client(settings):
+    return boto3.client("sagemaker-featurestore-runtime", region_name=settings.aws.region)
+
+
+def test_online_features_match_the_training_path_exactly(runtime, group, settings, sample_path: Path, model_dir):
+    """The skew test: the same entities through the batch path (file -> read_dataset, as
+    training reads it) and the online path (ingest -> online store -> get) give the identical
+    model input and the identical scores."""
+    from {{ cookiecutter.package }}.data import read_dataset
+
+    batch = read_dataset(sample_path, settings.dataset)
+    result = ingest(runtime_client(settings), group, transform(batch, group, settings.dataset), echo=lambda _: None)
+    assert result.ingested == len(batch)
+    ids = batch["record_id"].astype(str).tolist()
+    online = get_records(runtime_client(settings), group, settings.dataset, ids)
+    assert online.missing == []
+    model = TrainedModel.load(model_dir)
+    batch_matrix = encode(batch, model.spec)
+    online_matrix = encode(online.found, model.spec)
+    assert np.array_equal(batch_matrix, online_matrix, equal_nan=True)
+    assert np.isnan(batch_matrix).any()  # the sample's missing values survive the round trip as missing
+    assert np.array_equal(model.predict_proba(batch), model.predict_proba(online.found))
+    single = get_record(runtime_client(settings), group, settings.dataset, ids[0])
+    assert np.array_equal(encode(single, model.spec), batch_matrix[:1], equal_nan=True)
+
+
+# -- training data from the offline store ------------------------------------------------------
+
+
+def test_dataset_is_a_point_in_time_snapshot_of_the_offline_store(
+    moto_feature_groups, in_project, group, sample: pd.DataFrame, tmp_path: Path
+):
+    runner = CliRunner()
+    assert runner.invoke(main, ["features", "apply", "--poll", "0"]).exit_code == 0
+    empty = runner.invoke(main, ["features", "dataset", "--group", "census", "--out", str(tmp_path / "x.csv")])
+    assert empty.exit_code == 2
+    assert "no Parquet files yet" in empty.output
+    # What Feature Store writes to the offline store: every write, with write_time and is_deleted.
+    rows = sample.head(4).assign(event_time="2024-01-01T00:00:00Z", is_deleted=False)
+    rows["write_time"] = pd.Timestamp("2024-01-01T00:05:00Z")
+    rows["api_invocation_time"] = rows["write_time"]
+    march = pd.Timestamp("2024-03-01T00:00:00Z")
+    later = rows.head(1).assign(age=77, event_time="2024-03-01T00:00:00Z", write_time=march)
+    s3 = boto3.client("s3", region_name=moto_feature_groups.region)
+    uri = boto3.client("sagemaker", region_name=moto_feature_groups.region).describe_feature_group(
+        FeatureGroupName=group.name
+    )["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"]
+    bucket, prefix = uri.removeprefix("s3://").split("/", 1)
+    for name, part in {"year=2024/month=01/a.parquet": rows, "year=2024/month=03/b.parquet": later}.items():
+        part.to_parquet(tmp_path / "part.parquet")
+        s3.upload_file(str(tmp_path / "part.parquet"), bucket, f"{prefix}/{name}")
+    out = tmp_path / "train.csv"
+    result = runner.invoke(
+        main, ["features", "dataset", "--group", "census", "--as-of", "2024-02-01T00:00:00Z", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"pipeline run --param InputDataUri={uri} --param AsOf=2024-02-01T00:00:00Z" in result.output
+    snapshot = pd.read_csv(out)
+    assert len(snapshot) == 4 and 77 not in snapshot["age"].tolist()  # the March update is after the cutoff
+    assert "write_time" not in snapshot.columns
+    latest = runner.invoke(main, ["features", "dataset", "--group", "census", "--out", str(out)])
+    assert latest.exit_code == 0 and 77 in pd.read_csv(out)["age"].tolist()
+
+
+def test_a_bad_as_of_is_refused_before_any_aws_call(in_project):
+    result = CliRunner().invoke(main, ["features", "dataset", "--group", "census", "--as-of", "last week"])
+    assert result.exit_code == 2
+    assert "--as-of 'last week': not a time" in result.output
