@@ -158,6 +158,7 @@ def aws(moto_endpoint, monkeypatch, settings):
     import requests
 
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)  # every test starts from an empty account
+    _keep_unchanged_metadata(monkeypatch)
     for name, value in {
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -173,3 +174,22 @@ def aws(moto_endpoint, monkeypatch, settings):
             Bucket=settings.aws.bucket, CreateBucketConfiguration={"LocationConstraint": settings.aws.region}
         )
     return settings.aws
+
+
+def _keep_unchanged_metadata(monkeypatch) -> None:
+    """moto 5.2.5's UpdateModelPackage drops CustomerMetadataProperties (the lineage) and the
+    approval description when a request leaves them out; AWS keeps them. Only moto is patched."""
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    update = SageMakerModelBackend.update_model_package
+
+    def keeping(self, model_package_arn, model_approval_status, approval_description, customer_metadata_properties,
+                *args, **kwargs):  # fmt: skip
+        package = self.model_packages.get(self.model_package_name_mapping.get(model_package_arn, model_package_arn))
+        if package is not None:
+            customer_metadata_properties = customer_metadata_properties or package.customer_metadata_properties
+            approval_description = approval_description or package.approval_description
+        return update(self, model_package_arn, model_approval_status, approval_description,
+                      customer_metadata_properties, *args, **kwargs)  # fmt: skip
+
+    monkeypatch.setattr(SageMakerModelBackend, "update_model_package", keeping)

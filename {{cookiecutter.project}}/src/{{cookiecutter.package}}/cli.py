@@ -34,7 +34,7 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except ProjectError as error:
             raise InputError(str(error)) from None
-        except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as error:
             if type(error).__name__ in ("NoCredentialsError", "PartialCredentialsError", "TokenRetrievalError"):
@@ -339,10 +339,16 @@ def lineage(version: str, as_json: bool, settings: Path) -> None:
     _project, aws, sagemaker = _aws(settings)
     chain = trace(sagemaker, aws.model_package_group, version)
     click.echo(json.dumps(chain, indent=2) if as_json else describe_chain(chain))
+
+
+# Registered last: these command groups reuse the error handling defined above.
+from .release.cli import deploy, promote, registry  # noqa: E402
+
+main.add_command(registry)
+main.add_command(promote)
+main.add_command(deploy)
 {%- if cookiecutter.use_feature_store == "yes" %}
 
-
-# Registered last: the Feature Store commands reuse the error handling defined above.
 from .feature_store.cli import features  # noqa: E402
 
 main.add_command(features)

@@ -1,0 +1,302 @@
+"""`registry ...`, `promote` and `deploy ...`: model versions from the registry to the endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..cli import GATE_REFUSED, reports_errors, settings_option
+from ..errors import ProjectError
+from ..settings import load_settings
+from .environments import ENVIRONMENTS_DIR, STAGES
+
+environments_option = click.option(
+    "--environments-dir", type=click.Path(path_type=Path, file_okay=False), default=ENVIRONMENTS_DIR,
+    show_default=True, help="Where the environment manifests live.",
+)  # fmt: skip
+
+
+class Context:
+    """Settings and AWS clients for one command (AWS_ENDPOINT_URL, if set, redirects boto3)."""
+
+    def __init__(self, settings: Path) -> None:
+        from ..pipeline.definition import require_aws
+
+        self.root = settings.resolve().parent
+        self.project = load_settings(settings)
+        self.aws = require_aws(self.project)
+        self.group = self.aws.model_package_group
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.client(service, region_name=self.aws.region)
+
+
+# -- registry --------------------------------------------------------------------------------
+
+
+@click.group()
+def registry() -> None:
+    """The Model Registry: list, inspect, approve and reject model versions."""
+
+
+@registry.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--status", type=click.Choice(["Approved", "Rejected", "PendingManualApproval"]))
+@settings_option
+@reports_errors
+def registry_list(limit: int, status: str | None, settings: Path) -> None:
+    """Versions, newest first: status, test AUC, creation time, git commit."""
+    from .registry import quality, versions
+
+    context = Context(settings)
+    s3 = context.client("s3")
+    found = versions(context.client("sagemaker"), context.group, status=status, limit=limit)
+    if not found:
+        click.echo(f"model package group {context.group}: no versions" + (f" with status {status}" if status else ""))
+        return
+    click.echo(f"{'version':>7}  {'status':<21}  {'auc':>6}  {'created':<19}  commit")
+    for version in found:
+        auc = quality(s3, version).get("auc")
+        auc_text = f"{auc:.4f}" if auc is not None else "-"
+        click.echo(
+            f"{version.number:>7}  {version.status:<21}  {auc_text:>6}  {version.created:<19}  {version.commit[:12]}"
+        )
+
+
+@registry.command("show")
+@click.argument("version")
+@settings_option
+@reports_errors
+def registry_show(version: str, settings: Path) -> None:
+    """One version: status, metrics, bias, drift baselines and lineage."""
+    from ..pipeline.lineage import describe_chain, lineage
+    from .registry import bias_summary, describe, quality
+
+    context = Context(settings)
+    sagemaker, s3 = context.client("sagemaker"), context.client("s3")
+    found = describe(sagemaker, context.group, version)
+    click.echo(f"version {found.number}: {found.status}" + (f" ({found.note})" if found.note else ""))
+    for name, value in sorted(quality(s3, found).items()):
+        click.echo(f"  {name}: {value:.4f}")
+    for stage, facet, metric, value in bias_summary(s3, found):
+        click.echo(f"  {stage} bias {metric} for {facet}: {value:.4f}")
+    click.echo(f"  drift baselines: {', '.join(sorted(found.baselines)) or 'none'}")
+    click.echo(describe_chain(lineage(sagemaker, context.group, found.arn)))
+
+
+def _set_status(version: str, status: str, note: str, settings: Path) -> None:
+    from .registry import set_status
+
+    context = Context(settings)
+    changed = set_status(context.client("sagemaker"), context.group, version, status, note)
+    click.echo(f"version {changed.number}: {changed.status}")
+
+
+@registry.command("approve")
+@click.argument("version")
+@click.option("--note", default="", help="Why (kept as the version's approval description).")
+@settings_option
+@reports_errors
+def registry_approve(version: str, note: str, settings: Path) -> None:
+    """Approve VERSION (a number or ARN); the approval event starts the promotion pull request."""
+    _set_status(version, "Approved", note, settings)
+
+
+@registry.command("reject")
+@click.argument("version")
+@click.option("--note", default="", help="Why (kept as the version's approval description).")
+@settings_option
+@reports_errors
+def registry_reject(version: str, note: str, settings: Path) -> None:
+    """Reject VERSION; wherever it runs, a rollback pull request follows."""
+    _set_status(version, "Rejected", note, settings)
+
+
+@registry.command("latest-approved")
+@settings_option
+@reports_errors
+def registry_latest_approved(settings: Path) -> None:
+    """Print the newest Approved version's ARN (exit 1 if there is none)."""
+    from .registry import latest_approved
+
+    context = Context(settings)
+    found = latest_approved(context.client("sagemaker"), context.group)
+    if found is None:
+        click.echo(f"model package group {context.group}: no Approved version", err=True)
+        raise SystemExit(GATE_REFUSED)
+    click.echo(found.arn)
+
+
+# -- promote ---------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--to", "stage", type=click.Choice(STAGES), help="The environment to promote to.")
+@click.option("--version", help="staging: the version (number or ARN) to pin.")
+@click.option("--latest-approved", is_flag=True, help="staging: pin the newest Approved version.")
+@click.option("--rollback-from", "rejected", help="Replace this (rejected) version wherever it is pinned.")
+@click.option("--body", type=click.Path(path_type=Path, dir_okay=False), help="Write a pull-request body here.")
+@environments_option
+@settings_option
+@reports_errors
+def promote(
+    stage: str | None,
+    version: str | None,
+    latest_approved: bool,
+    rejected: str | None,
+    body: Path | None,
+    environments_dir: Path,
+    settings: Path,
+) -> None:
+    """Edit environments/<stage>.yaml (and only that) to pin a model version; a merge deploys it."""
+    from ..pipeline.lineage import describe_chain, lineage
+    from . import promotion
+
+    if bool(stage) == bool(rejected):
+        raise ProjectError("give either --to staging|prod or --rollback-from VERSION")
+    if stage == "staging" and bool(version) == latest_approved:
+        raise ProjectError("promote --to staging needs exactly one of --version N and --latest-approved")
+    if stage == "prod" and (version or latest_approved):
+        raise ProjectError("promote --to prod takes no version: prod gets exactly what staging runs")
+    context = Context(settings)
+    sagemaker = context.client("sagemaker")
+    if rejected:
+        promotions = promotion.rollback_from(sagemaker, context.group, rejected, environments_dir)
+        reason = f"Roll back from rejected version {rejected}"
+        if not promotions:
+            click.echo(f"no environment pins version {rejected}: nothing to roll back")
+            return
+    elif stage == "staging":
+        promotions = [promotion.to_staging(sagemaker, context.group, version, environments_dir)]
+        reason = f"Promote model version {promotions[0].version.number} to staging"
+    else:
+        promotions = [promotion.to_prod(sagemaker, context.group, environments_dir)]
+        reason = f"Promote model version {promotions[0].version.number} to prod"
+    for change in promotions:
+        state = "pinned" if change.changed else "already pinned"
+        click.echo(f"environments/{change.stage}.yaml: {state} version {change.version.number}")
+    if body:
+        chain = describe_chain(lineage(sagemaker, context.group, promotions[0].version.arn))
+        text = promotion.pull_request_body(promotions, context.client("s3"), chain, reason)
+        body.parent.mkdir(parents=True, exist_ok=True)
+        body.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {body}")
+
+
+# -- deploy ----------------------------------------------------------------------------------
+
+
+@click.group()
+def deploy() -> None:
+    """Endpoints: reconcile each stage's CloudFormation stack to environments/<stage>.yaml."""
+
+
+env_option = click.option("--env", "stage", type=click.Choice(STAGES), required=True, help="The environment.")
+wait_options = [
+    click.option("--timeout", type=click.FloatRange(min=1), default=3600.0, show_default=True, help="Seconds."),
+    click.option(
+        "--poll", type=click.FloatRange(min=0), default=15.0, show_default=True, help="Seconds between checks."
+    ),
+]
+
+
+def _with_wait_options(command):
+    for option in reversed(wait_options):
+        command = option(command)
+    return command
+
+
+@deploy.command("plan")
+@env_option
+@environments_option
+@settings_option
+@reports_errors
+def deploy_plan(stage: str, environments_dir: Path, settings: Path) -> None:
+    """What `deploy apply` would change (refusals included)."""
+    from .deployment import plan
+
+    found = plan(Context(settings), stage, environments_dir)
+    click.echo("\n".join(found.lines()))
+
+
+@deploy.command("apply")
+@env_option
+@click.option(
+    "--smoke/--no-smoke", default=True, show_default=True, help="Smoke-test after a change; roll back on failure."
+)
+@_with_wait_options
+@environments_option
+@settings_option
+@reports_errors
+def deploy_apply(stage: str, smoke: bool, timeout: float, poll: float, environments_dir: Path, settings: Path) -> None:
+    """Reconcile the stage to its manifest; a second run changes nothing."""
+    from .deployment import apply
+
+    passed = apply(Context(settings), stage, environments_dir, smoke=smoke, echo=click.echo, timeout=timeout, poll=poll)
+    if not passed:
+        raise SystemExit(GATE_REFUSED)
+
+
+@deploy.command("smoke")
+@env_option
+@environments_option
+@settings_option
+@reports_errors
+def deploy_smoke(stage: str, environments_dir: Path, settings: Path) -> None:
+    """Send sample rows to the stage's endpoint; exit 1 if the answer is wrong or slow."""
+    from .deployment import run_smoke
+
+    result = run_smoke(Context(settings), stage, environments_dir)
+    click.echo(result.summary())
+    if not result.passed:
+        raise SystemExit(GATE_REFUSED)
+
+
+@deploy.command("status")
+@environments_option
+@settings_option
+@reports_errors
+def deploy_status(environments_dir: Path, settings: Path) -> None:
+    """What runs where: each manifest's version next to its stack's."""
+    from .deployment import status
+
+    click.echo("\n".join(status(Context(settings), environments_dir)))
+
+
+@deploy.command("drift")
+@click.option("--env", "stage", type=click.Choice(STAGES), help="One environment (default: all).")
+@environments_option
+@settings_option
+@reports_errors
+def deploy_drift(stage: str | None, environments_dir: Path, settings: Path) -> None:
+    """Compare desired (manifests) with actual (stacks); exit 1 on any drift."""
+    from .deployment import drift
+
+    drifted = False
+    for name in [stage] if stage else STAGES:
+        lines = drift(Context(settings), name, environments_dir)
+        drifted |= bool(lines)
+        click.echo(f"{name}: " + ("DRIFT\n  " + "\n  ".join(lines) if lines else "in sync"))
+    if drifted:
+        raise SystemExit(GATE_REFUSED)
+
+
+@deploy.command("destroy")
+@env_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_with_wait_options
+@settings_option
+@reports_errors
+def deploy_destroy(stage: str, yes: bool, timeout: float, poll: float, settings: Path) -> None:
+    """Delete the stage's endpoint stack (cost control); the manifest stays as it is."""
+    from .stack import destroy, stack_name
+
+    context = Context(settings)
+    name = stack_name(context.aws.pipeline_name, stage)
+    if not yes:
+        click.confirm(f"Delete stack {name} and its endpoint?", abort=True)
+    removed = destroy(context.client("cloudformation"), name, echo=click.echo, timeout=timeout, poll=poll)
+    click.echo(f"{name}: deleted" if removed else f"{name}: no such stack, nothing to delete")

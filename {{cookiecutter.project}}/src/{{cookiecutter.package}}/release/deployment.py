@@ -1,0 +1,134 @@
+"""Deploying a stage: the refusals, then plan/apply of its stack, then the smoke test (and a
+rollback to the previous parameters when it fails); status and drift for all stages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..data import read_table
+from ..errors import ProjectError
+from .environments import STAGES, load_manifest, manifest_commit, manifest_path
+from .promotion import require_approved
+from .registry import describe
+from .smoke import SmokeResult, payload, smoke
+from .stack import TEMPLATE, Stack, changes, current, parameters, stack_name, template_changed
+from .stack import apply as apply_stack
+
+SAMPLE = Path("data/sample/adult.csv")
+IGNORED = {"GitCommit"}  # a tag: a manifest commit that changes nothing else is not a deployment
+
+
+@dataclass(frozen=True)
+class Plan:
+    stage: str
+    stack: str
+    existing: Stack | None
+    desired: dict[str, str] | None  # None: the manifest pins no model
+    body: str = ""
+    differences: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        if self.desired is None:
+            return [f"{self.stage}: the manifest pins no model; nothing to deploy"]
+        if not self.differences:
+            return [f"{self.stage}: {self.stack} is up to date"]
+        return [f"{self.stage}: {self.stack} would change:", *(f"  {line}" for line in self.differences)]
+
+
+def plan(context, stage: str, directory: Path) -> Plan:
+    """Everything `apply` checks before it changes anything, and what it would change."""
+    manifest = load_manifest(stage, directory)
+    cloudformation = context.client("cloudformation")
+    name = stack_name(context.aws.pipeline_name, stage)
+    existing = current(cloudformation, name)
+    if existing is not None and existing.busy:
+        raise ProjectError(f"stack {name} is {existing.status}: wait for it to finish, then deploy again")
+    if manifest.model_package is None:
+        if existing is not None:
+            raise ProjectError(
+                f"{manifest_path(stage, directory)} pins no model but stack {name} exists: pin a version, or take "
+                f"it down with `deploy destroy --env {stage}`"
+            )
+        return Plan(stage, name, None, None)
+    version = describe(context.client("sagemaker"), context.group, manifest.model_package)
+    require_approved(version)
+    if stage == "prod":
+        staging = current(cloudformation, stack_name(context.aws.pipeline_name, "staging"))
+        running = (staging.outputs.get("ModelPackageArn") if staging else None) or "nothing"
+        if running != version.arn:
+            raise ProjectError(
+                f"prod would run version {version.number}, but staging runs {running.rsplit('/', 1)[-1]}: prod takes "
+                "only the version staging runs (promote and deploy staging first)"
+            )
+    body = (context.root / TEMPLATE).read_text(encoding="utf-8")
+    commit = manifest_commit(manifest_path(stage, directory))
+    desired = parameters(manifest, version, context.aws, commit)
+    compared = {key: value for key, value in desired.items() if key not in IGNORED}
+    differences = changes(existing, compared, existing is not None and template_changed(cloudformation, name, body))
+    return Plan(stage, name, existing, desired, body, differences)
+
+
+def apply(context, stage: str, directory: Path, smoke: bool, echo: Callable[[str], None], **wait) -> bool:
+    """True when the stage matches its manifest afterwards (and passed its smoke test)."""
+    found = plan(context, stage, directory)
+    for line in found.lines():
+        echo(line)
+    if found.desired is None or not found.differences:
+        return True
+    cloudformation = context.client("cloudformation")
+    previous = found.existing
+    previous_body = cloudformation.get_template(StackName=found.stack)["TemplateBody"] if previous else ""
+    deployed = apply_stack(cloudformation, found.stack, found.body, found.desired, previous, echo=echo, **wait)
+    echo(f"{stage}: {deployed.status}, endpoint {deployed.outputs.get('EndpointName')}")
+    if not smoke:
+        return True
+    result = run_smoke(context, stage, directory, deployed)
+    echo(result.summary())
+    if result.passed:
+        return True
+    if previous is None:
+        echo(f"{stage}: no earlier deployment to roll back to; the new endpoint stays for inspection")
+        return False
+    echo(f"{stage}: rolling back to model {previous.parameters.get('ModelPackageArn', '?').rsplit('/', 1)[-1]}")
+    apply_stack(cloudformation, found.stack, previous_body, previous.parameters, deployed, echo=echo, **wait)
+    return False
+
+
+def run_smoke(context, stage: str, directory: Path, stack: Stack | None = None) -> SmokeResult:
+    manifest = load_manifest(stage, directory)
+    stack = stack or current(context.client("cloudformation"), stack_name(context.aws.pipeline_name, stage))
+    if stack is None or "EndpointName" not in stack.outputs:
+        raise ProjectError(f"{stage}: no deployed endpoint to smoke-test (deploy apply --env {stage} first)")
+    dataset = context.project.dataset
+    sample = read_table(context.root / SAMPLE, [*dataset.features])
+    body = payload(sample, dataset, manifest.smoke.rows)
+    rows = min(manifest.smoke.rows, len(sample))
+    runtime = context.client("sagemaker-runtime")
+    return smoke(runtime, stack.outputs["EndpointName"], body, rows, manifest.smoke.max_latency_ms)
+
+
+def status(context, directory: Path) -> list[str]:
+    cloudformation = context.client("cloudformation")
+    lines = [f"{'env':<8}  {'manifest':>8}  {'running':>8}  {'stack status':<24}  endpoint"]
+    for stage in STAGES:
+        manifest = load_manifest(stage, directory)
+        stack = current(cloudformation, stack_name(context.aws.pipeline_name, stage))
+        running = stack.outputs.get("ModelPackageArn", "").rsplit("/", 1)[-1] if stack else "-"
+        wanted = str(manifest.version) if manifest.version is not None else "none"
+        state = stack.status if stack else "not deployed"
+        endpoint = stack.outputs.get("EndpointName", "-") if stack else "-"
+        lines.append(f"{stage:<8}  {wanted:>8}  {running or '-':>8}  {state:<24}  {endpoint}")
+    return lines
+
+
+def drift(context, stage: str, directory: Path) -> list[str]:
+    """Differences between the manifest and the stack; empty when in sync."""
+    try:
+        found = plan(context, stage, directory)
+    except ProjectError as error:
+        return [str(error)]
+    if found.desired is None:
+        return []
+    return found.differences

@@ -1,0 +1,280 @@
+"""The release life cycle against the moto server: register versions -> approve -> promote to
+staging -> deploy -> smoke -> promote to prod -> deploy -> reject -> rollback, with every
+refusal made to fire. moto runs CloudFormation for the endpoint stack (Model, EndpointConfig,
+Endpoint; it skips the alarm, autoscaling and monitoring resources with a warning). Its
+sagemaker-runtime answers from a queue the test fills through moto's own API; the answers are
+what the project's endpoint handlers return for the smoke test's request."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+import yaml
+from click.testing import CliRunner
+
+from {{ cookiecutter.package }}.cli import main
+from {{ cookiecutter.package }}.model import TrainedModel
+from {{ cookiecutter.package }}.steps import inference
+
+GROUP_FILES = ("project.yaml", "infra/endpoint.yaml", "data/sample/adult.csv", "environments/staging.yaml",
+               "environments/prod.yaml")  # fmt: skip
+
+
+@pytest.fixture
+def project(tmp_path: Path, project_root: Path) -> Path:
+    """A copy of the files the release commands read and write, so promotions edit the copy."""
+    for name in GROUP_FILES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(project_root / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture
+def cli(project: Path, aws):
+    runner = CliRunner()
+
+    def invoke(*arguments: str, expect: int = 0):
+        result = runner.invoke(
+            main, [*arguments, "--settings", str(project / "project.yaml"),
+                   *(["--environments-dir", str(project / "environments")] if _takes_environments(arguments) else [])],
+        )  # fmt: skip
+        assert result.exit_code == expect, result.output
+        return result.output
+
+    return invoke
+
+
+def _takes_environments(arguments) -> bool:
+    return arguments[0] == "promote" or (arguments[0] == "deploy" and arguments[1] != "destroy")
+
+
+@pytest.fixture
+def registered(aws, settings):
+    """Three versions registered as the pipeline registers them: metrics, bias report, drift
+    baselines and lineage metadata, all PendingManualApproval."""
+    sagemaker, s3 = boto3.client("sagemaker", region_name=aws.region), boto3.client("s3", region_name=aws.region)
+    sagemaker.create_model_package_group(ModelPackageGroupName=aws.model_package_group)
+    arns = []
+    for number in (1, 2, 3):
+        prefix = f"s3://{aws.bucket}/pipeline/run-{number}"
+        files = {
+            "evaluation.json": {"binary_classification_metrics": {"auc": {"value": 0.90 + number / 100}}},
+            "bias.json": {"post_training_bias_metrics": {"facets": {"sex": [
+                {"value_or_threshold": "Female", "metrics": [{"name": "DPPL", "value": 0.1 * number}]}]}}},
+        }  # fmt: skip
+        for name, content in files.items():
+            s3.put_object(Bucket=aws.bucket, Key=f"pipeline/run-{number}/{name}", Body=json.dumps(content))
+        arns.append(sagemaker.create_model_package(**registration(aws, prefix, number))["ModelPackageArn"])
+    return arns
+
+
+def registration(aws, prefix: str, number: int) -> dict:
+    """A CreateModelPackage request shaped like the pipeline's Register step."""
+
+    def file(name: str) -> dict:
+        return {"ContentType": "application/json", "S3Uri": f"{prefix}/{name}"}
+
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+    return {
+        "ModelPackageGroupName": aws.model_package_group,
+        "InferenceSpecification": {
+            "Containers": [{"Image": image, "ModelDataUrl": f"{prefix}/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        "ModelMetrics": {
+            "ModelQuality": {"Statistics": file("evaluation.json")},
+            "Bias": {"PostTrainingReport": file("bias.json")},
+        },
+        "DriftCheckBaselines": {
+            "Bias": {
+                "ConfigFile": {"S3Uri": f"{prefix}/bias-config.json"},
+                "PostTrainingConstraints": file("bias.json"),
+            },
+            "Explainability": {"ConfigFile": {"S3Uri": f"{prefix}/shap-config.json"}, "Constraints": file("shap.json")},
+        },
+        "CustomerMetadataProperties": {"GitCommit": f"{number:040x}", "GitRepository": "org/repo"},
+        "ModelApprovalStatus": "PendingManualApproval",
+    }
+
+
+@pytest.fixture
+def endpoint_answers(moto_endpoint, aws, model_dir, sample_path, settings):
+    """Queue what the endpoint would answer: the project's handlers scoring the smoke request."""
+    from {{ cookiecutter.package }}.data import read_table
+    from {{ cookiecutter.package }}.release.smoke import payload
+
+    model = TrainedModel.load(model_dir)
+
+    def queue(rows: int, body: str | None = None, times: int = 1) -> None:
+        if body is None:
+            request = payload(read_table(sample_path, settings.dataset.features), settings.dataset, rows)
+            scores = inference.predict_fn(inference.input_fn(request, "text/csv"), model)
+            body, _ = inference.output_fn(scores, "text/csv")
+        results = [{"Body": body, "ContentType": "text/csv"}] * times
+        requests.post(f"{moto_endpoint}/moto-api/static/sagemaker/endpoint-results",
+                      json={"region": aws.region, "results": results}, timeout=10)  # fmt: skip
+
+    return queue
+
+
+def manifest(project: Path, stage: str) -> dict:
+    return yaml.safe_load((project / "environments" / f"{stage}.yaml").read_text(encoding="utf-8"))
+
+
+def stack_parameters(aws, stage: str) -> dict:
+    cloudformation = boto3.client("cloudformation", region_name=aws.region)
+    found = cloudformation.describe_stacks(StackName=f"{aws.pipeline_name}-{stage}")["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in found["Parameters"]}
+
+
+def test_the_whole_life_cycle(cli, project: Path, registered, endpoint_answers, aws):
+    v1, v2, _v3 = registered
+    assert "PendingManualApproval" in cli("registry", "list")
+    # An unapproved version is never promoted.
+    assert "is PendingManualApproval, not Approved" in cli("promote", "--to", "staging", "--version", "2", expect=2)
+    assert manifest(project, "staging")["model_package"] is None  # the refusal left the file alone
+
+    cli("registry", "approve", "1", "--note", "first baseline")
+    cli("registry", "approve", "2", "--note", "better AUC")
+    assert cli("registry", "latest-approved").strip() == v2
+    shown = cli("registry", "show", "2")
+    assert "auc: 0.9200" in shown and "DPPL for sex=Female: 0.2000" in shown
+
+    # Promote to staging: only the model_package line of the manifest changes.
+    before = (project / "environments" / "staging.yaml").read_text()
+    out = cli("promote", "--to", "staging", "--latest-approved", "--body", str(project / "pr.md"))
+    assert "environments/staging.yaml: pinned version 2" in out
+    after = (project / "environments" / "staging.yaml").read_text()
+    assert [line for line in after.splitlines() if line not in before.splitlines()] == [f"model_package: {v2}"]
+    body = (project / "pr.md").read_text()
+    assert "| staging | version nothing | **version 2** (Approved) |" in body
+    assert "| auc | 0.9200 |" in body and "| post-training | sex=Female | DPPL | 0.2000 |" in body
+    assert f"git commit {2:040x} in org/repo" in body
+
+    # Prod takes exactly what staging runs: nothing runs there yet.
+    cli("promote", "--to", "prod")
+    assert "prod would run version 2, but staging runs nothing" in cli("deploy", "apply", "--env", "prod", expect=2)
+
+    # Deploy staging, smoke-tested with the project's own handlers' answer.
+    assert "create the stack, serving model version 2" in cli("deploy", "plan", "--env", "staging")
+    endpoint_answers(rows=5)
+    out = cli("deploy", "apply", "--env", "staging", "--poll", "0")
+    assert "smoke test on" in out and "5 rows" in out and "passed" in out
+    assert stack_parameters(aws, "staging")["ModelPackageArn"] == v2
+    # A second apply changes nothing.
+    assert cli("deploy", "apply", "--env", "staging", "--poll", "0").strip() == (
+        f"staging: {aws.pipeline_name}-staging is up to date"
+    )
+    assert "staging: in sync" in cli("deploy", "drift", "--env", "staging")
+
+    # Prod now matches staging and deploys.
+    endpoint_answers(rows=5)
+    assert "passed" in cli("deploy", "apply", "--env", "prod", "--poll", "0")
+    assert stack_parameters(aws, "prod")["TrafficRouting"] == "CANARY"
+    status = cli("deploy", "status")
+    assert "staging          2         2  CREATE_COMPLETE" in status
+    assert "prod             2         2  CREATE_COMPLETE" in status
+
+    # Version 2 is rejected: both environments roll back to version 1, the previous approved one.
+    cli("registry", "reject", "2", "--note", "complaints from users")
+    out = cli("promote", "--rollback-from", "2", "--body", str(project / "rollback.md"))
+    assert "environments/staging.yaml: pinned version 1" in out and "environments/prod.yaml: pinned version 1" in out
+    assert "Roll back from rejected version 2" in (project / "rollback.md").read_text()
+    assert "ModelPackageArn" in cli("deploy", "drift", expect=1)  # the manifests moved; the stacks did not yet
+    endpoint_answers(rows=5, times=2)
+    cli("deploy", "apply", "--env", "staging", "--poll", "0")
+    cli("deploy", "apply", "--env", "prod", "--poll", "0")
+    assert stack_parameters(aws, "prod")["ModelPackageArn"] == v1
+    assert "nothing to roll back" in cli("promote", "--rollback-from", "3")
+    assert cli("deploy", "drift").count("in sync") == 2
+
+
+def test_a_failing_smoke_test_rolls_the_deploy_back(cli, project: Path, registered, endpoint_answers, aws):
+    cli("registry", "approve", "1")
+    cli("registry", "approve", "3")
+    cli("promote", "--to", "staging", "--version", "1")
+    endpoint_answers(rows=5)
+    cli("deploy", "apply", "--env", "staging", "--poll", "0")
+    cli("promote", "--to", "staging", "--version", "3")
+    path = project / "environments" / "staging.yaml"
+    path.write_text(path.read_text().replace("  rows: 5", "  rows: 4"))  # a new request: moto answers it afresh
+    endpoint_answers(rows=4, body="<html>502 Bad Gateway</html>")
+    out = cli("deploy", "apply", "--env", "staging", "--poll", "0", expect=1)
+    assert "FAILED: expected 4 scores, one per line, got 1" in out
+    assert "rolling back to model 1" in out
+    assert stack_parameters(aws, "staging")["ModelPackageArn"] == registered[0]
+    assert "ModelPackageArn" in cli("deploy", "drift", "--env", "staging", expect=1)
+
+
+def test_refusals(cli, project: Path, registered, aws):
+    cli("registry", "approve", "1")
+    # A manifest that fails the schema: named file, field and value.
+    path = project / "environments" / "staging.yaml"
+    original = path.read_text()
+    path.write_text(original.replace("instance_count: 1", "instance_count: 0"))
+    out = cli("deploy", "plan", "--env", "staging", expect=2)
+    assert "staging.yaml: 1 invalid setting(s)" in out and "endpoint.instance_count" in out
+    path.write_text(original.replace("strategy: all_at_once", "strategy: big_bang"))
+    assert "deployment.strategy" in cli("deploy", "apply", "--env", "staging", expect=2)
+    path.write_text(original)
+    # A version that is not Approved, pinned by hand.
+    path.write_text(original.replace("model_package: null", f"model_package: {registered[2]}"))
+    assert "model version 3 is PendingManualApproval" in cli("deploy", "apply", "--env", "staging", expect=2)
+    path.write_text(original)
+    # Prod without a version in staging's manifest; bad option mixes.
+    assert "promote to staging first" in cli("promote", "--to", "prod", expect=2)
+    assert "exactly one of --version N and --latest-approved" in cli("promote", "--to", "staging", expect=2)
+    assert "gets exactly what staging runs" in cli("promote", "--to", "prod", "--version", "1", expect=2)
+    # Monitoring needs the data capture it analyses.
+    monitored = yaml.safe_load(original)
+    monitored["monitoring"] |= {"enabled": True, "ground_truth_s3_uri": "s3://labels-bucket/ground-truth/"}
+    path.write_text(yaml.safe_dump(monitored))
+    assert "monitoring.enabled needs data_capture.enabled" in cli("deploy", "plan", "--env", "staging", expect=2)
+
+
+def test_a_stack_mid_update_is_refused(cli, project: Path, registered, aws, settings):
+    """moto finishes stack operations at once, so the in-progress state comes from botocore's
+    Stubber on the CloudFormation client (DescribeStacks only)."""
+    from botocore.stub import Stubber
+
+    from {{ cookiecutter.package }}.errors import ProjectError
+    from {{ cookiecutter.package }}.release import deployment
+
+    cli("registry", "approve", "1")
+    cli("promote", "--to", "staging", "--version", "1")
+    cloudformation = boto3.client("cloudformation", region_name=aws.region)
+    stubber = Stubber(cloudformation)
+    stubber.add_response(
+        "describe_stacks",
+        {"Stacks": [{"StackName": "s", "StackStatus": "UPDATE_IN_PROGRESS", "CreationTime": "2024-01-01T00:00:00Z"}]},
+    )
+
+    from {{ cookiecutter.package }}.release.cli import Context
+
+    def client(service: str):
+        return cloudformation if service == "cloudformation" else boto3.client(service, region_name=aws.region)
+
+    context = Context(project / "project.yaml")
+    context.client = client
+    with stubber, pytest.raises(ProjectError, match="is UPDATE_IN_PROGRESS: wait for it to finish"):
+        deployment.plan(context, "staging", project / "environments")
+
+
+def test_destroy_asks_first_and_removes_the_stack(cli, project: Path, registered, endpoint_answers, aws):
+    cli("registry", "approve", "1")
+    cli("promote", "--to", "staging", "--version", "1")
+    endpoint_answers(rows=5)
+    cli("deploy", "apply", "--env", "staging", "--poll", "0")
+    runner = CliRunner()
+    settings = ["--settings", str(project / "project.yaml")]
+    declined = runner.invoke(main, ["deploy", "destroy", "--env", "staging", *settings], input="n\n")
+    assert declined.exit_code == 1 and "Aborted" in declined.output
+    assert "staging: deleted" in cli("deploy", "destroy", "--env", "staging", "--yes", "--poll", "0")
+    assert "not deployed" in cli("deploy", "status")
+    assert "create the stack, serving model version 1" in cli("deploy", "drift", "--env", "staging", expect=1)
