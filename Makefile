@@ -38,6 +38,14 @@ $(VENV)/.installed: $(VENV)/.tools $(TEMPLATE)/pyproject.toml
 	$(BIN)/python -m pip install --quiet -r build/deps/requirements.txt
 	touch $@
 
+# checkov pins an old boto3 that the sagemaker SDK cannot use, so it gets its own venv; tests find
+# it on PATH (appended last, so its python never shadows ours).
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==3.3.30
+	touch $@
+
 venv: $(VENV)/.installed ## create .venv with the template's tools and the generated project's dependencies
 
 demo: $(VENV)/.tools ## bake a project with the default answers into build/demo and run its `make local`
@@ -45,8 +53,8 @@ demo: $(VENV)/.tools ## bake a project with the default answers into build/demo 
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C $(DEMO) local
 	@echo "Baked project: $(DEMO)  report: $(DEMO)/build/local/report.md"
 
-test: $(VENV)/.installed ## run the template's test suite (bakes projects and runs their own tests)
-	$(BIN)/pytest tests
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## run the template's test suite (bakes projects and runs their own tests)
+	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest tests
 
 bench: $(VENV)/.installed ## run the benchmarks (bench/run.py)
 	$(BIN)/python bench/run.py
