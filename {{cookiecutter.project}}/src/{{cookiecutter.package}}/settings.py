@@ -181,21 +181,29 @@ class Settings(Strict):
 
 
 def load_settings(path: Path | str = DEFAULT_PATH) -> Settings:
-    path = Path(path)
+    hint = "settings file not found; run from the project root or pass --settings PATH"
+    raw = read_mapping(Path(path), hint, "a mapping of settings at the top level")
+    return validate(Settings, raw, str(path))
+
+
+def read_mapping(path: Path, missing: str, expected: str) -> dict:
+    """A YAML file's top-level mapping; one clear error for a missing file, bad YAML or another shape."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ProjectError(
-            f"{path}: settings file not found; run from the project root or pass --settings PATH"
-        ) from None
+        raise ProjectError(f"{path}: {missing}") from None
     except yaml.YAMLError as error:
         raise ProjectError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
-        raise ProjectError(f"{path}: expected a mapping of settings at the top level")
+        raise ProjectError(f"{path}: expected {expected}")
+    return raw
+
+
+def validate(model: type[BaseModel], raw: dict, source: str):
     try:
-        return Settings.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as error:
-        raise ProjectError(describe_errors(str(path), error)) from None
+        raise ProjectError(describe_errors(source, error)) from None
 
 
 def describe_errors(source: str, error: ValidationError) -> str:

@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import ProjectError
-from ..settings import Aws, Dataset, Strict, describe_errors
+from ..settings import Aws, Dataset, Strict, read_mapping, validate
 
 FEATURES_DIR = Path("features")
 NAME = r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$"  # SageMaker's rule for group and feature names
@@ -134,18 +133,8 @@ def check_against(group: FeatureGroup, dataset: Dataset, source: str) -> None:
 
 
 def load_group(path: Path) -> FeatureGroup:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProjectError(f"{path}: feature group file not found") from None
-    except yaml.YAMLError as error:
-        raise ProjectError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ProjectError(f"{path}: expected a mapping (name, record_identifier, event_time, features, ...)")
-    try:
-        return FeatureGroup.model_validate(raw)
-    except ValidationError as error:
-        raise ProjectError(describe_errors(str(path), error)) from None
+    expected = "a mapping (name, record_identifier, event_time, features, ...)"
+    return validate(FeatureGroup, read_mapping(path, "feature group file not found", expected), str(path))
 
 
 def group_files(directory: Path = FEATURES_DIR) -> list[Path]:

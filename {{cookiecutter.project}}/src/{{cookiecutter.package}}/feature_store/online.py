@@ -55,22 +55,22 @@ def get_record(runtime, group: FeatureGroup, dataset: Dataset, record_id: str) -
     """One record by id (GetRecord: the single-entity read an inference request makes), or None."""
     if not group.online_store.enabled:
         raise ProjectError(f"feature group {group.name} has no online store (online_store.enabled is false)")
-    try:
-        response = runtime.get_record(FeatureGroupName=group.name, RecordIdentifierValueAsString=str(record_id))
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("ResourceNotFound", "ValidationError"):
-            raise ProjectError(
-                f"feature group {group.name}: {error.response['Error']['Message']} (run `features apply` first)"
-            ) from None
-        raise
+    request = {"FeatureGroupName": group.name, "RecordIdentifierValueAsString": str(record_id)}
+    response = _call(group.name, runtime.get_record, **request)
     if not response.get("Record"):
         return None
     return from_records([response["Record"]], group, dataset)
 
 
 def _batch_get(runtime, name: str, ids: list[str]) -> dict:
+    identifiers = [{"FeatureGroupName": name, "RecordIdentifiersValueAsString": ids}]
+    return _call(name, runtime.batch_get_record, Identifiers=identifiers)
+
+
+def _call(name: str, operation, **request) -> dict:
+    """One runtime call; a group that does not exist becomes one clear message."""
     try:
-        return runtime.batch_get_record(Identifiers=[{"FeatureGroupName": name, "RecordIdentifiersValueAsString": ids}])
+        return operation(**request)
     except ClientError as error:
         if error.response["Error"]["Code"] in ("ResourceNotFound", "ValidationError"):
             raise ProjectError(

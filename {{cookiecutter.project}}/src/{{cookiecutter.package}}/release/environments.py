@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import ProjectError
-from ..settings import InstanceType, S3Uri, Strict, describe_errors
+from ..settings import InstanceType, S3Uri, Strict, validate
 
 ENVIRONMENTS_DIR = Path("environments")
 STAGES = ("staging", "prod")  # promotion order
@@ -116,10 +116,7 @@ def parse_manifest(text: str, source: str, stage: str) -> Manifest:
         raise ProjectError(f"{source}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise ProjectError(f"{source}: expected a mapping (stage, model_package, endpoint, ...)")
-    try:
-        manifest = Manifest.model_validate(raw)
-    except ValidationError as error:
-        raise ProjectError(describe_errors(source, error)) from None
+    manifest = validate(Manifest, raw, source)
     if manifest.stage != stage:
         raise ProjectError(f"{source}: stage: says {manifest.stage!r} but the file is for {stage!r}")
     return manifest
