@@ -2,6 +2,9 @@
 against a moto server on 127.0.0.1: a pull request, its merge, a model approval, the staging and
 prod deployments it leads to, a drift check, and a rejection that rolls both back.
 
+Then a teardown, refused once for a mistyped confirmation. The template-update workflow is not run
+here: it needs a template published where cruft can clone it (tests/test_cruft.py covers cruft).
+
 Stand-ins, each at a boundary the project does not own:
 - GitHub: the event payloads and repository variables are written here; `origin` is a local
   bare repository; `gh` is a stub that records the pull requests it is asked to open.
@@ -259,3 +262,13 @@ def test_pull_request_merge_approval_deploy_and_rollback(world: World):
     results = world.workflow("deploy.yml", world.push_event(before))
     assert results["staging"].result == "success" and results["prod"].result == "success"
     assert world.stack_model("staging") == first and world.stack_model("prod") == first
+
+    # -- teardown: a mistyped confirmation deletes nothing; the right one deletes staging's stack ---
+    manual = {"name": "workflow_dispatch", "repository": REPOSITORY, "sha": world.sha("main")}
+    teardown = world.project / ".github" / "workflows" / "teardown.yml"
+    mistyped = {"environment": "staging", "confirm": "prod"}
+    refused = world.runner.run_workflow(teardown, manual, VARIABLES, inputs=mistyped)
+    assert refused["confirm"].result == "failure" and refused["destroy"].result == "skipped"
+    world.workflow("teardown.yml", manual, inputs={"environment": "staging", "confirm": "staging"})
+    live = world.cloudformation.list_stacks(StackStatusFilter=["CREATE_COMPLETE", "UPDATE_COMPLETE"])["StackSummaries"]
+    assert sorted(stack["StackName"] for stack in live) == ["income-classifier-prod"]
