@@ -12,7 +12,13 @@ from helpers import clean_env, prepare_venv, run
 VARIANTS = {
     "defaults": {},
     # Same Python as the template venv: the baked venv borrows its compiled packages.
-    "churn-model-no-clarify": {"project": "churn-model", "use_clarify": "no", "use_feature_store": "no"},
+    "churn-model-no-clarify-separate-accounts": {
+        "project": "churn-model",
+        "use_clarify": "no",
+        "use_feature_store": "no",
+        "staging_account_id": "210987654321",
+        "prod_account_id": "345678901234",
+    },
 }
 
 

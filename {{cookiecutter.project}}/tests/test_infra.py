@@ -13,6 +13,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import cfn_yaml
 
+from {{ cookiecutter.package }}.release.accounts import STAGING_READER_ROLE
 from {{ cookiecutter.package }}.settings import Settings
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
@@ -129,3 +130,10 @@ def test_bootstrap_names_match_project_settings(settings: Settings):
 
     for role in ("GitHubPrRole", "GitHubMainRole"):
         assert sub(statement(role, "PipelineFiles")["Resource"]) == f"arn:aws:s3:::{aws.bucket}/{aws.prefix}/*"
+
+    # The role prod's deploy assumes to read a staging stack in another account (release/accounts.py).
+    reader = resources["StagingStackReaderRole"]["Properties"]
+    assert reader["RoleName"] == STAGING_READER_ROLE
+    (trust,) = reader["AssumeRolePolicyDocument"]["Statement"]
+    prod_role = resources["GitHubDeployProdRole"]["Properties"]["RoleName"]
+    assert trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]["Fn::Sub"].endswith(f":role/{prod_role}")

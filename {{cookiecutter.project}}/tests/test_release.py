@@ -8,6 +8,7 @@ what the project's endpoint handlers return for the smoke test's request."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,22 +17,34 @@ import pytest
 import requests
 import yaml
 from click.testing import CliRunner
+from moto.core import DEFAULT_ACCOUNT_ID as MOTO_ACCOUNT
 
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.steps import inference
 
+OTHER_ACCOUNT = "111111111111"  # an account apart from moto's default one, where the tests sign in
 GROUP_FILES = ("project.yaml", "infra/endpoint.yaml", "data/sample/adult.csv", "environments/staging.yaml",
                "environments/prod.yaml")  # fmt: skip
 
 
 @pytest.fixture
 def project(tmp_path: Path, project_root: Path) -> Path:
-    """A copy of the files the release commands read and write, so promotions edit the copy."""
+    """A copy of the files the release commands read and write, so promotions edit the copy.
+    Both stages run in moto's account, where the test credentials sign in: moto cannot share a
+    registry across accounts (the cross-account test below places staging elsewhere itself)."""
     for name in GROUP_FILES:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(project_root / name, tmp_path / name)
+    for stage in ("staging", "prod"):
+        path = tmp_path / "environments" / f"{stage}.yaml"
+        path.write_text(re.sub(r"(?m)^account: .*$", f'account: "{MOTO_ACCOUNT}"', path.read_text()))
     return tmp_path
+
+
+def in_account(project: Path, stage: str, account: str) -> None:
+    path = project / "environments" / f"{stage}.yaml"
+    path.write_text(path.read_text().replace(f'account: "{MOTO_ACCOUNT}"', f'account: "{account}"'))
 
 
 @pytest.fixture
@@ -50,7 +63,7 @@ def cli(project: Path, aws):
 
 
 def _takes_environments(arguments) -> bool:
-    return arguments[0] == "promote" or (arguments[0] == "deploy" and arguments[1] != "destroy")
+    return arguments[0] in ("promote", "deploy")
 
 
 @pytest.fixture
@@ -222,6 +235,13 @@ def test_refusals(cli, project: Path, registered, aws):
     assert "staging.yaml: 1 invalid setting(s)" in out and "endpoint.instance_count" in out
     path.write_text(original.replace("strategy: all_at_once", "strategy: big_bang"))
     assert "deployment.strategy" in cli("deploy", "apply", "--env", "staging", expect=2)
+    linear = original.replace("strategy: all_at_once", "strategy: linear")
+    path.write_text(linear.replace("step_percent: 10", "step_percent: 5"))
+    assert "step_percent: a linear step must be 10-50 % of capacity (got 5)" in cli(
+        "deploy", "plan", "--env", "staging", expect=2
+    )
+    path.write_text(original.replace(f'account: "{MOTO_ACCOUNT}"', f"account: {MOTO_ACCOUNT}"))
+    assert "write the 12-digit account id in quotes" in cli("deploy", "plan", "--env", "staging", expect=2)
     path.write_text(original)
     # A version that is not Approved, pinned by hand.
     path.write_text(original.replace("model_package: null", f"model_package: {registered[2]}"))
@@ -272,9 +292,74 @@ def test_destroy_asks_first_and_removes_the_stack(cli, project: Path, registered
     endpoint_answers(rows=5)
     cli("deploy", "apply", "--env", "staging", "--poll", "0")
     runner = CliRunner()
-    settings = ["--settings", str(project / "project.yaml")]
+    settings = ["--settings", str(project / "project.yaml"), "--environments-dir", str(project / "environments")]
     declined = runner.invoke(main, ["deploy", "destroy", "--env", "staging", *settings], input="n\n")
     assert declined.exit_code == 1 and "Aborted" in declined.output
     assert "staging: deleted" in cli("deploy", "destroy", "--env", "staging", "--yes", "--poll", "0")
     assert "not deployed" in cli("deploy", "status")
     assert "create the stack, serving model version 1" in cli("deploy", "drift", "--env", "staging", expect=1)
+
+
+def test_credentials_for_another_account_are_refused(cli, project: Path, registered, aws):
+    """The manifest names the stage's account; moto answers GetCallerIdentity for the test
+    credentials with its default account, so a manifest naming another account must refuse."""
+    in_account(project, "staging", OTHER_ACCOUNT)
+    for command in (["deploy", "plan", "--env", "staging"], ["deploy", "destroy", "--env", "staging", "--yes"]):
+        out = cli(*command, expect=2)
+        assert f"deploys staging to account {OTHER_ACCOUNT}, but these credentials are for account" in out
+        assert "AWS_ROLE_DEPLOY_STAGING" in out
+    assert f"in account {OTHER_ACCOUNT}" in cli("deploy", "status")
+
+
+def test_prod_reads_a_staging_stack_in_another_account_through_its_reader_role(
+    cli, project: Path, registered, endpoint_answers, aws
+):
+    """Staging in its own account: prod's check reads the staging stack there through the reader
+    role bootstrap creates (moto's STS gives the assumed role that account's credentials, and its
+    stacks are invisible to the default account). The staging stack is created directly in that
+    account: moto cannot resolve a model package of another account, so `deploy apply` cannot."""
+    from {{ cookiecutter.package }}.release.accounts import STAGING_READER_ROLE
+
+    v1, _v2, v3 = registered
+    cli("registry", "approve", "1")
+    cli("registry", "approve", "3")
+    cli("promote", "--to", "staging", "--version", "1")
+    in_account(project, "staging", OTHER_ACCOUNT)
+    cli("promote", "--to", "prod")
+
+    role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/{STAGING_READER_ROLE}"
+    credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="staging-deploy")["Credentials"]
+    staging = boto3.client(
+        "cloudformation", region_name=aws.region, aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"],
+    )  # fmt: skip
+
+    def staging_serves(arn: str, update: bool = False) -> None:
+        body = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+                           "Outputs": {"ModelPackageArn": {"Value": arn}}})  # fmt: skip
+        call = staging.update_stack if update else staging.create_stack
+        call(StackName=f"{aws.pipeline_name}-staging", TemplateBody=body)
+
+    staging_serves(v1)
+    assert not boto3.client("cloudformation", region_name=aws.region).describe_stacks()["Stacks"]  # not here
+    endpoint_answers(rows=5)
+    assert "passed" in cli("deploy", "apply", "--env", "prod", "--poll", "0")
+    assert stack_parameters(aws, "prod")["ModelPackageArn"] == v1
+    assert stack_parameters(aws, "prod")["ExecutionRoleArn"].startswith(f"arn:aws:iam::{MOTO_ACCOUNT}:")
+
+    staging_serves(v3, update=True)  # staging moved on; prod's manifest still says version 1
+    out = cli("deploy", "plan", "--env", "prod", expect=2)
+    assert "prod would run version 1, but staging runs 3" in out
+
+
+def test_each_stage_runs_as_the_execution_role_of_its_own_account(settings, project: Path):
+    from {{ cookiecutter.package }}.release.environments import load_manifest
+    from {{ cookiecutter.package }}.release.registry import Version
+    from {{ cookiecutter.package }}.release.stack import parameters
+
+    in_account(project, "staging", OTHER_ACCOUNT)
+    manifest = load_manifest("staging", project / "environments")
+    version = Version(arn="arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1", number=1,
+                      status="Approved", created="", commit="", note="")  # fmt: skip
+    role = parameters(manifest, version, settings.aws)["ExecutionRoleArn"]
+    assert role == f"arn:aws:iam::{OTHER_ACCOUNT}:role/" + settings.aws.role_arn.split(":role/")[1]

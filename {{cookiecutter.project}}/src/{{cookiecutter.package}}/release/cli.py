@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -28,10 +29,17 @@ class Context:
         self.aws = require_aws(self.project)
         self.group = self.aws.model_package_group
 
-    def client(self, service: str):
+    def client(self, service: str, **credentials):
         import boto3
 
-        return boto3.client(service, region_name=self.aws.region)
+        return boto3.client(service, region_name=self.aws.region, **credentials)
+
+    @functools.cached_property
+    def account(self) -> str:
+        """The account these credentials are for."""
+        from .accounts import signed_in_account
+
+        return signed_in_account(self.client("sts"))
 
 
 # -- registry --------------------------------------------------------------------------------
@@ -288,13 +296,16 @@ def deploy_drift(stage: str | None, environments_dir: Path, settings: Path) -> N
 @env_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @_with_wait_options
+@environments_option
 @settings_option
 @reports_errors
-def deploy_destroy(stage: str, yes: bool, timeout: float, poll: float, settings: Path) -> None:
+def deploy_destroy(stage: str, yes: bool, timeout: float, poll: float, environments_dir: Path, settings: Path) -> None:
     """Delete the stage's endpoint stack (cost control); the manifest stays as it is."""
+    from .deployment import signed_in_manifest
     from .stack import destroy, stack_name
 
     context = Context(settings)
+    signed_in_manifest(context, stage, environments_dir)  # never delete a stack in the wrong account
     name = stack_name(context.aws.pipeline_name, stage)
     if not yes:
         click.confirm(f"Delete stack {name} and its endpoint?", abort=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..data import read_table
 from ..errors import ProjectError
-from .environments import STAGES, load_manifest, manifest_commit, manifest_path
+from .accounts import require_account, staging_reader
+from .environments import STAGES, Manifest, load_manifest, manifest_commit, manifest_path
 from .promotion import require_approved
 from .registry import describe
 from .smoke import SmokeResult, payload, smoke
@@ -37,9 +38,16 @@ class Plan:
         return [f"{self.stage}: {self.stack} would change:", *(f"  {line}" for line in self.differences)]
 
 
+def signed_in_manifest(context, stage: str, directory: Path) -> Manifest:
+    """The stage's manifest, once the credentials are known to be for the stage's account."""
+    manifest = load_manifest(stage, directory)
+    require_account(context.account, manifest.account, stage, str(manifest_path(stage, directory)))
+    return manifest
+
+
 def plan(context, stage: str, directory: Path) -> Plan:
     """Everything `apply` checks before it changes anything, and what it would change."""
-    manifest = load_manifest(stage, directory)
+    manifest = signed_in_manifest(context, stage, directory)
     cloudformation = context.client("cloudformation")
     name = stack_name(context.aws.pipeline_name, stage)
     existing = current(cloudformation, name)
@@ -55,7 +63,9 @@ def plan(context, stage: str, directory: Path) -> Plan:
     version = describe(context.client("sagemaker"), context.group, manifest.model_package)
     require_approved(version)
     if stage == "prod":
-        staging = current(cloudformation, stack_name(context.aws.pipeline_name, "staging"))
+        partition = context.aws.role_arn.split(":")[1]
+        reader = staging_reader(context.client, context.account, load_manifest("staging", directory).account, partition)
+        staging = current(reader, stack_name(context.aws.pipeline_name, "staging"))
         running = (staging.outputs.get("ModelPackageArn") if staging else None) or "nothing"
         if running != version.arn:
             raise ProjectError(
@@ -97,7 +107,7 @@ def apply(context, stage: str, directory: Path, smoke: bool, echo: Callable[[str
 
 
 def run_smoke(context, stage: str, directory: Path, stack: Stack | None = None) -> SmokeResult:
-    manifest = load_manifest(stage, directory)
+    manifest = signed_in_manifest(context, stage, directory)
     stack = stack or current(context.client("cloudformation"), stack_name(context.aws.pipeline_name, stage))
     if stack is None or "EndpointName" not in stack.outputs:
         raise ProjectError(f"{stage}: no deployed endpoint to smoke-test (deploy apply --env {stage} first)")
@@ -114,9 +124,12 @@ def status(context, directory: Path) -> list[str]:
     lines = [f"{'env':<8}  {'manifest':>8}  {'running':>8}  {'stack status':<24}  endpoint"]
     for stage in STAGES:
         manifest = load_manifest(stage, directory)
+        wanted = str(manifest.version) if manifest.version is not None else "none"
+        if manifest.account != context.account:
+            lines.append(f"{stage:<8}  {wanted:>8}  {'?':>8}  {'in account ' + manifest.account:<24}  (sign in there)")
+            continue
         stack = current(cloudformation, stack_name(context.aws.pipeline_name, stage))
         running = stack.outputs.get("ModelPackageArn", "").rsplit("/", 1)[-1] if stack else "-"
-        wanted = str(manifest.version) if manifest.version is not None else "none"
         state = stack.status if stack else "not deployed"
         endpoint = stack.outputs.get("EndpointName", "-") if stack else "-"
         lines.append(f"{stage:<8}  {wanted:>8}  {running or '-':>8}  {state:<24}  {endpoint}")

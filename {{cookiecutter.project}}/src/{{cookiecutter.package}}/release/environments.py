@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..errors import ProjectError
 from ..settings import InstanceType, S3Uri, Strict, validate
@@ -52,6 +52,13 @@ class Deployment(Strict):
     max_latency_ms: int = Field(500, ge=1)
     max_error_rate_percent: float = Field(1.0, ge=0, le=100)
 
+    @model_validator(mode="after")
+    def _linear_step(self) -> Deployment:
+        # SageMaker's limit: a canary may be 1-50 % of the new fleet, a linear step only 10-50 %.
+        if self.strategy == "linear" and self.step_percent < 10:
+            raise ValueError(f"step_percent: a linear step must be 10-50 % of capacity (got {self.step_percent})")
+        return self
+
 
 class Monitoring(Strict):
     enabled: bool = False
@@ -67,6 +74,7 @@ class Smoke(Strict):
 
 class Manifest(Strict):
     stage: Literal["staging", "prod"]
+    account: str = Field(pattern=r"^\d{12}$")  # the AWS account the stage's endpoint runs in
     model_package: str | None = Field(None, pattern=PACKAGE_ARN)
     endpoint: Endpoint
     autoscaling: Autoscaling = Autoscaling()
@@ -74,6 +82,13 @@ class Manifest(Strict):
     deployment: Deployment = Deployment()
     monitoring: Monitoring = Monitoring()
     smoke: Smoke = Smoke()
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _quoted(cls, value):
+        if isinstance(value, int):  # a bare number: YAML may have changed it (0123456701 is octal)
+            raise ValueError('write the 12-digit account id in quotes, e.g. account: "123456789012"')
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:

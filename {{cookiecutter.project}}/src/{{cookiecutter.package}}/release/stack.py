@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import ProjectError
 from ..settings import Aws
+from .accounts import execution_role_arn
 from .environments import Manifest
 from .registry import Version
 
@@ -45,7 +46,7 @@ def parameters(manifest: Manifest, version: Version, aws: Aws, commit: str = "")
         "Stage": manifest.stage,
         "EndpointName": manifest.endpoint.name,
         "ModelPackageArn": version.arn,
-        "ExecutionRoleArn": aws.role_arn,
+        "ExecutionRoleArn": execution_role_arn(aws, manifest.account),
         "InstanceType": manifest.endpoint.instance_type,
         "InitialInstanceCount": manifest.endpoint.instance_count,
         "DataCaptureEnabled": manifest.data_capture.enabled,

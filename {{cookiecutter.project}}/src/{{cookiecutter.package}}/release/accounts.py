@@ -1,0 +1,56 @@
+"""The AWS account each stage runs in (its manifest's `account`): deploys refuse credentials of
+any other account, endpoints run as the execution role of their own account, and prod reads the
+staging stack directly (one account) or through the staging account's reader role."""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import ProjectError
+from ..settings import Aws
+
+# infra/bootstrap.yaml creates this role in a staging account that is not the prod account.
+STAGING_READER_ROLE = "{{ cookiecutter.project }}-staging-reader"
+
+
+def signed_in_account(sts) -> str:
+    return sts.get_caller_identity()["Account"]
+
+
+def require_account(signed_in: str, wanted: str, stage: str, source: str) -> None:
+    if signed_in != wanted:
+        raise ProjectError(
+            f"{source} deploys {stage} to account {wanted}, but these credentials are for account {signed_in}: "
+            f"sign in to {wanted} (in CI: the {stage} deploy role, AWS_ROLE_DEPLOY_{stage.upper()})"
+        )
+
+
+def execution_role_arn(aws: Aws, account: str) -> str:
+    """The SageMaker execution role of `account`: bootstrap gives it the same name in every account."""
+    partition, name = aws.role_arn.split(":")[1], aws.role_arn.split(":role/", 1)[1]
+    return f"arn:{partition}:iam::{account}:role/{name}"
+
+
+def staging_reader(session_client, signed_in: str, staging_account: str, partition: str = "aws"):
+    """A CloudFormation client that can describe the staging stack from the signed-in account.
+
+    `session_client(service, **credentials)` makes boto3 clients; in another account the client
+    runs on the staging reader role's temporary credentials."""
+    if staging_account == signed_in:
+        return session_client("cloudformation")
+    role = f"arn:{partition}:iam::{staging_account}:role/{STAGING_READER_ROLE}"
+    try:
+        credentials = session_client("sts").assume_role(RoleArn=role, RoleSessionName="prod-deploy-check")[
+            "Credentials"
+        ]
+    except (ClientError, BotoCoreError) as error:
+        raise ProjectError(
+            f"cannot read the staging stack in account {staging_account} through {role} ({error}): prod deploys "
+            "only the version staging runs, so this check is needed (sign in with the prod deploy role)"
+        ) from None
+    return session_client(
+        "cloudformation",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
