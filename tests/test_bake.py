@@ -93,6 +93,7 @@ BASE = [
     "tests/test_gates.py",
     "tests/test_infra.py",
     "tests/test_inference.py",
+    "tests/test_lint.py",
     "tests/test_local_run.py",
     "tests/test_pipeline.py",
     "tests/test_pipeline_render.py",
