@@ -69,6 +69,7 @@ BASE = [
     "src/{package}/release/cli.py",
     "src/{package}/release/deployment.py",
     "src/{package}/release/environments.py",
+    "src/{package}/release/predict.py",
     "src/{package}/release/promotion.py",
     "src/{package}/release/registry.py",
     "src/{package}/release/smoke.py",

@@ -176,6 +176,44 @@ def aws(moto_endpoint, monkeypatch, settings):
     return settings.aws
 
 
+@pytest.fixture
+def boto_session(monkeypatch, settings):
+    """boto3's default session for one test, so fixtures can watch or answer the calls of every
+    client the code under test creates (test credentials; reset afterwards)."""
+    import boto3
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    boto3.setup_default_session(region_name=settings.aws.region)
+    yield boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = None
+
+
+class Endpoint:
+    """A live endpoint as moto serves it (moto answers every InvokeEndpoint from a queue)."""
+
+    def __init__(self, moto_endpoint: str, region: str) -> None:
+        self.url, self.region = f"{moto_endpoint}/moto-api/static/sagemaker/endpoint-results", region
+        self.requests: list[dict] = []  # each InvokeEndpoint request, as the code sent it
+
+    def answer(self, body: str, content_type: str = "application/json", times: int = 1) -> None:
+        """Queue what the next new request(s) get back; a repeated request gets its first answer."""
+        import requests
+
+        results = [{"Body": body, "ContentType": content_type}] * times
+        requests.post(self.url, json={"region": self.region, "results": results}, timeout=10)
+
+
+@pytest.fixture
+def endpoint(aws, moto_endpoint, boto_session) -> Endpoint:
+    """The endpoint, with its requests taken at the boto3 client boundary before moto sees them."""
+    watched = Endpoint(moto_endpoint, aws.region)
+    boto_session.events.register(
+        "before-parameter-build.sagemaker-runtime.InvokeEndpoint", lambda params, **_: watched.requests.append(params)
+    )
+    return watched
+
+
 def _keep_unchanged_metadata(monkeypatch) -> None:
     """moto 5.2.5's UpdateModelPackage drops CustomerMetadataProperties (the lineage) and the
     approval description when a request leaves them out; AWS keeps them. Only moto is patched."""

@@ -6,6 +6,8 @@ UpdateFeatureGroup (botocore.stub.Stubber) and the runtime's PutRecord/GetRecord
 from __future__ import annotations
 
 import copy
+import json
+import re
 from pathlib import Path
 
 import boto3
@@ -14,6 +16,7 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner
+from moto.core import DEFAULT_ACCOUNT_ID as MOTO_ACCOUNT
 
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.errors import ProjectError
@@ -74,17 +77,12 @@ def moto_feature_groups(aws, monkeypatch):
 
 
 @pytest.fixture
-def runtime(monkeypatch, group, settings):
+def runtime(boto_session, group):
     """An in-memory online store answering every featurestore-runtime client created in the test
     (moto has no featurestore runtime; see featurestore_stub.py)."""
     from featurestore_stub import FeatureStoreRuntime  # here, not on top: its sort order depends on the package name
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    boto3.setup_default_session(region_name=settings.aws.region)
-    store = FeatureStoreRuntime(boto3.DEFAULT_SESSION.events, {group.name: group.record_identifier})
-    yield store
-    boto3.DEFAULT_SESSION = None
+    return FeatureStoreRuntime(boto_session.events, {group.name: group.record_identifier})
 
 
 def described(group, aws, **changes) -> dict:
@@ -314,6 +312,47 @@ def test_online_features_match_the_training_path_exactly(runtime, group, setting
     assert np.array_equal(model.predict_proba(batch), model.predict_proba(online.found))
     single = get_record(runtime_client(settings), group, settings.dataset, ids[0])
     assert np.array_equal(encode(single, model.spec), batch_matrix[:1], equal_nan=True)
+
+
+def test_predict_by_id_sends_the_endpoint_what_the_batch_path_scores(
+    runtime, endpoint, aws, group, settings, settings_path: Path, sample_path: Path, model_dir, tmp_path: Path
+):
+    """`predict --id`, as an application scores a person: features from the online store (through
+    the training transforms) to the live endpoint. The endpoint's own handlers, given the request
+    that was sent, score each person exactly as the batch path does, missing values included."""
+    from {{ cookiecutter.package }}.data import read_dataset
+    from {{ cookiecutter.package }}.steps import inference
+
+    batch = read_dataset(sample_path, settings.dataset)
+    people = pd.concat([batch[batch.isna().any(axis=1)].head(2), batch.head(2)]).reset_index(drop=True)
+    assert ingest(runtime_client(settings), group, transform(people, group, settings.dataset), echo=print).ingested == 4
+    body = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+                       "Outputs": {"EndpointName": {"Value": f"{aws.pipeline_name}-staging"}}})  # fmt: skip
+    boto3.client("cloudformation", region_name=aws.region).create_stack(
+        StackName=f"{aws.pipeline_name}-staging", TemplateBody=body
+    )
+    environments = tmp_path / "environments"
+    environments.mkdir()
+    for stage in ("staging", "prod"):  # in moto's account, where the test credentials sign in
+        text = (settings_path.parent / "environments" / f"{stage}.yaml").read_text(encoding="utf-8")
+        (environments / f"{stage}.yaml").write_text(re.sub(r"(?m)^account: .*$", f'account: "{MOTO_ACCOUNT}"', text))
+    model = TrainedModel.load(model_dir)
+    expected = model.predict_proba(people)
+    endpoint.answer(inference.output_fn(expected, "application/json")[0])
+
+    ids = people["record_id"].astype(str).tolist()
+    arguments = ["predict", "--env", "staging", *_ids(ids, ["404"]), "--json", "--settings", str(settings_path),
+                 "--environments-dir", str(environments)]  # fmt: skip
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 1, result.output
+    assert "not in the online store: 404" in result.output
+    printed = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [line["record_id"] for line in printed] == ids
+    (sent,) = endpoint.requests
+    received = inference.input_fn(sent["Body"], sent["ContentType"])
+    assert np.array_equal(encode(received, model.spec), encode(people, model.spec), equal_nan=True)
+    assert np.isnan(encode(received, model.spec)).any()
+    assert np.array_equal(inference.predict_fn(received, model), expected)
 
 
 # -- training data from the offline store ------------------------------------------------------

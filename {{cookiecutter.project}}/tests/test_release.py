@@ -13,8 +13,9 @@ import shutil
 from pathlib import Path
 
 import boto3
+import numpy as np
+import pandas as pd
 import pytest
-import requests
 import yaml
 from click.testing import CliRunner
 from moto.core import DEFAULT_ACCOUNT_ID as MOTO_ACCOUNT
@@ -117,7 +118,7 @@ def registration(aws, prefix: str, number: int) -> dict:
 
 
 @pytest.fixture
-def endpoint_answers(moto_endpoint, aws, model_dir, sample_path, settings):
+def endpoint_answers(endpoint, model_dir, sample_path, settings):
     """Queue what the endpoint would answer: the project's handlers scoring the smoke request."""
     from {{ cookiecutter.package }}.data import read_table
     from {{ cookiecutter.package }}.release.smoke import payload
@@ -129,9 +130,7 @@ def endpoint_answers(moto_endpoint, aws, model_dir, sample_path, settings):
             request = payload(read_table(sample_path, settings.dataset.features), settings.dataset, rows)
             scores = inference.predict_fn(inference.input_fn(request, "text/csv"), model)
             body, _ = inference.output_fn(scores, "text/csv")
-        results = [{"Body": body, "ContentType": "text/csv"}] * times
-        requests.post(f"{moto_endpoint}/moto-api/static/sagemaker/endpoint-results",
-                      json={"region": aws.region, "results": results}, timeout=10)  # fmt: skip
+        endpoint.answer(body, "text/csv", times)
 
     return queue
 
@@ -363,3 +362,36 @@ def test_each_stage_runs_as_the_execution_role_of_its_own_account(settings, proj
                       status="Approved", created="", commit="", note="")  # fmt: skip
     role = parameters(manifest, version, settings.aws)["ExecutionRoleArn"]
     assert role == f"arn:aws:iam::{OTHER_ACCOUNT}:role/" + settings.aws.role_arn.split(":role/")[1]
+
+
+def test_predict_scores_a_file_with_the_live_endpoint(
+    cli, project: Path, registered, endpoint, endpoint_answers, model_dir, sample_path: Path, settings, tmp_path: Path
+):
+    from {{ cookiecutter.package }}.data import read_dataset
+
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(sample_path).head(3).to_csv(rows, index=False)
+    cli("registry", "approve", "1")
+    cli("promote", "--to", "staging", "--version", "1")
+    assert "staging: no deployed endpoint" in cli("predict", "--env", "staging", "--data", str(rows), expect=2)
+    endpoint_answers(rows=5)
+    cli("deploy", "apply", "--env", "staging", "--poll", "0")
+
+    model = TrainedModel.load(model_dir)
+    expected = model.predict_proba(read_dataset(rows, settings.dataset))
+    endpoint.answer(inference.output_fn(expected, "application/json")[0])
+    out = cli("predict", "--env", "staging", "--data", str(rows), "--json")
+    printed = [json.loads(line) for line in out.splitlines()]
+    assert [line["record_id"] for line in printed] == pd.read_csv(rows)["record_id"].astype(str).tolist()
+    assert [line["score"] for line in printed] == [round(float(score), 6) for score in expected]
+    sent = endpoint.requests[-1]  # the JSON request the endpoint's handlers take, with the raw features
+    assert sent["ContentType"] == "application/json"
+    assert np.array_equal(inference.predict_fn(inference.input_fn(sent["Body"], sent["ContentType"]), model), expected)
+
+    pd.read_csv(rows).drop(columns="age").to_csv(tmp_path / "no_age.csv", index=False)
+    out = cli("predict", "--env", "staging", "--data", str(tmp_path / "no_age.csv"), expect=2)
+    assert "missing column(s) age" in out
+    endpoint.answer("<html>502 Bad Gateway</html>")
+    two = tmp_path / "two.csv"
+    pd.read_csv(rows).head(2).to_csv(two, index=False)  # a new request: a new answer
+    assert "expected 2 predictions as JSON" in cli("predict", "--env", "staging", "--data", str(two), expect=2)

@@ -342,11 +342,12 @@ def lineage(version: str, as_json: bool, settings: Path) -> None:
 
 
 # Registered last: these command groups reuse the error handling defined above.
-from .release.cli import deploy, promote, registry  # noqa: E402
+from .release.cli import deploy, predict, promote, registry  # noqa: E402
 
 main.add_command(registry)
 main.add_command(promote)
 main.add_command(deploy)
+main.add_command(predict)
 {%- if cookiecutter.use_feature_store == "yes" %}
 
 from .feature_store.cli import features  # noqa: E402

@@ -155,3 +155,14 @@ def find_group(key: str, directory: Path = FEATURES_DIR) -> tuple[Path, FeatureG
             return path, group
     known = ", ".join(path.stem for path in group_files(directory))
     raise ProjectError(f"--group {key}: no features/{key}.yaml and no group of that name; known: {known}")
+
+
+def pick_group(key: str | None, directory: Path = FEATURES_DIR) -> tuple[Path, FeatureGroup]:
+    """The group `key` names, or the only one there is."""
+    if key:
+        return find_group(key, directory)
+    files = group_files(directory)
+    if len(files) > 1:
+        names = ", ".join(file.stem for file in files)
+        raise ProjectError(f"--group: {directory} holds {len(files)} groups ({names}); name one")
+    return files[0], load_group(files[0])

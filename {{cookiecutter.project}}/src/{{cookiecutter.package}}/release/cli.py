@@ -311,3 +311,70 @@ def deploy_destroy(stage: str, yes: bool, timeout: float, poll: float, environme
         click.confirm(f"Delete stack {name} and its endpoint?", abort=True)
     removed = destroy(context.client("cloudformation"), name, echo=click.echo, timeout=timeout, poll=poll)
     click.echo(f"{name}: deleted" if removed else f"{name}: no such stack, nothing to delete")
+
+
+# -- predict ---------------------------------------------------------------------------------
+
+
+@click.command()
+@env_option
+@click.option("--data", type=click.Path(path_type=Path), help="CSV or Parquet rows holding the model's features.")
+{%- if cookiecutter.use_feature_store == "yes" %}
+@click.option("--id", "ids", multiple=True, help="A record id whose features come from the online store (repeatable).")
+@click.option("--group", "key", help="Feature group for --id (default: the only file in features/).")
+{%- endif %}
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@environments_option
+@settings_option
+@reports_errors
+def predict(
+    stage: str,
+    data: Path | None,
+{%- if cookiecutter.use_feature_store == "yes" %}
+    ids: tuple[str, ...],
+    key: str | None,
+{%- endif %}
+    as_json: bool,
+    environments_dir: Path,
+    settings: Path,
+) -> None:
+    """Score rows with the stage's live endpoint{% if cookiecutter.use_feature_store == "yes" %}: from a file, or by record id with the features read from
+    the online store through the training transforms, as an application would{% endif %}."""
+    from .deployment import live_endpoint, signed_in_manifest
+    from .predict import predict as invoke
+    from .predict import request_body, table
+
+    context = Context(settings)
+    rows, where, missing = _rows_to_score(context, data{% if cookiecutter.use_feature_store == "yes" %}, ids, key{% endif %})
+    signed_in_manifest(context, stage, environments_dir)
+    endpoint = live_endpoint(context, stage)
+    if len(rows):
+        dataset, runtime = context.project.dataset, context.client("sagemaker-runtime")
+        scored = table(rows, invoke(runtime, endpoint, request_body(rows, dataset, where), len(rows)), dataset)
+        click.echo(scored.to_json(orient="records", lines=True).rstrip() if as_json else scored.to_string(index=False))
+    if missing:
+        click.echo(f"not in the online store: {', '.join(missing)}", err=True)
+        raise SystemExit(GATE_REFUSED)
+
+
+def _rows_to_score(context, data: Path | None{% if cookiecutter.use_feature_store == "yes" %}, ids: tuple[str, ...], key: str | None{% endif %}):
+    """(rows of raw features, where they came from, ids the online store does not have)."""
+    from ..data import read_dataset
+{%- if cookiecutter.use_feature_store == "yes" %}
+
+    if bool(data) == bool(ids):
+        raise ProjectError("give either --data FILE or --id ID (repeatable)")
+    if ids:
+        from ..feature_store.definition import check_against, pick_group
+        from ..feature_store.online import get_records
+
+        path, group = pick_group(key, context.root / "features")
+        check_against(group, context.project.dataset, str(path))
+        found = get_records(context.client("sagemaker-featurestore-runtime"), group, context.project.dataset, list(ids))
+        return found.found, f"feature group {group.name}", found.missing
+{%- else %}
+
+    if not data:
+        raise ProjectError("give --data FILE: the rows to score")
+{%- endif %}
+    return read_dataset(data, context.project.dataset), str(data), []

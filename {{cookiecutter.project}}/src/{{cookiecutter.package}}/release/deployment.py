@@ -106,17 +106,23 @@ def apply(context, stage: str, directory: Path, smoke: bool, echo: Callable[[str
     return False
 
 
-def run_smoke(context, stage: str, directory: Path, stack: Stack | None = None) -> SmokeResult:
-    manifest = signed_in_manifest(context, stage, directory)
+def live_endpoint(context, stage: str, stack: Stack | None = None) -> str:
+    """The endpoint the stage's stack runs (signed in to the stage's account)."""
     stack = stack or current(context.client("cloudformation"), stack_name(context.aws.pipeline_name, stage))
     if stack is None or "EndpointName" not in stack.outputs:
-        raise ProjectError(f"{stage}: no deployed endpoint to smoke-test (deploy apply --env {stage} first)")
+        raise ProjectError(f"{stage}: no deployed endpoint (deploy apply --env {stage} first)")
+    return stack.outputs["EndpointName"]
+
+
+def run_smoke(context, stage: str, directory: Path, stack: Stack | None = None) -> SmokeResult:
+    manifest = signed_in_manifest(context, stage, directory)
+    endpoint = live_endpoint(context, stage, stack)
     dataset = context.project.dataset
     sample = read_table(context.root / SAMPLE, [*dataset.features])
     body = payload(sample, dataset, manifest.smoke.rows)
     rows = min(manifest.smoke.rows, len(sample))
     runtime = context.client("sagemaker-runtime")
-    return smoke(runtime, stack.outputs["EndpointName"], body, rows, manifest.smoke.max_latency_ms)
+    return smoke(runtime, endpoint, body, rows, manifest.smoke.max_latency_ms)
 
 
 def status(context, directory: Path) -> list[str]:
