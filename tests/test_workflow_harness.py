@@ -203,7 +203,13 @@ def test_pull_request_merge_approval_deploy_and_rollback(world: World):
     summary = "\n".join(world.runner.summaries)
     assert "```mermaid" in summary and "MinAuc" in summary  # the DAG, and the diff against main's definition
     executions = world.sagemaker.list_pipeline_executions(PipelineName="income-classifier-pr-7")
-    assert len(executions["PipelineExecutionSummaries"]) == 1
+    (execution,) = executions["PipelineExecutionSummaries"]
+    parameters = world.sagemaker.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=execution["PipelineExecutionArn"]
+    )["PipelineParameters"]
+    # A pull request's run goes through every gate but registers nothing: only merged code may.
+    assert {"Name": "RegisterModel", "Value": "false"} in parameters
+    assert {"Name": "GitCommit", "Value": world.sha()} in parameters
     # A fork's pull request never reaches the AWS job.
     fork = {**pull_request, "head": {**pull_request["head"], "repo": {"full_name": "someone/income-classifier"}}}
     forked = world.workflow("pull-request.yml", {**event, "payload": {"pull_request": fork}},
@@ -217,6 +223,10 @@ def test_pull_request_merge_approval_deploy_and_rollback(world: World):
     world.workflow("main.yml", world.push_event(before), skip=("test",))  # the same tree passed `make test` above
     started = world.sagemaker.list_pipeline_executions(PipelineName="income-classifier")["PipelineExecutionSummaries"]
     assert len(started) == 1
+    main_parameters = world.sagemaker.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=started[0]["PipelineExecutionArn"]
+    )["PipelineParameters"]
+    assert "RegisterModel" not in str(main_parameters)  # the default: register when every gate passes
     assert f"Pipeline execution for {world.sha('main')}" in world.runner.summaries[-1]
 
     # -- the pipeline registered versions; a person approves version 2 -------------------------------

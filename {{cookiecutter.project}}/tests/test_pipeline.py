@@ -69,6 +69,7 @@ def test_definition_has_every_step_wired_as_designed(definition, settings):
         "CreateModel": "Model",
         "Gates": "Processing",
         "CheckGates": "Condition",
+        "CheckRegisterModel": "Condition",
         "Register": "RegisterModel",
         "GateFailed": "Fail",
     }
@@ -81,7 +82,8 @@ def test_definition_has_every_step_wired_as_designed(definition, settings):
         ("Evaluate", "Gates", "data"),
         ("Evaluate", "CheckGates", "data"),
         ("Gates", "CheckGates", "data"),
-        ("CheckGates", "Register", "if"),
+        ("CheckGates", "CheckRegisterModel", "if"),
+        ("CheckRegisterModel", "Register", "if"),
         ("CheckGates", "GateFailed", "else"),
     }
     if settings.bias:
@@ -103,6 +105,7 @@ def test_parameters_default_to_project_settings(definition, settings):
     assert defaults["MinAuc"] == settings.gates.min_auc
     assert defaults["ModelApprovalStatus"] == "PendingManualApproval"
     assert defaults["SampleFraction"] == 1.0
+    assert defaults["RegisterModel"] is True  # pull-request runs pass false
     assert {"TrainingInstanceType", "ProcessingInstanceType", "GitCommit", "GitRepository"} <= set(defaults)
     assert ("ClarifyInstanceCount" in defaults) == (settings.bias is not None)
 
@@ -187,6 +190,7 @@ def test_diff_shows_a_changed_threshold(tmp_path, project_root, settings_path):
         ("Nope=1", "unknown pipeline parameter"),
         ("MinAuc=high", "MinAuc is a Float"),
         ("SampleFraction", "expected NAME=VALUE"),
+        ("RegisterModel=no", "RegisterModel is a Boolean .true or false., got .no."),
     ],
 )
 def test_bad_parameter_overrides_are_refused(definition, pair, message):

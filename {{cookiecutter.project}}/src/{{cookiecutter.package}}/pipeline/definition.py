@@ -1,6 +1,6 @@
 """The SageMaker pipeline definition: steps, their data flow, caching, retries and the gate.
 
-DataChecks -> Preprocess -> Train -> Evaluate -> CreateModel -> Gates -> CheckGates -> Register
+DataChecks -> Preprocess -> Train -> Evaluate -> CreateModel -> Gates -> CheckGates -> CheckRegisterModel -> Register
                          \\-> DataBias     (Clarify, with bias on)   /           \\-> GateFailed
                                   ModelBias, Explainability  -------/
 
@@ -421,6 +421,13 @@ class _Builder:
             # gates.json names every failed gate: metric, value, limit and what to do.
             error_message=JsonGet(step_name=gates.name, property_file=gates_file, json_path="message"),
         )
+        # A model that passed every gate is registered unless the run says not to (RegisterModel).
+        wanted = ConditionStep(
+            name="CheckRegisterModel",
+            conditions=[ConditionEquals(left=self.params.register_model, right=True)],
+            if_steps=[register],
+            else_steps=[],
+        )
         return ConditionStep(
             name="CheckGates",
             conditions=[
@@ -429,6 +436,6 @@ class _Builder:
                     left=JsonGet(step_name=gates.name, property_file=gates_file, json_path="passed"), right=True
                 ),
             ],
-            if_steps=[register],
+            if_steps=[wanted],
             else_steps=[failed],
         )

@@ -24,6 +24,7 @@ class Parameters:
     clarify_instance_count: object
     min_auc: object
     approval_status: object
+    register_model: object
     git_commit: object
     git_repository: object
 
@@ -33,7 +34,7 @@ class Parameters:
 
 
 def make_parameters(settings: Settings, aws: Aws) -> Parameters:
-    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+    from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterFloat, ParameterInteger, ParameterString
 
     clarify = settings.bias is not None
     return Parameters(
@@ -52,6 +53,9 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
         else None,
         min_auc=ParameterFloat("MinAuc", default_value=settings.gates.min_auc),
         approval_status=ParameterString("ModelApprovalStatus", default_value=aws.approval_status),
+        # Pull-request runs set it false: every gate runs, but no version enters the registry (only
+        # code merged to main may produce a version someone can approve).
+        register_model=ParameterBoolean("RegisterModel", default_value=True),
         git_commit=ParameterString("GitCommit", default_value="unknown"),
         git_repository=ParameterString("GitRepository", default_value="unknown"),
     )
@@ -74,7 +78,10 @@ def parse_overrides(pairs: tuple[str, ...], definition: dict) -> list[dict]:
                 int(value)
             elif kind == "Float":
                 float(value)
+            elif kind == "Boolean" and value not in ("true", "false"):
+                raise ValueError(value)
         except ValueError:
-            raise ProjectError(f"--param {name}={value}: {name} is a {kind}, got {value!r}") from None
+            expected = " (true or false)" if kind == "Boolean" else ""
+            raise ProjectError(f"--param {name}={value}: {name} is a {kind}{expected}, got {value!r}") from None
         result.append({"Name": name, "Value": value})
     return result
