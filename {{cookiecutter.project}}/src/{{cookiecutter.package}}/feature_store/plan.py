@@ -30,8 +30,8 @@ class Plan:
             return [f"{name}: cannot be applied in place:", *(f"  - {reason}" for reason in self.refused)]
         if self.action == "create":
             group = self.group
-            stores = [kind for kind, store in (("online", group.online_store), ("offline", group.offline_store))]
-            stores = [kind for kind in stores if getattr(group, f"{kind}_store").enabled]
+            both = (("online", group.online_store), ("offline", group.offline_store))
+            stores = [kind for kind, store in both if store.enabled]
             return [f"{name}: create with {len(group.features)} features ({' and '.join(stores)} store)"]
         if self.action == "update":
             changes = [f"  + feature {feature}" for feature in self.added]
