@@ -64,7 +64,7 @@ def cli(project: Path, aws):
 
 
 def _takes_environments(arguments) -> bool:
-    return arguments[0] in ("promote", "deploy")
+    return arguments[0] in ("promote", "deploy", "predict")
 
 
 @pytest.fixture
