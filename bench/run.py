@@ -19,9 +19,7 @@ import os
 import platform
 import re
 import shutil
-import site
 import statistics
-import sysconfig
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The baked project gets the venv the template's tests give it (borrowed packages, linked tools).
+sys.path.insert(0, str(ROOT / "tests"))
+from helpers import prepare_venv  # noqa: E402
+
 SOURCE = ROOT.parent / "shared" / "data" / "adult" / "adult.data"
 CACHE = ROOT / "build" / "bench"
 PROJECT = "income-classifier"  # the default answer in cookiecutter.json
@@ -132,29 +134,6 @@ def measure_bake_time(work: Path, repeats: int = 5) -> float:
 
 
 # --- the generated project -----------------------------------------------------------------
-
-
-def install_project(project: Path) -> None:
-    """A .venv that sees this interpreter's packages, with the project installed editable."""
-    venv = project / ".venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    (site_packages,) = venv.glob("lib/python*/site-packages")
-    (site_packages / "_parent.pth").write_text(site.getsitepackages()[0] + "\n")
-    # `python -m ruff` runs the ruff binary found next to the venv's python.
-    ruff = Path(sysconfig.get_path("scripts")) / "ruff"
-    if ruff.exists() and not (venv / "bin" / "ruff").exists():
-        (venv / "bin" / "ruff").symlink_to(ruff)
-    pip = [
-        str(venv / "bin" / "pip"),
-        "install",
-        "-q",
-        "--no-deps",
-        "--no-build-isolation",
-        "-e",
-        ".",
-    ]
-    subprocess.run(pip, cwd=project, check=True)
-    (venv / ".installed").touch()
 
 
 def measure_make_test(project: Path) -> tuple[float, int, str]:
@@ -538,7 +517,7 @@ def main() -> None:
 
         log("install: baking a project and installing it into its .venv (no downloads)")
         project = bake(work / "project")
-        install_project(project)
+        prepare_venv(project)
         log("install: done")
 
         log("pipeline build: starting")

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -66,22 +67,34 @@ def _quiet_sdk():
 
 @contextmanager
 def _config_validated_once():
-    """The SDK validates its config against a large JSON schema on every lookup (~0.14 s, about
-    150 lookups per build). Our config is fixed: validate it once, then skip the repeats."""
+    """The SDK validates its config against a large JSON schema each time it loads it (~0.4 s, about
+    20 loads per build). Our config is fixed: validate it once, then skip the repeats. The SDK
+    keeps two validators, and modules that imported the function hold references of their own:
+    every one of them is swapped for the build."""
+    from sagemaker.core.config import config
     from sagemaker.core.config.config_manager import SageMakerConfig
 
-    original = SageMakerConfig.validate_sagemaker_config
-    original(SDK_CONFIG)
+    function, method = config.validate_sagemaker_config, SageMakerConfig.validate_sagemaker_config
+    function(SDK_CONFIG)
 
-    def validate(sagemaker_config=None):
-        if sagemaker_config != SDK_CONFIG:
-            original(sagemaker_config)
+    def skipping(original):
+        def validate(sagemaker_config=None):
+            if sagemaker_config != SDK_CONFIG:
+                original(sagemaker_config)
 
-    SageMakerConfig.validate_sagemaker_config = staticmethod(validate)
+        return validate
+
+    holders = [m for name, m in list(sys.modules.items()) if name.startswith("sagemaker") and m is not None]
+    holders = [m for m in holders if getattr(m, "validate_sagemaker_config", None) is function]
+    for holder in holders:
+        holder.validate_sagemaker_config = skipping(function)
+    SageMakerConfig.validate_sagemaker_config = staticmethod(skipping(method))
     try:
         yield
     finally:
-        SageMakerConfig.validate_sagemaker_config = staticmethod(original)
+        for holder in holders:
+            holder.validate_sagemaker_config = function
+        SageMakerConfig.validate_sagemaker_config = staticmethod(method)
 
 
 class NetworkRefused(RuntimeError):
