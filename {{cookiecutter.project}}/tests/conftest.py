@@ -189,6 +189,22 @@ def boto_session(monkeypatch, settings):
     boto3.DEFAULT_SESSION = None
 
 
+@pytest.fixture
+def moto_environments(tmp_path: Path, project_root: Path) -> Path:
+    """Copies of environments/*.yaml whose stages run in moto's account, where the test credentials
+    sign in (moto cannot share a registry across accounts); tmp_path/environments."""
+    import re
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    directory = tmp_path / "environments"
+    directory.mkdir(exist_ok=True)
+    for source in sorted((project_root / "environments").glob("*.yaml")):
+        text = re.sub(r"(?m)^account: .*$", f'account: "{DEFAULT_ACCOUNT_ID}"', source.read_text(encoding="utf-8"))
+        (directory / source.name).write_text(text, encoding="utf-8")
+    return directory
+
+
 class Endpoint:
     """A live endpoint as moto serves it (moto answers every InvokeEndpoint from a queue)."""
 

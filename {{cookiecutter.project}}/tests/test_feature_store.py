@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from pathlib import Path
 
 import boto3
@@ -16,7 +15,6 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner
-from moto.core import DEFAULT_ACCOUNT_ID as MOTO_ACCOUNT
 
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.errors import ProjectError
@@ -315,7 +313,7 @@ def test_online_features_match_the_training_path_exactly(runtime, group, setting
 
 
 def test_predict_by_id_sends_the_endpoint_what_the_batch_path_scores(
-    runtime, endpoint, aws, group, settings, settings_path: Path, sample_path: Path, model_dir, tmp_path: Path
+    runtime, endpoint, aws, group, settings, settings_path: Path, sample_path: Path, model_dir, moto_environments
 ):
     """`predict --id`, as an application scores a person: features from the online store (through
     the training transforms) to the live endpoint. The endpoint's own handlers, given the request
@@ -331,18 +329,13 @@ def test_predict_by_id_sends_the_endpoint_what_the_batch_path_scores(
     boto3.client("cloudformation", region_name=aws.region).create_stack(
         StackName=f"{aws.pipeline_name}-staging", TemplateBody=body
     )
-    environments = tmp_path / "environments"
-    environments.mkdir()
-    for stage in ("staging", "prod"):  # in moto's account, where the test credentials sign in
-        text = (settings_path.parent / "environments" / f"{stage}.yaml").read_text(encoding="utf-8")
-        (environments / f"{stage}.yaml").write_text(re.sub(r"(?m)^account: .*$", f'account: "{MOTO_ACCOUNT}"', text))
     model = TrainedModel.load(model_dir)
     expected = model.predict_proba(people)
     endpoint.answer(inference.output_fn(expected, "application/json")[0])
 
     ids = people["record_id"].astype(str).tolist()
     arguments = ["predict", "--env", "staging", *_ids(ids, ["404"]), "--json", "--settings", str(settings_path),
-                 "--environments-dir", str(environments)]  # fmt: skip
+                 "--environments-dir", str(moto_environments)]  # fmt: skip
     result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 1, result.output
     assert "not in the online store: 404" in result.output

@@ -8,7 +8,6 @@ what the project's endpoint handlers return for the smoke test's request."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -25,21 +24,16 @@ from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.steps import inference
 
 OTHER_ACCOUNT = "111111111111"  # an account apart from moto's default one, where the tests sign in
-GROUP_FILES = ("project.yaml", "infra/endpoint.yaml", "data/sample/adult.csv", "environments/staging.yaml",
-               "environments/prod.yaml")  # fmt: skip
+GROUP_FILES = ("project.yaml", "infra/endpoint.yaml", "data/sample/adult.csv")
 
 
 @pytest.fixture
-def project(tmp_path: Path, project_root: Path) -> Path:
-    """A copy of the files the release commands read and write, so promotions edit the copy.
-    Both stages run in moto's account, where the test credentials sign in: moto cannot share a
-    registry across accounts (the cross-account test below places staging elsewhere itself)."""
+def project(tmp_path: Path, project_root: Path, moto_environments: Path) -> Path:
+    """A copy of the files the release commands read and write, so promotions edit the copy; both
+    stages in moto's account (the cross-account test below places staging elsewhere itself)."""
     for name in GROUP_FILES:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(project_root / name, tmp_path / name)
-    for stage in ("staging", "prod"):
-        path = tmp_path / "environments" / f"{stage}.yaml"
-        path.write_text(re.sub(r"(?m)^account: .*$", f'account: "{MOTO_ACCOUNT}"', path.read_text()))
     return tmp_path
 
 
@@ -373,6 +367,7 @@ def test_predict_scores_a_file_with_the_live_endpoint(
     pd.read_csv(sample_path).head(3).to_csv(rows, index=False)
     cli("registry", "approve", "1")
     cli("promote", "--to", "staging", "--version", "1")
+    assert "--data FILE" in cli("predict", "--env", "staging", expect=2)  # nothing to score
     assert "staging: no deployed endpoint" in cli("predict", "--env", "staging", "--data", str(rows), expect=2)
     endpoint_answers(rows=5)
     cli("deploy", "apply", "--env", "staging", "--poll", "0")

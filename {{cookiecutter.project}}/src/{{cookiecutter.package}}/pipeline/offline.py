@@ -69,8 +69,8 @@ def _quiet_sdk():
 def _config_validated_once():
     """The SDK validates its config against a large JSON schema each time it loads it (~0.4 s, about
     20 loads per build). Our config is fixed: validate it once, then skip the repeats. The SDK
-    keeps two validators, and modules that imported the function hold references of their own:
-    every one of them is swapped for the build."""
+    keeps two validators, and modules that imported the function hold references of their own
+    (modules imported during the build take the replacement): all are put back afterwards."""
     from sagemaker.core.config import config
     from sagemaker.core.config.config_manager import SageMakerConfig
 
@@ -84,16 +84,18 @@ def _config_validated_once():
 
         return validate
 
-    holders = [m for name, m in list(sys.modules.items()) if name.startswith("sagemaker") and m is not None]
-    holders = [m for m in holders if getattr(m, "validate_sagemaker_config", None) is function]
-    for holder in holders:
-        holder.validate_sagemaker_config = skipping(function)
+    def swap(old, new) -> None:
+        for name, module in list(sys.modules.items()):
+            if name.startswith("sagemaker") and getattr(module, "validate_sagemaker_config", None) is old:
+                module.validate_sagemaker_config = new
+
+    replacement = skipping(function)
+    swap(function, replacement)
     SageMakerConfig.validate_sagemaker_config = staticmethod(skipping(method))
     try:
         yield
     finally:
-        for holder in holders:
-            holder.validate_sagemaker_config = function
+        swap(replacement, function)
         SageMakerConfig.validate_sagemaker_config = staticmethod(method)
 
 

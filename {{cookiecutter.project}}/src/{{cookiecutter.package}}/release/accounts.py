@@ -25,20 +25,24 @@ def require_account(signed_in: str, wanted: str, stage: str, source: str) -> Non
         )
 
 
+def role_arn(aws: Aws, account: str, name: str) -> str:
+    """A role in `account`, in the partition (aws, aws-cn, ...) of the project's own role."""
+    return f"arn:{aws.role_arn.split(':')[1]}:iam::{account}:role/{name}"
+
+
 def execution_role_arn(aws: Aws, account: str) -> str:
     """The SageMaker execution role of `account`: bootstrap gives it the same name in every account."""
-    partition, name = aws.role_arn.split(":")[1], aws.role_arn.split(":role/", 1)[1]
-    return f"arn:{partition}:iam::{account}:role/{name}"
+    return role_arn(aws, account, aws.role_arn.split(":role/", 1)[1])
 
 
-def staging_reader(session_client, signed_in: str, staging_account: str, partition: str = "aws"):
+def staging_reader(session_client, aws: Aws, signed_in: str, staging_account: str):
     """A CloudFormation client that can describe the staging stack from the signed-in account.
 
     `session_client(service, **credentials)` makes boto3 clients; in another account the client
     runs on the staging reader role's temporary credentials."""
     if staging_account == signed_in:
         return session_client("cloudformation")
-    role = f"arn:{partition}:iam::{staging_account}:role/{STAGING_READER_ROLE}"
+    role = role_arn(aws, staging_account, STAGING_READER_ROLE)
     try:
         credentials = session_client("sts").assume_role(RoleArn=role, RoleSessionName="prod-deploy-check")[
             "Credentials"

@@ -343,11 +343,17 @@ def predict(
     from .deployment import live_endpoint, signed_in_manifest
     from .predict import predict as invoke
     from .predict import request_body, table
-
+{% if cookiecutter.use_feature_store == "yes" %}
+    if bool(data) == bool(ids):
+        raise ProjectError("give either --data FILE or --id ID (repeatable)")
+{%- else %}
+    if not data:
+        raise ProjectError("give --data FILE: the rows to score")
+{%- endif %}
     context = Context(settings)
-    rows, where, missing = _rows_to_score(context, data{% if cookiecutter.use_feature_store == "yes" %}, ids, key{% endif %})
     signed_in_manifest(context, stage, environments_dir)
     endpoint = live_endpoint(context, stage)
+    rows, where, missing = _rows_to_score(context, data{% if cookiecutter.use_feature_store == "yes" %}, ids, key{% endif %})
     if len(rows):
         dataset, runtime = context.project.dataset, context.client("sagemaker-runtime")
         scored = table(rows, invoke(runtime, endpoint, request_body(rows, dataset, where), len(rows)), dataset)
@@ -362,8 +368,6 @@ def _rows_to_score(context, data: Path | None{% if cookiecutter.use_feature_stor
     from ..data import read_dataset
 {%- if cookiecutter.use_feature_store == "yes" %}
 
-    if bool(data) == bool(ids):
-        raise ProjectError("give either --data FILE or --id ID (repeatable)")
     if ids:
         from ..feature_store.definition import check_against, pick_group
         from ..feature_store.online import get_records
@@ -372,9 +376,6 @@ def _rows_to_score(context, data: Path | None{% if cookiecutter.use_feature_stor
         check_against(group, context.project.dataset, str(path))
         found = get_records(context.client("sagemaker-featurestore-runtime"), group, context.project.dataset, list(ids))
         return found.found, f"feature group {group.name}", found.missing
-{%- else %}
-
-    if not data:
-        raise ProjectError("give --data FILE: the rows to score")
 {%- endif %}
+
     return read_dataset(data, context.project.dataset), str(data), []

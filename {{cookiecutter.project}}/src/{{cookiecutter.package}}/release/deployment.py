@@ -63,8 +63,8 @@ def plan(context, stage: str, directory: Path) -> Plan:
     version = describe(context.client("sagemaker"), context.group, manifest.model_package)
     require_approved(version)
     if stage == "prod":
-        partition = context.aws.role_arn.split(":")[1]
-        reader = staging_reader(context.client, context.account, load_manifest("staging", directory).account, partition)
+        staging_account = load_manifest("staging", directory).account
+        reader = staging_reader(context.client, context.aws, context.account, staging_account)
         staging = current(reader, stack_name(context.aws.pipeline_name, "staging"))
         running = (staging.outputs.get("ModelPackageArn") if staging else None) or "nothing"
         if running != version.arn:
