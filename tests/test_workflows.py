@@ -41,6 +41,15 @@ FINDING = re.compile(r"^(?P<where>\S+:\d+:\d+) (?P<message>.*) \[ (?P<kind>[\w-]
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^\s#]+)\s*(?P<comment>#.*)?$")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"^#\s*v\d+\.\d+\.\d+$")
+# The first release of each action used whose action.yml says `runs.using: node24`, read from the
+# actions' own repositories (`git show <tag>:action.yml`); earlier ones run on node20 (or older),
+# which GitHub is retiring. A new action needs a row here before a workflow may use it.
+NODE24_SINCE = {
+    "actions/checkout": (5, 0, 0),
+    "actions/setup-python": (6, 0, 0),
+    "actions/upload-artifact": (6, 0, 0),
+    "aws-actions/configure-aws-credentials": (6, 0, 0),
+}
 MAKE_TARGET = re.compile(r"\bmake\s+(?:-{1,2}[\w-]+\s+)*(?P<target>[a-z][a-z-]*)")
 
 
@@ -149,6 +158,41 @@ def test_every_action_is_pinned_to_a_commit_with_its_version(workflow_files):
             if not PINNED.match(uses["action"]) or not VERSION_COMMENT.match(uses["comment"] or ""):
                 unpinned.append(f"{path.name}:{number}: {line.strip()}")
     assert unpinned == []
+
+
+def not_on_node24(workflow_files) -> list[str]:
+    """Every non-local `uses:` whose `# vX.Y.Z` is missing, older than NODE24_SINCE, or not in it."""
+    found = []
+    for path in workflow_files:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            uses = USES.match(line)
+            if not uses or uses["action"].startswith("./"):
+                continue
+            action = uses["action"].split("@")[0]
+            version = re.fullmatch(r"#\s*v(\d+)\.(\d+)\.(\d+)", (uses["comment"] or "").strip())
+            if action not in NODE24_SINCE or not version or tuple(map(int, version.groups())) < NODE24_SINCE[action]:
+                found.append(f"{path.name}:{number}: {action} {uses['comment']}")
+    return found
+
+
+def test_every_action_runs_on_node24(workflow_files):
+    assert not_on_node24(workflow_files) == []
+
+
+def test_the_node24_check_fires(tmp_path):
+    workflow = tmp_path / "old.yml"
+    workflow.write_text(
+        "    - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n"
+        "    - uses: actions/setup-python@e797f83bcb11b83ae66e0230d6156d7c80228e7c\n"
+        "    - uses: someone/unknown@e797f83bcb11b83ae66e0230d6156d7c80228e7c # v9.0.0\n"
+        "    - uses: ./local-action\n"
+        "    - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0\n"
+    )
+    assert not_on_node24([workflow]) == [
+        "old.yml:1: actions/checkout # v4.2.2",
+        "old.yml:2: actions/setup-python None",
+        "old.yml:3: someone/unknown # v9.0.0",
+    ]
 
 
 def test_scripts_take_values_from_env_not_expressions(workflow_files):
