@@ -279,6 +279,40 @@ def test_a_stack_mid_update_is_refused(cli, project: Path, registered, aws, sett
         deployment.plan(context, "staging", project / "environments")
 
 
+def test_drift_tells_a_stage_not_deployed_yet_from_drift(cli, project: Path, registered, aws):
+    """The daily drift check must stay green while prod waits for its first promotion, and for
+    a newer staging version to be promoted; a pinned model without its stack is still drift."""
+    v1, _v2, v3 = registered
+    out = cli("deploy", "drift")
+    assert "staging: not deployed yet\n" in out and "prod: not deployed yet\n" in out
+    assert f"pins no model, and no stack {aws.pipeline_name}-prod exists" in out
+    cli("registry", "approve", "1")
+    cli("registry", "approve", "3")
+    cli("promote", "--to", "staging", "--version", "1")
+    cli("deploy", "apply", "--env", "staging", "--no-smoke", "--poll", "0")
+    assert cli("deploy", "drift").startswith("staging: in sync\nprod: not deployed yet\n")
+
+    cli("promote", "--to", "prod")  # merged, but its deploy has not run: drift
+    out = cli("deploy", "drift", "--env", "prod", expect=1)
+    assert "prod: DRIFT" in out and "create the stack, serving model version 1" in out
+    cli("deploy", "apply", "--env", "prod", "--no-smoke", "--poll", "0")
+    assert stack_parameters(aws, "prod")["ModelPackageArn"] == v1
+
+    # Staging moves on to version 3; prod's promotion waits for review. A deploy of prod's
+    # manifest would be refused, but prod still runs what its manifest says.
+    cli("promote", "--to", "staging", "--version", "3")
+    cli("deploy", "apply", "--env", "staging", "--no-smoke", "--poll", "0")
+    assert stack_parameters(aws, "staging")["ModelPackageArn"] == v3
+    assert "prod would run version 1, but staging runs 3" in cli("deploy", "plan", "--env", "prod", expect=2)
+    assert cli("deploy", "drift").count("in sync") == 2
+
+    # A manifest emptied by hand while its stack still runs: drift, not "not deployed yet".
+    path = project / "environments" / "prod.yaml"
+    path.write_text(path.read_text().replace(f"model_package: {v1}", "model_package: null"))
+    out = cli("deploy", "drift", "--env", "prod", expect=1)
+    assert "prod: DRIFT" in out and f"pins no model but stack {aws.pipeline_name}-prod exists" in out
+
+
 def test_destroy_asks_first_and_removes_the_stack(cli, project: Path, registered, endpoint_answers, aws):
     cli("registry", "approve", "1")
     cli("promote", "--to", "staging", "--version", "1")

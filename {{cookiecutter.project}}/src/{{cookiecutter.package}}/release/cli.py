@@ -280,14 +280,15 @@ def deploy_status(environments_dir: Path, settings: Path) -> None:
 @settings_option
 @reports_errors
 def deploy_drift(stage: str | None, environments_dir: Path, settings: Path) -> None:
-    """Compare desired (manifests) with actual (stacks); exit 1 on any drift."""
-    from .deployment import drift
+    """Compare desired (manifests) with actual (stacks); exit 1 on any drift. A stage whose
+    manifest pins no model and that has no stack is "not deployed yet", which is no drift."""
+    from .deployment import DRIFT, drift
 
     drifted = False
     for name in [stage] if stage else STAGES:
-        lines = drift(Context(settings), name, environments_dir)
-        drifted |= bool(lines)
-        click.echo(f"{name}: " + ("DRIFT\n  " + "\n  ".join(lines) if lines else "in sync"))
+        verdict, lines = drift(Context(settings), name, environments_dir)
+        drifted |= verdict == DRIFT
+        click.echo(f"{name}: {verdict}" + "".join(f"\n  {line}" for line in lines))
     if drifted:
         raise SystemExit(GATE_REFUSED)
 

@@ -19,6 +19,7 @@ from .stack import apply as apply_stack
 
 SAMPLE = Path("data/sample/adult.csv")
 IGNORED = {"GitCommit"}  # a tag: a manifest commit that changes nothing else is not a deployment
+IN_SYNC, NOT_DEPLOYED, DRIFT = "in sync", "not deployed yet", "DRIFT"  # `deploy drift`'s verdicts
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ def signed_in_manifest(context, stage: str, directory: Path) -> Manifest:
     return manifest
 
 
-def plan(context, stage: str, directory: Path) -> Plan:
-    """Everything `apply` checks before it changes anything, and what it would change."""
+def plan(context, stage: str, directory: Path, check_order: bool = True) -> Plan:
+    """Everything `apply` checks before it changes anything, and what it would change. Without
+    check_order, prod is not compared with staging: that rule guards a deploy, it is not drift."""
     manifest = signed_in_manifest(context, stage, directory)
     cloudformation = context.client("cloudformation")
     name = stack_name(context.aws.pipeline_name, stage)
@@ -62,7 +64,7 @@ def plan(context, stage: str, directory: Path) -> Plan:
         return Plan(stage, name, None, None)
     version = describe(context.client("sagemaker"), context.group, manifest.model_package)
     require_approved(version)
-    if stage == "prod":
+    if stage == "prod" and check_order:
         staging_account = load_manifest("staging", directory).account
         reader = staging_reader(context.client, context.aws, context.account, staging_account)
         staging = current(reader, stack_name(context.aws.pipeline_name, "staging"))
@@ -142,12 +144,15 @@ def status(context, directory: Path) -> list[str]:
     return lines
 
 
-def drift(context, stage: str, directory: Path) -> list[str]:
-    """Differences between the manifest and the stack; empty when in sync."""
+def drift(context, stage: str, directory: Path) -> tuple[str, list[str]]:
+    """(verdict, lines) for the stage's stack against its manifest. A manifest that pins no model,
+    with no stack, is a stage not deployed yet (prod for weeks after bootstrap), not drift. A
+    pinned model without its stack is drift: on main, a pin is a deployment that should have run.
+    Prod running an older version than staging is a promotion waiting for review, not drift."""
     try:
-        found = plan(context, stage, directory)
+        found = plan(context, stage, directory, check_order=False)
     except ProjectError as error:
-        return [str(error)]
+        return DRIFT, [str(error)]
     if found.desired is None:
-        return []
-    return found.differences
+        return NOT_DEPLOYED, [f"{manifest_path(stage, directory)} pins no model, and no stack {found.stack} exists"]
+    return (DRIFT, found.differences) if found.differences else (IN_SYNC, [])
