@@ -1,6 +1,6 @@
 """The generated GitHub workflows, run job by job (tests/workflow_runner.py) in a baked project
 against a moto server on 127.0.0.1: a pull request, its merge, a model approval, the staging and
-prod deployments it leads to, a drift check, and a rejection that rolls both back.
+prod deployments it leads to, drift checks along the way, and a rejection that rolls both back.
 
 Then a teardown, refused once for a mistyped confirmation. The template-update workflow is not run
 here: it needs a template published where cruft can clone it (tests/test_cruft.py covers cruft).
@@ -257,7 +257,24 @@ def test_pull_request_merge_approval_deploy_and_rollback(world: World):
     world.git("fetch", "--quiet", "origin", "promote/prod")
     assert world.manifest("FETCH_HEAD", "prod")["model_package"] == second
 
+    # -- drift while prod waits: green without prod's role, and with it while prod pins nothing -----
+    drift = world.project / ".github" / "workflows" / "drift.yml"
+    schedule = {"name": "schedule", "repository": REPOSITORY, "sha": world.sha("main")}
+    unwired = {name: value for name, value in VARIABLES.items() if name != "AWS_ROLE_DEPLOY_PROD"}
+    seen = len(world.runner.summaries)
+    results = world.runner.run_workflow(drift, schedule, unwired)
+    assert {job: r.result for job, r in results.items()} == {"stages": "success", "drift": "success"}
+    summaries = "\n".join(world.runner.summaries[seen:])
+    assert "**prod**: not checked, the repository variable `AWS_ROLE_DEPLOY_PROD` is not set" in summaries
+    assert "| staging | in sync |" in summaries and "| prod |" not in summaries
+    world.workflow("drift.yml", schedule)
+    assert "| prod | not deployed yet |" in world.runner.summaries[-1]
+
     before = world.merge("promote/prod")
+    # Merged but not deployed yet (prod's deploy job waits for its reviewers): that is drift.
+    waiting = world.runner.run_workflow(drift, {**schedule, "sha": world.sha("main")}, VARIABLES)
+    assert waiting["drift"].result == "failure" and "create the stack, serving model version 2" in waiting["drift"].log
+    assert "| prod | **drift**, or an error: see the log |" in world.runner.summaries[-1]
     results = world.workflow("deploy.yml", world.push_event(before))
     assert results["staging"].result == "skipped" and results["prod"].result == "success"
     assert world.stack_model("prod") == second

@@ -4,13 +4,15 @@ Each job's `run:` steps execute in order with bash, in a checkout of the baked p
 the environment GitHub would give them: the event, `vars`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`,
 job and step `env:`, `if:` conditions, `needs` outputs and results, and matrix entries. `uses:`
 steps are replaced by their local equivalents (see USES). Expressions are the small subset the
-generated workflows use: property paths, string literals, ==, !=, &&, ||, ! and the status
-functions; anything else fails loudly instead of being guessed.
+generated workflows use: property paths, string literals, ==, !=, &&, ||, !, the status
+functions and fromJSON (a matrix may be one); anything else fails loudly instead of being guessed.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ def evaluate(expression: str, contexts: dict, status: dict):
         "failure": lambda: not status["success"],
         "cancelled": lambda: False,
         "always": lambda: True,
+        "fromJSON": json.loads,
     }
     return eval(python, {"__builtins__": {}}, names)  # the subset above only: paths, literals, operators
 
@@ -117,8 +120,9 @@ class Runner:
         outcome = "success"
         outputs: dict = {}
         logs = []
-        for entry in _matrix_entries(job):
-            matrix = {key: interpolate(value, {**contexts, "env": {}}, {"success": True}) for key, value in entry.items()}
+        expand = functools.partial(interpolate, contexts={**contexts, "env": {}}, status={"success": True})
+        for entry in _matrix_entries(job, expand):
+            matrix = {key: expand(value) for key, value in entry.items()}
             result = self._run_steps(workflow, job, {**contexts, "matrix": matrix})
             logs.append(result.log)
             outputs |= result.outputs
@@ -211,11 +215,12 @@ def _in_order(jobs: dict):
                 yield name, job
 
 
-def _matrix_entries(job: dict) -> list[dict]:
+def _matrix_entries(job: dict, expand) -> list[dict]:
+    """The matrix's entries; `expand` evaluates an axis or include given as an expression (fromJSON)."""
     matrix = (job.get("strategy") or {}).get("matrix")
     if not matrix:
         return [{}]
-    include = matrix.get("include", [])
-    axes = {key: values for key, values in matrix.items() if key not in ("include", "exclude")}
+    include = expand(matrix.get("include", []))
+    axes = {key: expand(values) for key, values in matrix.items() if key not in ("include", "exclude")}
     combos = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())] if axes else []
     return combos + include if combos or include else [{}]
