@@ -21,6 +21,7 @@ from .transforms import FeatureSpec, to_dmatrix
 BOOSTER_FILE = "xgboost-model.json"
 SPEC_FILE = "feature_spec.json"
 ARCHIVE = "model.tar.gz"
+THRESHOLD = 0.5  # probability at or above which a row is predicted positive
 
 
 @dataclass

@@ -15,8 +15,12 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from typing import TYPE_CHECKING
+
 from .errors import ProjectError
-from .settings import Dataset
+
+if TYPE_CHECKING:  # the endpoint imports this module; it runs on the image's packages alone
+    from .settings import Dataset
 
 MISSING_TOKENS = ("", "?")  # the Adult source writes '?' for unknown
 

@@ -1,4 +1,5 @@
-"""The code bundle every SageMaker job runs: the package, project.yaml, the data-check suites.
+"""The code bundle every SageMaker job and the endpoint run: the package, project.yaml, the
+data-check suites, and how each place installs what it needs (containers/*.lock).
 
 One deterministic `sourcedir.tar.gz` (sorted entries, fixed times and owners), stored under a key
 named by its content hash: unchanged code means an unchanged step definition, so SageMaker's
@@ -14,13 +15,34 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
+from .images import Image
+from .locks import install_set, lock_path, read_lock
 
 PACKAGE = __package__.split(".")[0]
 ARCHIVE = "sourcedir.tar.gz"
-# The serving container imports SAGEMAKER_PROGRAM from the bundle's top level.
+# The serving container imports SAGEMAKER_PROGRAM from the bundle's top level, after it runs
+# `pip install . -r requirements.txt` there: the requirements turn the package index off.
 SERVE_PROGRAM = "serve.py"
 SERVE_SOURCE = f"from {PACKAGE}.steps.inference import input_fn, model_fn, output_fn, predict_fn  # noqa: F401\n"
+SERVE_REQUIREMENTS = "requirements.txt"
+JOB_REQUIREMENTS = "requirements-jobs.txt"
+# Every processing and training job starts its step through this script (`bash job.sh WHEELS STEP
+# ARGS...`): the locked job dependencies come from the wheels shipped with the pipeline, with no
+# package index (jobs need no internet), into an environment of the job's own that also sees the
+# image's packages, so the image's own environment is never changed.
+JOB_LAUNCHER = "job.sh"
+JOB_ENV = "/tmp/job-env"
+JOB_SOURCE = f"""#!/bin/bash
+set -euo pipefail
+wheels=$1
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+python3 -m venv --system-site-packages --without-pip {JOB_ENV}
+{JOB_ENV}/bin/python -m pip install --quiet --disable-pip-version-check --no-index --no-deps --require-hashes \\
+    --find-links "$wheels" -r "$here/{JOB_REQUIREMENTS}"
+cd "$here"
+exec {JOB_ENV}/bin/python -m {PACKAGE}.steps "$@"
+"""
 SKIPPED = {"__pycache__", "pipeline"}  # pipeline/ builds jobs; it never runs inside one
 
 
@@ -34,14 +56,18 @@ class Bundle:
         return hashlib.sha256(self.archive).hexdigest()[:20]
 
 
-def requirements(root: Path) -> str:
-    """The project's runtime dependencies, from pyproject.toml: the container installs these
-    (the framework image already has the pinned xgboost, pandas and numpy)."""
-    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return "".join(f"{requirement}\n" for requirement in project["dependencies"])
+def job_requirements(root: Path, image: Image) -> str:
+    """What a job installs: jobs.lock less what the image ships, each with its hashes."""
+    return "".join(f"{entry.requirement()}\n" for entry in install_set("jobs", read_lock(lock_path(root, "jobs")), image))
 
 
-def _members(root: Path) -> dict[str, bytes]:
+def serve_requirements(root: Path, image: Image) -> str:
+    entries = install_set("serving", read_lock(lock_path(root, "serving")), image)
+    # No hashes: pip refuses hash-checking for the bundle directory it installs alongside.
+    return "--no-index\n" + "".join(f"{entry.name}=={entry.version}\n" for entry in entries)
+
+
+def _members(root: Path, image: Image) -> dict[str, bytes]:
     package = Path(__file__).resolve().parent.parent
     members = {
         f"{PACKAGE}/{path.relative_to(package).as_posix()}": path.read_bytes()
@@ -51,13 +77,15 @@ def _members(root: Path) -> dict[str, bytes]:
     members["project.yaml"] = (root / "project.yaml").read_bytes()
     for suite in sorted((root / "data_checks").glob("*.json")):
         members[f"data_checks/{suite.name}"] = suite.read_bytes()
-    members["requirements.txt"] = requirements(root).encode()
+    members[SERVE_REQUIREMENTS] = serve_requirements(root, image).encode()
     members[SERVE_PROGRAM] = SERVE_SOURCE.encode()
+    members[JOB_REQUIREMENTS] = job_requirements(root, image).encode()
+    members[JOB_LAUNCHER] = JOB_SOURCE.encode()
     return members
 
 
-def build_bundle(root: Path) -> Bundle:
-    members = _members(root)
+def build_bundle(root: Path, image: Image) -> Bundle:
+    members = _members(root, image)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(members):

@@ -17,17 +17,19 @@ from pathlib import Path
 
 from ..errors import ProjectError
 from ..settings import Aws, Settings
-from .bundle import ARCHIVE, PACKAGE, SERVE_PROGRAM, build_bundle
+from .bundle import ARCHIVE, JOB_LAUNCHER, SERVE_PROGRAM, build_bundle, job_requirements
+from .images import load_images
 from .offline import make_session, sdk_environment
 from .parameters import Parameters, make_parameters
+from .wheels import wheels_digest
 
-XGBOOST_VERSION = "3.0-5"  # the framework image the step code is pinned to (see pyproject.toml)
 CODE_DIR = "/opt/ml/processing/input/code"
-# Processing jobs unpack the bundle and run one step module; "$@" are the step's arguments.
-LAUNCH = (
-    f"cd {CODE_DIR} && tar -xzf {ARCHIVE} && python3 -m pip install --quiet -r requirements.txt"
-    f' && exec python3 -m {PACKAGE}.steps "$@"'
-)
+WHEELS_DIR = "/opt/ml/processing/input/wheels"
+TRAINING_WHEELS_DIR = "/opt/ml/input/data/wheels"  # the training job's "wheels" channel
+# Processing jobs unpack the bundle and start one step module through the job launcher (which
+# installs the locked dependencies from the shipped wheels); "$@" are the step's arguments.
+LAUNCH = f'cd {CODE_DIR} && tar -xzf {ARCHIVE} && exec bash {JOB_LAUNCHER} {WHEELS_DIR} "$@"'
+
 CACHE_FOR = "P30D"
 CHECKPOINTS = "/opt/ml/checkpoints"
 MAX_RUNTIME = 3600 * 4
@@ -38,6 +40,9 @@ class Build:
     definition: str  # the pipeline definition JSON, as SageMaker stores it
     uploads: dict[str, bytes] = field(default_factory=dict)  # S3 key (in aws.bucket) -> content
     bucket: str = ""
+    # The jobs' wheels: publish.py ships them under this key prefix (in aws.bucket).
+    wheels_prefix: str = ""
+    wheels_requirements: str = ""
 
     @cached_property
     def parsed(self) -> dict:
@@ -74,10 +79,14 @@ class _Builder:
         self.settings, self.aws, self.root, self.name = settings, aws, root, name
         self.session = make_session(aws.region, aws.bucket, aws.prefix)
         self.params: Parameters = make_parameters(settings, aws)
+        self.xgboost = load_images(root)["xgboost"]
         self.image = image_uris.retrieve(
-            framework="xgboost", region=aws.region, version=XGBOOST_VERSION, image_scope="training"
+            framework=self.xgboost.framework, region=aws.region, version=self.xgboost.version, image_scope="training"
         )
-        bundle = build_bundle(root)
+        bundle = build_bundle(root, self.xgboost)
+        self.wheels_requirements = job_requirements(root, self.xgboost)
+        self.wheels_prefix = f"{aws.prefix}/wheels/{wheels_digest(self.wheels_requirements)}"
+        self.wheels_uri = f"s3://{aws.bucket}/{self.wheels_prefix}"
         self.code_prefix = f"{aws.prefix}/code/{bundle.digest}"
         self.session.staged[f"{self.code_prefix}/{ARCHIVE}"] = bundle.archive
         self.code_uri = f"s3://{aws.bucket}/{self.code_prefix}/{ARCHIVE}"
@@ -150,6 +159,7 @@ class _Builder:
         step_args = processor.run(
             inputs=[
                 self._input("code", f"s3://{self.aws.bucket}/{self.code_prefix}", CODE_DIR),
+                self._input("wheels", self.wheels_uri, WHEELS_DIR),
                 *(self._input(key, source, f"/opt/ml/processing/input/{key}") for key, source in inputs.items()),
             ],
             outputs=[self._output(name, output) for output in outputs],
@@ -173,11 +183,25 @@ class _Builder:
         from sagemaker.mlops.workflow.pipeline import Pipeline
 
         steps = self.steps()
-        pipeline = Pipeline(name=self.name, parameters=self.params.all(), steps=steps, sagemaker_session=self.session)
+        # No experiment tracking: lineage comes from the registry's metadata (see lineage.py), and
+        # the execution role is given no Experiments permissions.
+        pipeline = Pipeline(
+            name=self.name,
+            parameters=self.params.all(),
+            steps=steps,
+            sagemaker_session=self.session,
+            pipeline_experiment_config=None,
+        )
         definition = json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=False) + "\n"
         for random_uri, staged_uri in self.session.renamed.items():
             definition = definition.replace(random_uri, staged_uri)
-        return Build(definition=definition, uploads=dict(sorted(self.session.staged.items())), bucket=self.aws.bucket)
+        return Build(
+            definition=definition,
+            uploads=dict(sorted(self.session.staged.items())),
+            bucket=self.aws.bucket,
+            wheels_prefix=self.wheels_prefix,
+            wheels_requirements=self.wheels_requirements,
+        )
 
     def steps(self) -> list:
         p = self.params
@@ -234,10 +258,11 @@ class _Builder:
             role=self.aws.role_arn,
             sagemaker_session=self.session,
             base_job_name="train",
+            # No `requirements`: the launcher installs the locked wheels from the "wheels" channel.
             source_code=SourceCode(
                 source_dir=self.code_uri,
-                requirements="requirements.txt",
-                command=f"python3 -m {PACKAGE}.steps train" + (f" --checkpoint-dir {CHECKPOINTS}" if spot else ""),
+                command=f"bash {JOB_LAUNCHER} {TRAINING_WHEELS_DIR} train"
+                + (f" --checkpoint-dir {CHECKPOINTS}" if spot else ""),
             ),
             compute=Compute(
                 instance_type=self.params.training_instance_type,
@@ -258,6 +283,7 @@ class _Builder:
             input_data_config=[
                 InputData(channel_name="train", data_source=self.output_of(preprocess, "train")),
                 InputData(channel_name="validation", data_source=self.output_of(preprocess, "validation")),
+                InputData(channel_name="wheels", data_source=self.wheels_uri),
             ],
             wait=False,
         )

@@ -15,10 +15,8 @@ import pandas as pd
 from sklearn import metrics
 
 from ..data import read_dataset
-from ..model import TrainedModel
+from ..model import THRESHOLD, TrainedModel
 from ..settings import DEFAULT_PATH, Dataset, load_settings
-
-THRESHOLD = 0.5  # probability at or above which a row is predicted positive
 CURVE_POINTS = 101  # curves are resampled to this many points to keep the file small
 
 

@@ -1,5 +1,7 @@
 """Endpoint handlers for the SageMaker XGBoost container (script mode).
 
+They import only what the image ships (numpy, pandas, xgboost): containers/serving.in adds nothing.
+
 Requests carry raw feature values; the model's own FeatureSpec encodes them with the same
 transforms used in training.
 
@@ -17,8 +19,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..model import TrainedModel
-from .evaluate import THRESHOLD
+from ..model import THRESHOLD, TrainedModel
 
 CSV = "text/csv"
 JSON = "application/json"
