@@ -1,9 +1,11 @@
 """infra/*.yaml: every CloudFormation template passes cfn-lint and checkov, both linters really fire,
-and the bootstrap stack names what project.yaml's `aws` section uses."""
+the bootstrap stack names what project.yaml's `aws` section uses, and model bias monitoring labels
+the endpoint's scores at the code's threshold."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from {{ cookiecutter.package }}.settings import Settings
 INFRA = Path(__file__).resolve().parents[1] / "infra"
 TEMPLATES = sorted(INFRA.glob("*.yaml"))
 BOOTSTRAP = INFRA / "bootstrap.yaml"
+ENDPOINT = INFRA / "endpoint.yaml"
 
 
 def cfn_lint(path: Path, region: str) -> list:
@@ -137,3 +140,38 @@ def test_bootstrap_names_match_project_settings(settings: Settings):
     (trust,) = reader["AssumeRolePolicyDocument"]["Statement"]
     prod_role = resources["GitHubDeployProdRole"]["Properties"]["RoleName"]
     assert trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]["Fn::Sub"].endswith(f":role/{prod_role}")
+
+
+# ---------------------------------------------------------------- monitoring
+def test_model_bias_monitoring_labels_scores_at_the_code_s_threshold(settings: Settings, project_root: Path):
+    """The endpoint answers CSV with one positive-class probability per line; without a threshold
+    Clarify's bias monitor would take those probabilities for labels."""
+    import yaml
+
+    from {{ cookiecutter.package }}.release.environments import parse_manifest
+    from {{ cookiecutter.package }}.release.registry import Version
+    from {{ cookiecutter.package }}.release.stack import parameters
+    from {{ cookiecutter.package }}.steps.evaluate import THRESHOLD
+
+    template = cfn_yaml.load(str(ENDPOINT))
+    bias = template["Resources"]["ModelBiasJobDefinition"]["Properties"]["ModelBiasJobInput"]["EndpointInput"]
+    assert bias["ProbabilityThresholdAttribute"] == {"Ref": "ProbabilityThreshold"}
+
+    raw = yaml.safe_load((project_root / "environments" / "staging.yaml").read_text(encoding="utf-8"))
+    raw["data_capture"]["enabled"] = True
+    raw["monitoring"] |= {"enabled": True, "ground_truth_s3_uri": f"s3://{settings.aws.bucket}/ground-truth/staging"}
+    manifest = parse_manifest(yaml.safe_dump(raw), "staging.yaml", "staging")
+    uri = f"s3://{settings.aws.bucket}/pipeline/clarify"
+    baselines = {
+        "Bias": {"ConfigFile": {"S3Uri": f"{uri}/bias.json"}, "PostTrainingConstraints": {"S3Uri": f"{uri}/b.json"}},
+        "Explainability": {"ConfigFile": {"S3Uri": f"{uri}/shap.json"}, "Constraints": {"S3Uri": f"{uri}/e.json"}},
+    }
+    account = settings.aws.role_arn.split(":")[4]
+    arn = f"arn:aws:sagemaker:{settings.aws.region}:{account}:model-package/{settings.aws.model_package_group}/1"
+    version = Version(arn=arn, number=1, status="Approved", created="", commit="", note="", baselines=baselines)
+    given = parameters(manifest, version, settings.aws)
+    declared = template["Parameters"]
+    assert set(given) <= set(declared)
+    assert float(given["ProbabilityThreshold"]) == THRESHOLD
+    assert re.fullmatch(declared["ProbabilityThreshold"]["AllowedPattern"], given["ProbabilityThreshold"])
+    assert float(declared["ProbabilityThreshold"]["Default"]) == THRESHOLD

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import ProjectError
 from ..settings import Aws
+from ..steps.evaluate import THRESHOLD
 from .accounts import execution_role_arn
 from .environments import Manifest
 from .registry import Version
@@ -71,6 +72,7 @@ def parameters(manifest: Manifest, version: Version, aws: Aws, commit: str = "")
             "MonitoringInstanceType": monitoring.instance_type,
             "MonitoringOutputS3Uri": f"{stage_prefix}/monitoring/{manifest.stage}",
             "GroundTruthS3Uri": monitoring.ground_truth_s3_uri,
+            "ProbabilityThreshold": THRESHOLD,  # Clarify labels the endpoint's scores at the evaluate step's cut-off
             **monitoring_baselines(version),
         }
     return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in values.items()}
