@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from ..errors import ProjectError
+from ..model import THRESHOLD
 from ..settings import Aws
-from ..steps.evaluate import THRESHOLD
 from .accounts import execution_role_arn
 from .environments import Manifest
 from .registry import Version
