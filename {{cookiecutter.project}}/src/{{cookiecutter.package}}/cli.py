@@ -233,6 +233,22 @@ def pipeline_build(out: Path, mermaid: Path | None, name: str | None, settings: 
         click.echo(f"Wrote {mermaid}")
 
 
+@pipeline.command("lock")
+@click.option("--check", is_flag=True, help="Only check: exit 1 if a lock is missing, stale or replaces an image pin.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path(), show_default=True)
+@reports_errors
+def pipeline_lock(check: bool, root: Path) -> None:
+    """Resolve containers/*.lock (uv) for the SageMaker image's Python, platform and pins."""
+    from .pipeline.locks import lock, lock_problems
+
+    if not check:
+        lock(root, echo=click.echo)
+    problems = lock_problems(root)
+    if problems:
+        raise click.ClickException("\n".join(["locks cannot be used as they are:", *problems]))
+    click.echo("locks: fresh, and none replaces a package its image pins")
+
+
 @pipeline.command("diff")
 @click.argument("base", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.argument("head", type=click.Path(path_type=Path, dir_okay=False, exists=True))
@@ -260,13 +276,20 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
     """Upload step code and configs (only what is missing), then create or update the pipeline."""
     import boto3
 
+    from .pipeline import wheels
     from .pipeline.definition import build
+    from .pipeline.images import load_images
     from .pipeline.publish import upload, upsert
 
     project, aws, sagemaker = _aws(settings)
     name = name or aws.pipeline_name
-    built = build(project, root=settings.parent, name=name)
-    upload(boto3.client("s3", region_name=aws.region), built, echo=click.echo)
+    root = settings.parent
+    built = build(project, root=root, name=name)
+    s3 = boto3.client("s3", region_name=aws.region)
+    upload(s3, built, echo=click.echo)
+    image = load_images(root)["xgboost"]
+    requirements = built.wheels_requirements
+    wheels.upload(s3, aws.bucket, built.wheels_prefix, requirements, image, root / "build/wheels", click.echo)
     arn, action = upsert(
         sagemaker,
         name,
@@ -288,14 +311,23 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
 def pipeline_run(
     name: str | None, params: tuple[str, ...], wait: bool, timeout: float, poll: float, settings: Path
 ) -> None:
-    """Start an execution (parameters are checked against the published definition first)."""
+    """Start an execution (parameters are checked against the published definition first).
+
+    Without --param InputDataUri=..., it runs on the latest completed data drop."""
+    import boto3
+
     from .pipeline import executions
+    from .pipeline.drops import latest_drop
     from .pipeline.parameters import parse_overrides
 
     _project, aws, sagemaker = _aws(settings)
     name = name or aws.pipeline_name
     # The published definition is what runs, so its parameters are the ones to check against.
     overrides = parse_overrides(params, executions.published_definition(sagemaker, name))
+    if not any(p["Name"] == "InputDataUri" for p in overrides):
+        drop = latest_drop(boto3.client("s3", region_name=aws.region), aws.data_drops_uri)
+        overrides.append({"Name": "InputDataUri", "Value": drop})
+        click.echo(f"Data: {drop} (the latest completed drop)")
     commit = next((p["Value"] for p in overrides if p["Name"] == "GitCommit"), "")
     arn = executions.start(sagemaker, name, overrides, display_name=f"{name}-{commit[:12] or 'manual'}")
     click.echo(f"Started {arn}")

@@ -148,7 +148,9 @@ class Aws(Strict):
     prefix: str = Field("pipeline", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     pipeline_name: str = Field(pattern=r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,255}$")
     model_package_group: str = Field(pattern=r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
-    input_data_uri: S3Uri  # the default training data (a CSV file or a prefix of CSV files)
+    # New training data arrives as drops: <data_drops_uri><drop-id>/, complete once its _SUCCESS
+    # object exists (see pipeline/drops.py). Each drop is one run's whole dataset.
+    data_drops_uri: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(.+/)?$")]
     processing_instance_type: InstanceType = "ml.m5.large"
     training_instance_type: InstanceType = "ml.m5.xlarge"
     clarify_instance_type: InstanceType = "ml.m5.xlarge"

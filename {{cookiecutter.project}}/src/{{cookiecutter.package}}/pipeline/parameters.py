@@ -38,7 +38,10 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
 
     clarify = settings.bias is not None
     return Parameters(
-        input_data_uri=ParameterString("InputDataUri", default_value=aws.input_data_uri),
+        # One data drop (s3://.../data/drops/<drop-id>/): a new drop is a new URI, so cached steps
+        # never stand in for new data. `pipeline run` and the drop trigger always name one; the
+        # default, the drops root, would read every drop at once.
+        input_data_uri=ParameterString("InputDataUri", default_value=aws.data_drops_uri),
         # Each record as known at this time (ISO 8601), for data with history such as a Feature
         # Store offline store; "latest" takes every record's newest row.
         as_of=ParameterString("AsOf", default_value=LATEST),
