@@ -164,6 +164,9 @@ class World:
                       json={"region": REGION, "results": results}, timeout=10)  # fmt: skip
 
 
+DROP = "data/drops/2026-12-01/"
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, template, moto) -> World:
     from helpers import bake
@@ -179,6 +182,9 @@ def world(tmp_path_factory, template, moto) -> World:
     world.git("remote", "add", "origin", str(world.origin))
     world.git("push", "--quiet", "origin", "main")
     world.s3.create_bucket(Bucket=f"income-classifier-{ACCOUNT}-{REGION}")
+    # A completed data drop (project.yaml: aws.data_drops_uri): pipeline runs take the latest.
+    for key in (f"{DROP}adult.csv", f"{DROP}_SUCCESS"):
+        world.s3.put_object(Bucket=f"income-classifier-{ACCOUNT}-{REGION}", Key=key, Body=b"")
     world.sagemaker.create_model_package_group(ModelPackageGroupName="income-classifier")
     return world
 
@@ -209,6 +215,7 @@ def test_pull_request_merge_approval_deploy_and_rollback(world: World):
     )["PipelineParameters"]
     # A pull request's run goes through every gate but registers nothing: only merged code may.
     assert {"Name": "RegisterModel", "Value": "false"} in parameters
+    assert {"Name": "InputDataUri", "Value": f"s3://income-classifier-{ACCOUNT}-{REGION}/{DROP}"} in parameters
     assert {"Name": "GitCommit", "Value": world.sha()} in parameters
     # A fork's pull request never reaches the AWS job.
     fork = {**pull_request, "head": {**pull_request["head"], "repo": {"full_name": "someone/income-classifier"}}}

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from image_env import NO_NETWORK, CACHE, clean_env, image_copy, image_python
 
+import image_env
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.pipeline import wheels
-from {{ cookiecutter.package }}.pipeline.bundle import JOB_ENV, JOB_LAUNCHER, build_bundle, job_requirements
+from {{ cookiecutter.package }}.pipeline.bundle import JOB_LAUNCHER, build_bundle, job_requirements
 from {{ cookiecutter.package }}.pipeline.images import load_images
-from {{ cookiecutter.package }}.pipeline.locks import lock_problems
+from {{ cookiecutter.package }}.pipeline.locks import lock, lock_problems, read_lock
 from {{ cookiecutter.package }}.steps.inference import input_fn, predict_fn
 
 TESTS = Path(__file__).resolve().parent
@@ -45,7 +45,7 @@ def xgboost_image(project_root: Path):
 
 @pytest.fixture(scope="session")
 def image(xgboost_image) -> Path:
-    return image_python(xgboost_image)
+    return image_env.image_python(xgboost_image)
 
 
 @pytest.fixture(scope="session")
@@ -61,15 +61,24 @@ def bundle_dir(project_root: Path, xgboost_image, tmp_path_factory) -> Path:
 def wheel_dir(project_root: Path, xgboost_image) -> Path:
     """The wheels `pipeline upsert` ships (downloaded once per machine for these requirements)."""
     requirements = job_requirements(project_root, xgboost_image)
-    folder = CACHE / "wheels" / wheels.wheels_digest(requirements)
+    folder = image_env.CACHE / "wheels" / wheels.wheels_digest(requirements)
     wheels.download(requirements, xgboost_image, folder)
     return folder
 
 
 @pytest.fixture(scope="session")
-def jobs(image: Path, bundle_dir: Path, wheel_dir: Path, tmp_path_factory):
-    """Runs one step as a SageMaker job runs it; returns (seconds installing, seconds in all)."""
-    env = clean_env(**NO_NETWORK, PATH=f"{image.parent}:{os.environ['PATH']}")
+def job_env(tmp_path_factory) -> Path:
+    """Where the launcher builds each job's environment (SageMaker: /tmp/job-env, one job per
+    container; here a folder of this session's, as suites may run side by side)."""
+    return tmp_path_factory.mktemp("job") / "env"
+
+
+@pytest.fixture(scope="session")
+def jobs(image: Path, bundle_dir: Path, wheel_dir: Path, job_env: Path):
+    """Runs one step as a SageMaker job runs it."""
+    env = image_env.clean_env(
+        **image_env.NO_NETWORK, PATH=f"{image.parent}:{os.environ['PATH']}", JOB_ENV_DIR=str(job_env)
+    )
 
     def run(step: str, *arguments: str, **extra_env: str) -> subprocess.CompletedProcess:
         result = subprocess.run(
@@ -105,7 +114,8 @@ def trained_in_image(jobs, ml: Path, sample_path: Path, settings) -> Path:
     jobs("preprocess", "--input", str(data), "--checks", str(out / "data_checks/result.json"),
          "--output", str(out), "--sample-fraction", "1.0", "--as-of", "latest")  # fmt: skip
     model = ml / "model"
-    jobs("train", SM_CHANNEL_TRAIN=str(out / "train"), SM_CHANNEL_VALIDATION=str(out / "validation"), SM_MODEL_DIR=str(model))
+    channels = {"SM_CHANNEL_TRAIN": str(out / "train"), "SM_CHANNEL_VALIDATION": str(out / "validation")}
+    jobs("train", **channels, SM_MODEL_DIR=str(model))
     jobs("evaluate", "--model-dir", str(model), "--test", str(out / "test"), "--output", str(out / "evaluation"))
     jobs("gate", "--evaluation", str(out / "evaluation/evaluation.json"), "--min-auc", str(settings.gates.min_auc),
          "--output", str(out / "gates"))  # fmt: skip
@@ -130,6 +140,22 @@ def test_a_stale_lock_or_one_replacing_an_image_pin_is_refused(project_root: Pat
     assert any("flask==3.1.0 (the image pins flask==1.1.1)" in problem for problem in problems), problems
 
 
+def test_make_lock_resolves_the_committed_locks_again(project_root: Path, tmp_path: Path) -> None:
+    """`pipeline lock` (make lock) really resolves (uv, against the package index): on an unchanged
+    project it writes the committed locks again, byte for byte; from scratch it finds a valid set."""
+    root = tmp_path / "project"
+    (root / "containers").mkdir(parents=True)
+    for file in (project_root / "containers").iterdir():
+        (root / "containers" / file.name).write_bytes(file.read_bytes())
+    lock(root, echo=lambda line: None)
+    for name in ("jobs", "serving"):
+        assert (root / f"containers/{name}.lock").read_text() == (project_root / f"containers/{name}.lock").read_text()
+    (root / "containers/jobs.lock").unlink()
+    lock(root, echo=lambda line: None)
+    assert lock_problems(root) == []
+    assert any(entry.name == "great-expectations" for entry in read_lock(root / "containers/jobs.lock"))
+
+
 def test_every_step_runs_as_a_job_in_the_image(trained_in_image: Path, ml: Path) -> None:
     out = ml / "processing/output"
     assert {path.name for path in trained_in_image.iterdir()} >= {"xgboost-model.json", "feature_spec.json"}
@@ -139,18 +165,20 @@ def test_every_step_runs_as_a_job_in_the_image(trained_in_image: Path, ml: Path)
     assert gates["passed"] is True, gates["message"]
 
 
-def test_jobs_install_only_into_their_own_environment(jobs, image: Path) -> None:
+def test_jobs_install_only_into_their_own_environment(jobs, image: Path, job_env: Path) -> None:
     """The launcher's environment sees the image's packages; what it installs stays in it."""
     result = jobs("gate", "--help")
     assert "usage" in result.stdout
-    probe = "import jinja2, great_expectations, numpy, xgboost; print(jinja2.__version__, numpy.__version__, xgboost.__version__)"
-    inside = subprocess.run([f"{JOB_ENV}/bin/python", "-c", probe], capture_output=True, text=True, env=clean_env())
+    modules = ("jinja2", "numpy", "xgboost")
+    probe = f"import great_expectations, {', '.join(modules)}; print({', '.join(m + '.__version__' for m in modules)})"
+    clean = image_env.clean_env()
+    inside = subprocess.run([job_env / "bin/python", "-c", probe], capture_output=True, text=True, env=clean)
     assert inside.returncode == 0, inside.stderr
     jinja_in_job, numpy, xgb = inside.stdout.split()
     assert (numpy, xgb) == ("2.1.0", "3.0.5")  # the image's own
     assert jinja_in_job.startswith("3.")  # the job override, in the job's environment only
     image_jinja = subprocess.run([str(image), "-c", "import jinja2; print(jinja2.__version__)"],
-                                 capture_output=True, text=True, env=clean_env())  # fmt: skip
+                                 capture_output=True, text=True, env=clean)  # fmt: skip
     assert image_jinja.stdout.strip() == "2.11.3"
 
 
@@ -161,7 +189,8 @@ def _free_port() -> int:
 
 
 def _request(url: str, body: bytes | None = None, content_type: str = "", accept: str = "") -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, headers={k: v for k, v in (("Content-Type", content_type), ("Accept", accept)) if v})
+    headers = {key: value for key, value in (("Content-Type", content_type), ("Accept", accept)) if value}
+    request = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, response.read().decode()
 
@@ -170,14 +199,14 @@ def _request(url: str, body: bytes | None = None, content_type: str = "", accept
 def endpoint(image: Path, bundle_dir: Path, trained_in_image: Path, tmp_path_factory):
     """The model server started as the image starts it, with the model the training job wrote."""
     work = tmp_path_factory.mktemp("serving")
-    python = image_copy(image, work / "image")
+    python = image_env.image_copy(image, work / "image")
     base = work / "opt-ml"
     (base / "model").mkdir(parents=True)
     for file in trained_in_image.iterdir():
         (base / "model" / file.name).write_bytes(file.read_bytes())
     port = _free_port()
-    env = clean_env(
-        **NO_NETWORK,
+    env = image_env.clean_env(
+        **image_env.NO_NETWORK,
         PATH=f"{python.parent}:{os.environ['PATH']}",
         PYTHONPATH=str(TESTS),  # tests/xgboost_serving.py, the image's WSGI app
         SAGEMAKER_BASE_DIR=str(base),
@@ -215,7 +244,7 @@ def endpoint(image: Path, bundle_dir: Path, trained_in_image: Path, tmp_path_fac
 
 
 def test_the_model_server_installs_offline_and_answers_ping(endpoint) -> None:
-    url, startup, log = endpoint
+    url, _startup, log = endpoint
     assert _request(f"{url}/ping")[0] == 200
     text = log.read_text()
     # The image's own install step (`pip install . -r requirements.txt` in the code dir) ran, with

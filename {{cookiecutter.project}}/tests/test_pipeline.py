@@ -8,6 +8,7 @@ import json
 import re
 import socket
 import tarfile
+import time
 from contextlib import contextmanager
 
 import boto3
@@ -19,8 +20,10 @@ from click.testing import CliRunner
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.pipeline import executions
-from {{ cookiecutter.package }}.pipeline.bundle import requirements
+from {{ cookiecutter.package }}.pipeline.bundle import JOB_LAUNCHER, JOB_REQUIREMENTS, job_requirements, serve_requirements
 from {{ cookiecutter.package }}.pipeline.definition import build
+from {{ cookiecutter.package }}.pipeline.drops import MARKER
+from {{ cookiecutter.package }}.pipeline.images import load_images
 from {{ cookiecutter.package }}.pipeline.parameters import parse_overrides
 from {{ cookiecutter.package }}.pipeline.render import edges, steps
 
@@ -101,7 +104,7 @@ def test_definition_has_every_step_wired_as_designed(definition, settings):
 
 def test_parameters_default_to_project_settings(definition, settings):
     defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
-    assert defaults["InputDataUri"] == settings.aws.input_data_uri
+    assert defaults["InputDataUri"] == settings.aws.data_drops_uri  # runs name a drop (see the drop tests)
     assert defaults["MinAuc"] == settings.gates.min_auc
     assert defaults["ModelApprovalStatus"] == "PendingManualApproval"
     assert defaults["SampleFraction"] == 1.0
@@ -125,17 +128,93 @@ def test_code_is_one_content_addressed_bundle(builds, definition, settings, proj
     code_keys = [key for key in builds[0].uploads if key.startswith(f"{settings.aws.prefix}/code/")]
     assert len(code_keys) == 1
     assert text.count(f"s3://{settings.aws.bucket}/{code_keys[0].rsplit('/', 1)[0]}") >= 5  # every job runs it
+    image = load_images(project_root)["xgboost"]
     with tarfile.open(fileobj=io.BytesIO(builds[0].uploads[code_keys[0]])) as tar:
         names = set(tar.getnames())
-        packaged_requirements = tar.extractfile("requirements.txt").read().decode()
-    assert {"project.yaml", "data_checks/training.json", "requirements.txt", "serve.py"} <= names
+        serving = tar.extractfile("requirements.txt").read().decode()
+        jobs = tar.extractfile(JOB_REQUIREMENTS).read().decode()
+    assert {"project.yaml", "data_checks/training.json", "requirements.txt", "serve.py", JOB_LAUNCHER} <= names
     assert "{{ cookiecutter.package }}/steps/train.py" in names
     assert not any("/pipeline/" in name or "__pycache__" in name for name in names)
-    assert packaged_requirements == requirements(project_root)
+    # The serving container installs requirements.txt with the index off; jobs the locked wheels.
+    assert serving == serve_requirements(project_root, image) and serving.startswith("--no-index\n")
+    assert jobs == job_requirements(project_root, image) and "great-expectations==" in jobs and "--hash=sha256:" in jobs
     # Every other upload is referenced by the definition too, under its content hash.
     for key in builds[0].uploads:
         folder = re.match(r".*?/[0-9a-f]{20}", key).group(0)
         assert f"s3://{settings.aws.bucket}/{folder}" in text, key
+
+
+def test_every_job_installs_the_shipped_wheels_with_no_index(builds, definition, settings):
+    """Jobs start through the bundle's launcher with the content-addressed wheels as an input; no
+    job installs from a package index, and the SDK's experiment tracking is off."""
+    wheels_uri = f"s3://{settings.aws.bucket}/{builds[0].wheels_prefix}"
+    folder, digest = builds[0].wheels_prefix.rsplit("/", 1)
+    assert folder == f"{settings.aws.prefix}/wheels" and re.fullmatch("[0-9a-f]+", digest) and len(digest) == 20
+    for step in steps(definition):
+        arguments = step.get("Arguments", {})
+        if step["Type"] == "Processing":
+            inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in arguments["ProcessingInputs"]}
+            assert inputs["wheels"] == wheels_uri, step["Name"]
+            assert f"bash {JOB_LAUNCHER} /opt/ml/processing/input/wheels" in " ".join(
+                arguments["AppSpecification"]["ContainerEntrypoint"]
+            )
+        if step["Type"] == "Training":
+            config = arguments["InputDataConfig"]
+            channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in config}
+            assert channels["wheels"] == wheels_uri
+    assert "pip install --quiet -r" not in builds[0].definition and "requirements.txt" not in builds[0].definition
+    assert definition.get("PipelineExperimentConfig") is None
+
+
+def test_every_job_runs_in_an_image_containers_records(definition, project_root):
+    """The images are data: each job's image is the tag containers/images.yaml records for it."""
+    images = load_images(project_root)
+    for step in steps(definition):
+        arguments = step.get("Arguments", {})
+        uri = (
+            arguments.get("AppSpecification", {}).get("ImageUri")
+            or arguments.get("AlgorithmSpecification", {}).get("TrainingImage")
+            or arguments.get("PrimaryContainer", {}).get("Image")
+        )
+        if uri:
+            image = images["clarify" if step["Type"] == "ClarifyCheck" else "xgboost"]
+            assert f"/sagemaker-{image.framework}" in uri and uri.endswith(f":{image.version}"), (step["Name"], uri)
+
+
+def _resolved(value, parameters: dict):
+    """A step's arguments as SageMaker resolves them for one execution: parameters substituted and
+    joins joined (other references, such as outputs of earlier steps, stay as they are)."""
+    if isinstance(value, dict):
+        if set(value) == {"Get"} and value["Get"].startswith("Parameters."):
+            return parameters[value["Get"].removeprefix("Parameters.")]
+        if set(value) == {"Std:Join"}:
+            parts = [_resolved(part, parameters) for part in value["Std:Join"]["Values"]]
+            if all(isinstance(part, str | int | float) for part in parts):
+                return value["Std:Join"]["On"].join(str(part) for part in parts)
+            return {"Std:Join": {**value["Std:Join"], "Values": parts}}
+        return {key: _resolved(item, parameters) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolved(item, parameters) for item in value]
+    return value
+
+
+def test_the_cache_key_changes_with_the_drop_and_only_then(builds, definition, settings):
+    """SageMaker's step cache key is the step's resolved arguments: the same drop gives identical
+    arguments (a cache hit), a new drop different ones (a miss); the code and wheels are in them."""
+    defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
+
+    def arguments(drop: str, step: str) -> str:
+        found = next(s for s in steps(definition) if s["Name"] == step)
+        return json.dumps(_resolved(found["Arguments"], {**defaults, "InputDataUri": drop}), sort_keys=True)
+
+    first, second = (f"{settings.aws.data_drops_uri}{drop}/" for drop in ("2026-12-01", "2026-12-02"))
+    for step in ("DataChecks", "Preprocess"):
+        assert arguments(first, step) == arguments(first, step)
+        assert arguments(first, step) != arguments(second, step)
+        assert first in arguments(first, step) and builds[0].wheels_prefix in arguments(first, step)
+    # Later steps take Preprocess's outputs, which are per execution: a new drop reaches them too.
+    assert "Parameters.InputDataUri" not in json.dumps(next(s for s in steps(definition) if s["Name"] == "Train"))
 
 
 def test_definition_leaves_room_under_the_request_limit(builds):
@@ -174,7 +253,7 @@ def test_diff_shows_a_changed_threshold(tmp_path, project_root, settings_path):
     base, head = tmp_path / "base.json", tmp_path / "head.json"
     changed = _settings_file(tmp_path, settings_path, lambda raw: raw["gates"].update(min_auc=0.9))
     (tmp_path / "data_checks").symlink_to(project_root / "data_checks")
-    (tmp_path / "pyproject.toml").symlink_to(project_root / "pyproject.toml")
+    (tmp_path / "containers").symlink_to(project_root / "containers")
     assert (
         runner.invoke(main, ["pipeline", "build", "--settings", str(settings_path), "--out", str(base)]).exit_code == 0
     )
@@ -210,14 +289,54 @@ def test_upsert_creates_then_updates_and_uploads_once(aws, builds):
     second = runner.invoke(main, ["pipeline", "upsert"])
     assert "Pipeline updated" in second.output
     assert "uploads: 0 new" in second.output  # content-addressed keys: nothing to upload again
+    # The job wheels: shipped once, under a key named by the requirements they satisfy.
+    assert f"uploaded to s3://{aws.bucket}/{builds[0].wheels_prefix}/" in first.output
+    assert f"wheels: already in s3://{aws.bucket}/{builds[0].wheels_prefix}/" in second.output
+    s3 = boto3.client("s3", region_name=aws.region)
+    shipped = s3.list_objects_v2(Bucket=aws.bucket, Prefix=builds[0].wheels_prefix)
+    names = {item["Key"].rsplit("/", 1)[1] for item in shipped["Contents"]}
+    assert "requirements.txt" in names and any(name.startswith("great_expectations-") for name in names)
     sagemaker = boto3.client("sagemaker", region_name=aws.region)
     stored = sagemaker.describe_pipeline(PipelineName=aws.pipeline_name)["PipelineDefinition"]
     assert json.loads(stored) == builds[0].parsed
 
 
+def _drop(aws, drop: str, complete: bool = True) -> str:
+    """A data drop in moto's S3: a data file, then (when complete) its _SUCCESS marker."""
+    s3 = boto3.client("s3", region_name=aws.region)
+    bucket, _, prefix = aws.data_drops_uri.removeprefix("s3://").partition("/")
+    s3.put_object(Bucket=bucket, Key=f"{prefix}{drop}/adult.csv", Body=b"age\n39\n")
+    if complete:
+        s3.put_object(Bucket=bucket, Key=f"{prefix}{drop}/{MARKER}", Body=b"")
+    return f"{aws.data_drops_uri}{drop}/"
+
+
+def _started_with(aws) -> dict:
+    sagemaker = boto3.client("sagemaker", region_name=aws.region)
+    arn = sagemaker.list_pipeline_executions(PipelineName=aws.pipeline_name)["PipelineExecutionSummaries"][0]
+    parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn["PipelineExecutionArn"])
+    return {p["Name"]: p["Value"] for p in parameters["PipelineParameters"]}
+
+
+def test_run_takes_the_latest_completed_drop(aws):
+    runner = CliRunner()
+    assert runner.invoke(main, ["pipeline", "upsert"]).exit_code == 0
+    refused = runner.invoke(main, ["pipeline", "run"])
+    assert refused.exit_code == 2 and "no completed data drop" in refused.output and MARKER in refused.output
+    older = _drop(aws, "2026-11-30")
+    time.sleep(1.1)  # S3 times have one-second resolution
+    latest = _drop(aws, "2026-12-01")
+    _drop(aws, "2026-12-02", complete=False)  # still arriving: not a drop yet
+    run = runner.invoke(main, ["pipeline", "run"])
+    assert run.exit_code == 0, run.output
+    assert f"Data: {latest} (the latest completed drop)" in run.output and older not in run.output
+    assert _started_with(aws)["InputDataUri"] == latest
+
+
 def test_run_waits_then_status_and_lineage_trace_back(aws):
     runner = CliRunner()
     assert runner.invoke(main, ["pipeline", "upsert"]).exit_code == 0
+    drop = _drop(aws, "2026-12-01")
     run = runner.invoke(
         main,
         ["pipeline", "run", "--param", "SampleFraction=0.1", "--param", "GitCommit=abc1234", "--wait", "--poll", "0"],
@@ -238,7 +357,7 @@ def test_run_waits_then_status_and_lineage_trace_back(aws):
             "PipelineExecutionArn": arn,
             "GitCommit": "abc1234",
             "GitRepository": "owner/repo",
-            "InputDataUri": aws.input_data_uri,
+            "InputDataUri": drop,
             "SampleFraction": "0.1",
         },
     )
@@ -248,7 +367,7 @@ def test_run_waits_then_status_and_lineage_trace_back(aws):
     assert chain["pipeline_execution"]["arn"] == arn
     assert chain["pipeline_execution"]["status"] == "Succeeded"
     assert chain["git"] == {"repository": "owner/repo", "commit": "abc1234"}
-    assert chain["data"]["input_data_uri"] == aws.input_data_uri
+    assert chain["data"]["input_data_uri"] == drop
     assert "git commit abc1234" in runner.invoke(main, ["lineage", "1"]).output
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-
-from typing import TYPE_CHECKING
 
 from .errors import ProjectError
 

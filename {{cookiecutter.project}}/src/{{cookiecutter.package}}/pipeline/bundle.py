@@ -31,18 +31,20 @@ JOB_REQUIREMENTS = "requirements-jobs.txt"
 # package index (jobs need no internet), into an environment of the job's own that also sees the
 # image's packages, so the image's own environment is never changed.
 JOB_LAUNCHER = "job.sh"
-JOB_ENV = "/tmp/job-env"
-JOB_SOURCE = f"""#!/bin/bash
+JOB_ENV = "/tmp/job-env"  # one job per container; JOB_ENV_DIR moves it (tests run jobs side by side)
+# (%-formatting, not an f-string: the script's own braces stay as they are.)
+JOB_SOURCE = """#!/bin/bash
 set -euo pipefail
 wheels=$1
 shift
 here=$(cd "$(dirname "$0")" && pwd)
-python3 -m venv --system-site-packages --without-pip {JOB_ENV}
-{JOB_ENV}/bin/python -m pip install --quiet --disable-pip-version-check --no-index --no-deps --require-hashes \\
-    --find-links "$wheels" -r "$here/{JOB_REQUIREMENTS}"
+env_dir=${JOB_ENV_DIR:-%(env)s}
+python3 -m venv --system-site-packages --without-pip "$env_dir"
+"$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-index --no-deps --require-hashes \\
+    --find-links "$wheels" -r "$here/%(requirements)s"
 cd "$here"
-exec {JOB_ENV}/bin/python -m {PACKAGE}.steps "$@"
-"""
+exec "$env_dir/bin/python" -m %(package)s.steps "$@"
+""" % {"env": JOB_ENV, "requirements": JOB_REQUIREMENTS, "package": PACKAGE}  # noqa: UP031
 SKIPPED = {"__pycache__", "pipeline"}  # pipeline/ builds jobs; it never runs inside one
 
 
@@ -58,7 +60,8 @@ class Bundle:
 
 def job_requirements(root: Path, image: Image) -> str:
     """What a job installs: jobs.lock less what the image ships, each with its hashes."""
-    return "".join(f"{entry.requirement()}\n" for entry in install_set("jobs", read_lock(lock_path(root, "jobs")), image))
+    entries = install_set("jobs", read_lock(lock_path(root, "jobs")), image)
+    return "".join(f"{entry.requirement()}\n" for entry in entries)
 
 
 def serve_requirements(root: Path, image: Image) -> str:

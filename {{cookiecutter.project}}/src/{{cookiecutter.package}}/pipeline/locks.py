@@ -101,10 +101,18 @@ def lock_problems(root: Path = Path()) -> list[str]:
         if not path.exists():
             problems.append(f"{path}: missing; run `make lock`")
             continue
-        recorded = next((line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith(DIGEST_LINE)), "")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        recorded = next((line for line in lines if line.startswith(DIGEST_LINE)), "")
         if recorded.removeprefix(DIGEST_LINE) != inputs_digest(root, name, image):
             problems.append(f"{path}: stale (its .in file or the image pins changed since); run `make lock`")
-        problems += [f"{path}: {entry}" for entry in replaced_pins(name, read_lock(path), image)]
+        entries = read_lock(path)
+        problems += [f"{path}: {entry}" for entry in replaced_pins(name, entries, image)]
+        if name == "serving":  # the endpoint installs from the code bundle alone, which ships no wheels
+            problems += [
+                f"{path}: {entry.name}=={entry.version} is not in the image; the model server must run on the "
+                "image's packages (containers/README.md)"
+                for entry in install_set(name, entries, image)
+            ]
     return problems
 
 
@@ -116,7 +124,8 @@ def lock(root: Path = Path(), echo=print) -> None:
         image, path = images[image_name], lock_path(root, name)
         with tempfile.TemporaryDirectory() as folder:
             constraints, output = Path(folder) / "constraints.txt", Path(folder) / "out.txt"
-            constraints.write_text(image.constraints(overridden=bool(_allowed_overrides(name, image))), encoding="utf-8")
+            overridden = bool(_allowed_overrides(name, image))
+            constraints.write_text(image.constraints(overridden=overridden), encoding="utf-8")
             if path.exists():
                 shutil.copyfile(path, output)
             command = [
@@ -130,8 +139,10 @@ def lock(root: Path = Path(), echo=print) -> None:
             env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}
             result = subprocess.run(command, capture_output=True, text=True, env=env)
             if result.returncode != 0:
-                raise ProjectError(f"{root / LOCKS_DIR / name}.in: uv could not resolve it for {image_name} "
-                                   f"{image.version}:\n{result.stderr.strip()}")
+                raise ProjectError(
+                    f"{root / LOCKS_DIR / name}.in: uv could not resolve it for {image_name} "
+                    f"{image.version}:\n{result.stderr.strip()}"
+                )
             header = (
                 f"# {name}: resolved by `make lock` for the {image_name} {image.version} image (Python {image.python}, "
                 f"{image.platform}), constrained by containers/images.yaml. Do not edit.\n"

@@ -45,12 +45,13 @@ def download(requirements: str, image: Image, folder: Path, echo: Callable[[str]
     (folder / "download.txt").write_text(requirements, encoding="utf-8")
     platforms = [option for platform in _platforms(str(image.platform)) for option in ("--platform", platform)]
     echo(f"wheels: downloading {requirements.count(chr(10))} packages for {image.platform}, Python {image.python}")
+    command = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--require-hashes",
+        *platforms, "--python-version", str(image.python), "--implementation", "cp",
+        "--dest", str(folder), "-r", str(folder / "download.txt"),
+    ]  # fmt: skip
     result = subprocess.run(
-        [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--require-hashes",
-            *platforms, "--python-version", str(image.python), "--implementation", "cp",
-            "--dest", str(folder), "-r", str(folder / "download.txt"),
-        ],  # fmt: skip
+        command,
         capture_output=True,
         text=True,
         # This machine's pip settings (extra indexes, constraints) are not the image's.

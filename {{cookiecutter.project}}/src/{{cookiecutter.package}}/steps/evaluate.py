@@ -17,6 +17,7 @@ from sklearn import metrics
 from ..data import read_dataset
 from ..model import THRESHOLD, TrainedModel
 from ..settings import DEFAULT_PATH, Dataset, load_settings
+
 CURVE_POINTS = 101  # curves are resampled to this many points to keep the file small
 
 
