@@ -139,7 +139,7 @@ InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
 
 
 class Aws(Strict):
-    """Where the SageMaker pipeline runs; infra/bootstrap.yaml creates the role, bucket and group."""
+    """Where the SageMaker pipeline runs; infra/bootstrap/ creates the role, bucket and group."""
 
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")

@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..errors import ProjectError
 from ..settings import Aws
 
-# infra/bootstrap.yaml creates this role in a staging account that is not the prod account.
+# infra/bootstrap/roles.yaml creates this role in a staging account that is not the prod account.
 STAGING_READER_ROLE = "{{ cookiecutter.project }}-staging-reader"
 
 
