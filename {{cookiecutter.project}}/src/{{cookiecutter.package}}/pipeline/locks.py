@@ -123,30 +123,34 @@ def lock(root: Path = Path(), echo=print) -> None:
     for name, image_name in LOCKED_IMAGE.items():
         image, path = images[image_name], lock_path(root, name)
         with tempfile.TemporaryDirectory() as folder:
-            constraints, output = Path(folder) / "constraints.txt", Path(folder) / "out.txt"
+            # uv runs in a scratch copy with fixed relative names, so its "# via" notes are the
+            # same on every machine (image-pins.txt: the image's pins, from images.yaml).
+            work, source, output = Path(folder), f"{LOCKS_DIR}/{name}.in", f"{LOCKS_DIR}/{name}.lock"
+            (work / LOCKS_DIR).mkdir()
+            shutil.copyfile(root / source, work / source)
             overridden = bool(_allowed_overrides(name, image))
-            constraints.write_text(image.constraints(overridden=overridden), encoding="utf-8")
+            (work / "image-pins.txt").write_text(image.constraints(overridden=overridden), encoding="utf-8")
             if path.exists():
-                shutil.copyfile(path, output)
+                shutil.copyfile(path, work / output)
             command = [
-                sys.executable, "-m", "uv", "pip", "compile", str(root / LOCKS_DIR / f"{name}.in"),
-                "--constraint", str(constraints), "--output-file", str(output),
+                sys.executable, "-m", "uv", "pip", "compile", source,
+                "--constraint", "image-pins.txt", "--output-file", output,
                 "--python-version", str(image.python), "--python-platform", str(image.platform),
                 "--generate-hashes", "--no-header", "--quiet",
             ]  # fmt: skip
             # No interpreter downloads (it resolves for a version, it runs nothing); pip's machine-wide
             # settings are not the image's.
             env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}
-            result = subprocess.run(command, capture_output=True, text=True, env=env)
+            result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work)
             if result.returncode != 0:
                 raise ProjectError(
-                    f"{root / LOCKS_DIR / name}.in: uv could not resolve it for {image_name} "
-                    f"{image.version}:\n{result.stderr.strip()}"
+                    f"{root / source}: uv could not resolve it for the {image_name} {image.version} image:\n"
+                    f"{result.stderr.strip()}"
                 )
             header = (
                 f"# {name}: resolved by `make lock` for the {image_name} {image.version} image (Python {image.python}, "
                 f"{image.platform}), constrained by containers/images.yaml. Do not edit.\n"
                 f"{DIGEST_LINE}{inputs_digest(root, name, image)}\n"
             )
-            path.write_text(header + output.read_text(encoding="utf-8"), encoding="utf-8")
+            path.write_text(header + (work / output).read_text(encoding="utf-8"), encoding="utf-8")
         echo(f"{path}: {len(read_lock(path))} packages, {len(install_set(name, read_lock(path), image))} to install")
