@@ -99,6 +99,7 @@ BASE = [
     "src/{package}/transforms.py",
     "tests/conftest.py",
     "tests/image_env.py",
+    "tests/job_runner.py",
     "tests/test_checks.py",
     "tests/test_cli.py",
     "tests/test_containers.py",

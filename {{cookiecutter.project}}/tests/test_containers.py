@@ -1,20 +1,23 @@
-"""Container contract: the jobs and the model server run in SageMaker's XGBoost image, rebuilt here
-from containers/images.yaml (tests/image_env.py), installed and started the way the image does it.
+"""Container contract: the pipeline's jobs and its model server run in SageMaker's XGBoost image,
+rebuilt here from containers/images.yaml (tests/image_env.py), started the way SageMaker and the
+image start them.
 
-- Jobs: the code bundle unpacked as SageMaker unpacks it, each step started through the bundle's
-  job launcher (`bash job.sh WHEELS STEP ARGS`), installing the shipped wheels with no index and
-  no network, in SageMaker's directory layout (/opt/ml/... under a temp dir).
-- Serving: sagemaker-containers' own server start (the image's serving entry point): it copies the
-  bundle to the code dir, runs `pip install . -r requirements.txt` there with no network, then
-  gunicorn with gevent workers; /ping and /invocations answer for JSON and for Clarify's header-less
-  CSV. The image's own serving package is not on PyPI: tests/xgboost_serving.py rebuilds its WSGI
-  app from sagemaker-containers' parts. SAGEMAKER_SUBMIT_DIRECTORY is the unpacked bundle here
-  (in SageMaker, its S3 URI, which the container downloads).
+- Jobs (tests/job_runner.py): each processing job with the entrypoint, arguments and input/output
+  paths the built definition gives it (the code bundle unpacked, then `job.sh` installing the
+  shipped wheels with no index and no network); training through the SDK's own driver script
+  with SageMaker's channels and config files. `/opt/ml` is redirected under a folder per job.
+  Clarify's image is not rebuilt: its analysis.json comes from the local bias code, same shape.
+- Serving: sagemaker-containers' own server start (the image's serving entry point) with the
+  CreateModel step's environment: it copies the bundle to the code dir, runs `pip install . -r
+  requirements.txt` there with no network, then gunicorn with gevent workers; /ping and
+  /invocations answer for JSON and for Clarify's header-less CSV. The image's own serving package
+  is not on PyPI: tests/xgboost_serving.py rebuilds its WSGI app from sagemaker-containers' parts.
+  SAGEMAKER_SUBMIT_DIRECTORY is the unpacked bundle here (in SageMaker, its S3 URI, which the
+  container downloads and unpacks).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -28,9 +31,12 @@ import pandas as pd
 import pytest
 
 import image_env
-from {{ cookiecutter.package }}.model import TrainedModel
+import job_runner
+from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.model import THRESHOLD, TrainedModel
 from {{ cookiecutter.package }}.pipeline import wheels
-from {{ cookiecutter.package }}.pipeline.bundle import JOB_LAUNCHER, build_bundle, job_requirements
+from {{ cookiecutter.package }}.pipeline.bundle import job_requirements
+from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.pipeline.images import load_images
 from {{ cookiecutter.package }}.pipeline.locks import lock, lock_problems, read_lock
 from {{ cookiecutter.package }}.steps.inference import input_fn, predict_fn
@@ -49,15 +55,6 @@ def image(xgboost_image) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bundle_dir(project_root: Path, xgboost_image, tmp_path_factory) -> Path:
-    """The code bundle, unpacked as the jobs unpack it (`tar -xzf sourcedir.tar.gz`)."""
-    folder = tmp_path_factory.mktemp("code")
-    with tarfile.open(fileobj=io.BytesIO(build_bundle(project_root, xgboost_image).archive)) as archive:
-        archive.extractall(folder, filter="data")
-    return folder
-
-
-@pytest.fixture(scope="session")
 def wheel_dir(project_root: Path, xgboost_image) -> Path:
     """The wheels `pipeline upsert` ships (downloaded once per machine for these requirements)."""
     requirements = job_requirements(project_root, xgboost_image)
@@ -67,59 +64,60 @@ def wheel_dir(project_root: Path, xgboost_image) -> Path:
 
 
 @pytest.fixture(scope="session")
-def job_env(tmp_path_factory) -> Path:
-    """Where the launcher builds each job's environment (SageMaker: /tmp/job-env, one job per
-    container; here a folder of this session's, as suites may run side by side)."""
-    return tmp_path_factory.mktemp("job") / "env"
+def pipeline_build(settings, project_root: Path):
+    return build(settings, root=project_root)
 
 
 @pytest.fixture(scope="session")
-def jobs(image: Path, bundle_dir: Path, wheel_dir: Path, job_env: Path):
-    """Runs one step as a SageMaker job runs it."""
-    env = image_env.clean_env(
-        **image_env.NO_NETWORK, PATH=f"{image.parent}:{os.environ['PATH']}", JOB_ENV_DIR=str(job_env)
-    )
-
-    def run(step: str, *arguments: str, **extra_env: str) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            ["bash", str(bundle_dir / JOB_LAUNCHER), str(wheel_dir), step, *arguments],
-            cwd="/",
-            env={**env, **extra_env},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert result.returncode == 0, f"{step} failed in the image:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        return result
-
-    return run
+def runner(pipeline_build, image: Path, wheel_dir: Path, sample_path: Path, tmp_path_factory) -> job_runner.JobRunner:
+    """The pipeline's jobs, each started from the definition in the rebuilt image, on a data drop
+    holding the sample (SageMaker's S3 objects stand-ins: the build's uploads, wheels, the drop)."""
+    base = tmp_path_factory.mktemp("jobs")
+    drop = base / "drop"
+    drop.mkdir()
+    (drop / sample_path.name).write_bytes(sample_path.read_bytes())
+    (drop / "_SUCCESS").write_bytes(b"")  # a drop's marker lies beside the data
+    defaults = {p["Name"]: p.get("DefaultValue") for p in pipeline_build.parsed["Parameters"]}
+    parameters = {**defaults, "InputDataUri": f"{defaults['InputDataUri']}contract/"}
+    env = image_env.clean_env(**image_env.NO_NETWORK, PATH=f"{image.parent}:{os.environ['PATH']}")
+    return job_runner.JobRunner(pipeline_build, parameters, wheel_dir, drop, base, env)
 
 
 @pytest.fixture(scope="session")
-def ml(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("opt-ml")
-
-
-@pytest.fixture(scope="session")
-def trained_in_image(jobs, ml: Path, sample_path: Path, settings) -> Path:
-    """DataChecks -> Preprocess -> Train -> Evaluate -> Gates, each a job in the image; the model dir."""
-    data = ml / "processing/input/data"
-    data.mkdir(parents=True)
-    (data / sample_path.name).write_bytes(sample_path.read_bytes())
-    (data / "_SUCCESS").write_bytes(b"")  # a drop's marker lies beside the data
-    out = ml / "processing/output"
-    jobs("check_data", "--data", str(data), "--suite", "data_checks/training.json",
-         "--output", str(out / "data_checks"), "--as-of", "latest", "--no-fail")  # fmt: skip
-    assert json.loads((out / "data_checks/result.json").read_text())["success"] is True
-    jobs("preprocess", "--input", str(data), "--checks", str(out / "data_checks/result.json"),
-         "--output", str(out), "--sample-fraction", "1.0", "--as-of", "latest")  # fmt: skip
-    model = ml / "model"
-    channels = {"SM_CHANNEL_TRAIN": str(out / "train"), "SM_CHANNEL_VALIDATION": str(out / "validation")}
-    jobs("train", **channels, SM_MODEL_DIR=str(model))
-    jobs("evaluate", "--model-dir", str(model), "--test", str(out / "test"), "--output", str(out / "evaluation"))
-    jobs("gate", "--evaluation", str(out / "evaluation/evaluation.json"), "--min-auc", str(settings.gates.min_auc),
-         "--output", str(out / "gates"))  # fmt: skip
+def trained_in_image(runner: job_runner.JobRunner, settings) -> Path:
+    """DataChecks -> Preprocess -> Train -> Evaluate -> Gates as SageMaker runs them; the model dir."""
+    runner.processing("DataChecks")
+    runner.processing("Preprocess")
+    archive = runner.training("Train")
+    runner.processing("Evaluate")
+    model = job_runner.model_dir(archive)
+    if settings.bias is not None:
+        for name, analysis in _clarify_stand_ins(runner, model, settings).items():
+            runner.stand_in(name, analysis)
+    runner.processing("Gates")
     return model
+
+
+def _clarify_stand_ins(runner: job_runner.JobRunner, model: Path, settings) -> dict:
+    """Clarify's analysis.json for the bias checks, computed with the local bias code (smclarify,
+    the same metrics in the same shape) on the splits and model the jobs above produced."""
+    from {{ cookiecutter.package }} import bias
+
+    splits = Path(runner.properties["Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"]).parent
+    train = read_dataset(splits / "train", settings.dataset)
+    test = read_dataset(splits / "test", settings.dataset)
+    trained = TrainedModel.load(model)
+    predicted = (trained.predict_proba(test) >= THRESHOLD).astype(int)
+    pre = bias.pre_training(train, settings.dataset, settings.bias)
+    post = bias.post_training(test, predicted, trained.spec, settings.dataset, settings.bias)
+    return {
+        "DataBias": bias.analysis(pre),
+        "ModelBias": {"post_training_bias_metrics": bias.analysis(pre, post)["post_training_bias_metrics"]},
+    }
+
+
+def _output(runner: job_runner.JobRunner, step: str, name: str) -> Path:
+    return Path(runner.properties[f"Steps.{step}.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"])
 
 
 def test_locks_are_fresh_and_replace_no_image_pin(project_root: Path) -> None:
@@ -156,19 +154,22 @@ def test_make_lock_resolves_the_committed_locks_again(project_root: Path, tmp_pa
     assert any(entry.name == "great-expectations" for entry in read_lock(root / "containers/jobs.lock"))
 
 
-def test_every_step_runs_as_a_job_in_the_image(trained_in_image: Path, ml: Path) -> None:
-    out = ml / "processing/output"
+def test_every_step_runs_as_a_job_in_the_image(trained_in_image: Path, runner: job_runner.JobRunner, settings) -> None:
+    """Each job ran with the definition's own entrypoint, arguments and input/output paths."""
+    assert json.loads((_output(runner, "DataChecks", "data_checks") / "result.json").read_text())["success"] is True
     assert {path.name for path in trained_in_image.iterdir()} >= {"xgboost-model.json", "feature_spec.json"}
-    auc = json.loads((out / "evaluation/evaluation.json").read_text())["binary_classification_metrics"]["auc"]["value"]
-    assert auc > 0.85
-    gates = json.loads((out / "gates/gates.json").read_text())
+    evaluation = json.loads((_output(runner, "Evaluate", "evaluation") / "evaluation.json").read_text())
+    assert evaluation["binary_classification_metrics"]["auc"]["value"] > 0.85
+    gates = json.loads((_output(runner, "Gates", "gates") / "gates.json").read_text())
     assert gates["passed"] is True, gates["message"]
+    assert {gate["gate"] for gate in gates["gates"]} == ({"quality", "bias"} if settings.bias else {"quality"})
 
 
-def test_jobs_install_only_into_their_own_environment(jobs, image: Path, job_env: Path) -> None:
+def test_jobs_install_only_into_their_own_environment(
+    trained_in_image, runner: job_runner.JobRunner, image: Path
+) -> None:
     """The launcher's environment sees the image's packages; what it installs stays in it."""
-    result = jobs("gate", "--help")
-    assert "usage" in result.stdout
+    job_env = runner.job_env("Preprocess")
     modules = ("jinja2", "numpy", "xgboost")
     probe = f"import great_expectations, {', '.join(modules)}; print({', '.join(m + '.__version__' for m in modules)})"
     clean = image_env.clean_env()
@@ -196,9 +197,15 @@ def _request(url: str, body: bytes | None = None, content_type: str = "", accept
 
 
 @pytest.fixture(scope="module")
-def endpoint(image: Path, bundle_dir: Path, trained_in_image: Path, tmp_path_factory):
-    """The model server started as the image starts it, with the model the training job wrote."""
+def endpoint(image: Path, runner: job_runner.JobRunner, trained_in_image: Path, tmp_path_factory):
+    """The model server started as the image starts it, with the model the training job wrote and
+    the environment the pipeline's CreateModel step gives the container."""
     work = tmp_path_factory.mktemp("serving")
+    container = runner.step("CreateModel")["Arguments"]["PrimaryContainer"]["Environment"]
+    submitted = work / "submitted"
+    runner.fetch(container["SAGEMAKER_SUBMIT_DIRECTORY"], submitted)
+    with tarfile.open(next(submitted.glob("*.tar.gz"))) as archive:
+        archive.extractall(submitted / "code", filter="data")
     python = image_env.image_copy(image, work / "image")
     base = work / "opt-ml"
     (base / "model").mkdir(parents=True)
@@ -210,8 +217,8 @@ def endpoint(image: Path, bundle_dir: Path, trained_in_image: Path, tmp_path_fac
         PATH=f"{python.parent}:{os.environ['PATH']}",
         PYTHONPATH=str(TESTS),  # tests/xgboost_serving.py, the image's WSGI app
         SAGEMAKER_BASE_DIR=str(base),
-        SAGEMAKER_PROGRAM="serve.py",
-        SAGEMAKER_SUBMIT_DIRECTORY=str(bundle_dir),
+        SAGEMAKER_PROGRAM=container["SAGEMAKER_PROGRAM"],
+        SAGEMAKER_SUBMIT_DIRECTORY=str(submitted / "code"),
         SAGEMAKER_USE_NGINX="false",
         SAGEMAKER_BIND_TO_PORT=str(port),
         SAGEMAKER_MODEL_SERVER_WORKERS="1",

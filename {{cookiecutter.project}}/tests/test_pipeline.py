@@ -17,6 +17,7 @@ import yaml
 from botocore.stub import Stubber
 from click.testing import CliRunner
 
+import job_runner
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.pipeline import executions
@@ -182,23 +183,6 @@ def test_every_job_runs_in_an_image_containers_records(definition, project_root)
             assert f"/sagemaker-{image.framework}" in uri and uri.endswith(f":{image.version}"), (step["Name"], uri)
 
 
-def _resolved(value, parameters: dict):
-    """A step's arguments as SageMaker resolves them for one execution: parameters substituted and
-    joins joined (other references, such as outputs of earlier steps, stay as they are)."""
-    if isinstance(value, dict):
-        if set(value) == {"Get"} and value["Get"].startswith("Parameters."):
-            return parameters[value["Get"].removeprefix("Parameters.")]
-        if set(value) == {"Std:Join"}:
-            parts = [_resolved(part, parameters) for part in value["Std:Join"]["Values"]]
-            if all(isinstance(part, str | int | float) for part in parts):
-                return value["Std:Join"]["On"].join(str(part) for part in parts)
-            return {"Std:Join": {**value["Std:Join"], "Values": parts}}
-        return {key: _resolved(item, parameters) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_resolved(item, parameters) for item in value]
-    return value
-
-
 def test_the_cache_key_changes_with_the_drop_and_only_then(builds, definition, settings):
     """SageMaker's step cache key is the step's resolved arguments: the same drop gives identical
     arguments (a cache hit), a new drop different ones (a miss); the code and wheels are in them."""
@@ -206,7 +190,7 @@ def test_the_cache_key_changes_with_the_drop_and_only_then(builds, definition, s
 
     def arguments(drop: str, step: str) -> str:
         found = next(s for s in steps(definition) if s["Name"] == step)
-        return json.dumps(_resolved(found["Arguments"], {**defaults, "InputDataUri": drop}), sort_keys=True)
+        return json.dumps(job_runner.resolve(found["Arguments"], {**defaults, "InputDataUri": drop}), sort_keys=True)
 
     first, second = (f"{settings.aws.data_drops_uri}{drop}/" for drop in ("2026-12-01", "2026-12-02"))
     for step in ("DataChecks", "Preprocess"):
