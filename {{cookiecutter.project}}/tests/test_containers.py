@@ -284,3 +284,21 @@ def test_the_endpoint_scores_json_and_headerless_csv(endpoint, trained_in_image,
     assert json_status == 200
     predictions = json.loads(json_body)["predictions"]
     assert [p["score"] for p in predictions] == pytest.approx(list(expected), abs=1e-6)
+{%- if cookiecutter.use_clarify == "yes" %}
+
+
+def test_the_endpoint_scores_what_clarify_sends_it(endpoint, runner, trained_in_image) -> None:
+    """Clarify's shadow endpoint gets the preprocess step's header-less CSV less the label column
+    (the analysis config the build stages says which): one probability per row comes back."""
+    configs = [json.loads(data) for key, data in runner.build.uploads.items() if key.endswith("analysis_config.json")]
+    config = next(c for c in configs if "predictor" in c and "label" in c)
+    clarify = Path(runner.properties["Steps.Preprocess.ProcessingOutputConfig.Outputs['clarify'].S3Output.S3Uri"])
+    rows = pd.read_csv(clarify / "test.csv", header=None, dtype=str, keep_default_na=False).head(200)
+    sent = rows.drop(columns=config["headers"].index(config["label"]))
+    csv = sent.to_csv(header=False, index=False)
+    status, body = _request(f"{endpoint[0]}/invocations", csv.encode(), "text/csv", "text/csv")
+    assert status == 200
+    scores = [float(line) for line in body.strip().splitlines()]
+    expected = predict_fn(input_fn(csv, "text/csv"), TrainedModel.load(trained_in_image))
+    assert len(scores) == len(sent) and scores == pytest.approx(list(expected), abs=1e-6)
+{%- endif %}
