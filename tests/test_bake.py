@@ -111,6 +111,7 @@ BASE = [
     "tests/test_inference.py",
     "tests/test_lint.py",
     "tests/test_local_run.py",
+    "tests/test_locks.py",
     "tests/test_pipeline.py",
     "tests/test_pipeline_render.py",
     "tests/test_pipeline_steps.py",

@@ -38,7 +38,6 @@ from {{ cookiecutter.package }}.pipeline import wheels
 from {{ cookiecutter.package }}.pipeline.bundle import job_requirements
 from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.pipeline.images import load_images
-from {{ cookiecutter.package }}.pipeline.locks import lock, lock_problems, read_lock
 from {{ cookiecutter.package }}.steps.inference import input_fn, predict_fn
 
 TESTS = Path(__file__).resolve().parent
@@ -118,40 +117,6 @@ def _clarify_stand_ins(runner: job_runner.JobRunner, model: Path, settings) -> d
 
 def _output(runner: job_runner.JobRunner, step: str, name: str) -> Path:
     return Path(runner.properties[f"Steps.{step}.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"])
-
-
-def test_locks_are_fresh_and_replace_no_image_pin(project_root: Path) -> None:
-    assert lock_problems(project_root) == []
-
-
-def test_a_stale_lock_or_one_replacing_an_image_pin_is_refused(project_root: Path, tmp_path: Path) -> None:
-    root = tmp_path / "project"
-    (root / "containers").mkdir(parents=True)
-    for file in (project_root / "containers").iterdir():
-        (root / "containers" / file.name).write_bytes(file.read_bytes())
-    with (root / "containers/jobs.in").open("a") as handle:
-        handle.write("tqdm\n")
-    serving = root / "containers/serving.lock"
-    serving.write_text(serving.read_text() + "flask==3.1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
-    problems = lock_problems(root)
-    assert any("jobs.lock: stale" in problem for problem in problems), problems
-    assert any("flask==3.1.0 (the image pins flask==1.1.1)" in problem for problem in problems), problems
-
-
-def test_make_lock_resolves_the_committed_locks_again(project_root: Path, tmp_path: Path) -> None:
-    """`pipeline lock` (make lock) really resolves (uv, against the package index): on an unchanged
-    project it writes the committed locks again, byte for byte; from scratch it finds a valid set."""
-    root = tmp_path / "project"
-    (root / "containers").mkdir(parents=True)
-    for file in (project_root / "containers").iterdir():
-        (root / "containers" / file.name).write_bytes(file.read_bytes())
-    lock(root, echo=lambda line: None)
-    for name in ("jobs", "serving"):
-        assert (root / f"containers/{name}.lock").read_text() == (project_root / f"containers/{name}.lock").read_text()
-    (root / "containers/jobs.lock").unlink()
-    lock(root, echo=lambda line: None)
-    assert lock_problems(root) == []
-    assert any(entry.name == "great-expectations" for entry in read_lock(root / "containers/jobs.lock"))
 
 
 def test_every_step_runs_as_a_job_in_the_image(trained_in_image: Path, runner: job_runner.JobRunner, settings) -> None:

@@ -13,6 +13,7 @@ Each lock starts with a digest of its inputs, so a stale lock is found offline (
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -119,6 +120,8 @@ def lock_problems(root: Path = Path()) -> list[str]:
 def lock(root: Path = Path(), echo=print) -> None:
     """Resolve every lock with uv for its image (Python, platform, pins). An existing lock is the
     resolver's preference, so versions move only when an input asks them to."""
+    if importlib.util.find_spec("uv") is None:
+        raise ProjectError("uv is not installed: `make install` installs it (the dev extra), or `pip install uv`")
     images = load_images(root)
     for name, image_name in LOCKED_IMAGE.items():
         image, path = images[image_name], lock_path(root, name)
