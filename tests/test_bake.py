@@ -56,6 +56,7 @@ BASE = [
     "src/{package}/__main__.py",
     "src/{package}/checks.py",
     "src/{package}/cli.py",
+    "src/{package}/cli_support.py",
     "src/{package}/data.py",
     "src/{package}/errors.py",
     "src/{package}/explain.py",

@@ -6,52 +6,17 @@ Exit codes: 0 success, 1 a gate or check refused, 2 bad input (settings, data, a
 
 from __future__ import annotations
 
-import functools
-import traceback
 from pathlib import Path
 
 import click
 
+from .cli_support import GATE_REFUSED, reports_errors, settings_option
 from .errors import ProjectError
-from .settings import DEFAULT_PATH, load_settings
-
-GATE_REFUSED = 1
-BAD_INPUT = 2
-UNEXPECTED = 3
-
-
-class InputError(click.ClickException):
-    exit_code = BAD_INPUT
-
-
-def reports_errors(command):
-    """A ProjectError becomes one 'Error: ...' line and exit code 2; anything else is a bug and
-    exits 3 with its traceback, so scripts can tell a refused model from a crash."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except ProjectError as error:
-            raise InputError(str(error)) from None
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as error:
-            if type(error).__name__ in ("NoCredentialsError", "PartialCredentialsError", "TokenRetrievalError"):
-                raise InputError(f"AWS: {error}; sign in first (e.g. aws sso login; CI uses OIDC)") from None
-            traceback.print_exc()
-            raise SystemExit(UNEXPECTED) from None
-
-    return wrapper
-
-
-settings_option = click.option(
-    "--settings",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_PATH,
-    show_default=True,
-    help="Project settings file.",
-)
+{%- if cookiecutter.use_feature_store == "yes" %}
+from .feature_store.cli import features
+{%- endif %}
+from .release.cli import deploy, predict, promote, registry
+from .settings import load_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -150,7 +115,6 @@ def explain(
 
     from . import explain as shap
     from .data import read_dataset
-    from .errors import ProjectError
     from .model import TrainedModel
 
     dataset = load_settings(settings).dataset
@@ -373,16 +337,10 @@ def lineage(version: str, as_json: bool, settings: Path) -> None:
     click.echo(json.dumps(chain, indent=2) if as_json else describe_chain(chain))
 
 
-# Registered last: these command groups reuse the error handling defined above.
-from .release.cli import deploy, predict, promote, registry  # noqa: E402
-
 main.add_command(registry)
 main.add_command(promote)
 main.add_command(deploy)
 main.add_command(predict)
 {%- if cookiecutter.use_feature_store == "yes" %}
-
-from .feature_store.cli import features  # noqa: E402
-
 main.add_command(features)
 {%- endif %}

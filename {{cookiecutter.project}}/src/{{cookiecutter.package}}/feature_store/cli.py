@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import GATE_REFUSED, reports_errors, settings_option
+from ..cli_support import GATE_REFUSED, reports_errors, settings_option
 from ..errors import ProjectError
 from ..settings import load_settings
 from .definition import FEATURES_DIR, check_against, find_group, group_files, load_group

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import GATE_REFUSED, reports_errors, settings_option
+from ..cli_support import GATE_REFUSED, reports_errors, settings_option
 from ..errors import ProjectError
 from ..settings import load_settings
 from .environments import ENVIRONMENTS_DIR, STAGES
