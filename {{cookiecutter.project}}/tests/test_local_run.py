@@ -120,7 +120,7 @@ def test_report_states_the_decision_and_links_the_charts(passing):
 
 def test_no_partial_directory_is_left_after_a_run(passing):
     run, _ = passing
-    assert not run.out.with_name(run.out.name + ".partial").exists()
+    assert sorted(path.name for path in run.out.parent.iterdir() if path.name.startswith(f".{run.out.name}.")) == []
 
 
 def test_impossible_gate_fails_the_run(failing: LocalRun):
@@ -181,7 +181,7 @@ def test_unreadable_data_raises_and_leaves_the_existing_output_untouched(
         run_local(settings, data=bad, out=out, suites=suites_dir, echo=lambda _: None)
     assert [path.name for path in out.iterdir()] == ["report.md"]
     assert (out / "report.md").read_text(encoding="utf-8") == "the previous report"
-    assert not (tmp_path / "run.partial").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.csv", "run"]  # nothing built aside is left
 
 
 def test_missing_data_file_raises_and_leaves_nothing_behind(settings: Settings, suites_dir: Path, tmp_path: Path):
@@ -193,8 +193,7 @@ def test_missing_data_file_raises_and_leaves_nothing_behind(settings: Settings, 
 def test_missing_suite_raises_naming_it(settings: Settings, sample_path: Path, tmp_path: Path):
     with pytest.raises(ProjectError, match="no data-check suite named 'training'"):
         run_local(settings, data=sample_path, out=tmp_path / "run", suites=tmp_path, echo=lambda _: None)
-    assert not (tmp_path / "run").exists()
-    assert not (tmp_path / "run.partial").exists()
+    assert list(tmp_path.iterdir()) == []  # nothing built aside is left
 
 
 def test_refuses_to_replace_a_directory_that_is_not_run_output(settings: Settings, sample_path: Path, tmp_path: Path):

@@ -2,14 +2,13 @@
 
 checks -> preprocess -> train -> evaluate -> bias -> explain -> gates -> report. Failing data
 checks stop the flow before training. Writes into the output directory only when the run
-finishes (it builds a sibling '.partial' directory first), so a failed run never leaves a
-half-written result behind.
+finishes (output.replaced_folder: built aside, swapped in whole, one run at a time), so a failed
+or stopped run never leaves a half-written result behind.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from . import checks, explain, report
 from .data import read_dataset
 from .errors import ProjectError
 from .gates import GateResult, bias_gates, data_gate, quality_gate
+from .output import replaced_folder
 from .progress import Stages
 from .settings import Settings
 from .steps.evaluate import THRESHOLD, auc, evaluate, write_evaluation
@@ -71,20 +71,12 @@ def run_local(
     echo: Callable[[str], None] | None = None,
 ) -> LocalRun:
     _check_replaceable(out)
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with replaced_folder(out) as partial:
         stages = Stages(total=8 if settings.bias else 7, echo=echo)
         results = _run(settings, data, partial, suites, stages)
         with stages.stage("report") as summary:
             path = report.write(partial, settings, results)
             summary.append(f"{path.name} with charts")
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    shutil.rmtree(out, ignore_errors=True)
-    partial.rename(out)
     return LocalRun(out=out, gates=results.gates)
 
 

@@ -15,6 +15,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ProjectError
 from .images import Image
 from .locks import install_set, lock_path, read_lock
 
@@ -70,15 +71,20 @@ def serve_requirements(root: Path, image: Image) -> str:
     return "--no-index\n" + "".join(f"{entry.name}=={entry.version}\n" for entry in entries)
 
 
-def _members(root: Path, image: Image) -> dict[str, bytes]:
+def _members(root: Path, image: Image, settings_file: Path) -> dict[str, bytes]:
     package = Path(__file__).resolve().parent.parent
     members = {
         f"{PACKAGE}/{path.relative_to(package).as_posix()}": path.read_bytes()
         for path in sorted(package.rglob("*"))
         if path.is_file() and not SKIPPED & set(path.relative_to(package).parts) and path.suffix != ".pyc"
     }
-    members["project.yaml"] = (root / "project.yaml").read_bytes()
-    for suite in sorted((root / "data_checks").glob("*.json")):
+    members["project.yaml"] = settings_file.read_bytes()  # jobs read it as project.yaml, whatever its name here
+    suites = sorted((root / "data_checks").glob("*.json"))
+    if not suites:
+        raise ProjectError(
+            f"{root / 'data_checks'}: no data-check suites to ship with the jobs; run from the project's root folder"
+        )
+    for suite in suites:
         members[f"data_checks/{suite.name}"] = suite.read_bytes()
     members[SERVE_REQUIREMENTS] = serve_requirements(root, image).encode()
     members[SERVE_PROGRAM] = SERVE_SOURCE.encode()
@@ -87,8 +93,8 @@ def _members(root: Path, image: Image) -> dict[str, bytes]:
     return members
 
 
-def build_bundle(root: Path, image: Image) -> Bundle:
-    members = _members(root, image)
+def build_bundle(root: Path, image: Image, settings_file: Path | None = None) -> Bundle:
+    members = _members(root, image, settings_file or root / "project.yaml")
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(members):

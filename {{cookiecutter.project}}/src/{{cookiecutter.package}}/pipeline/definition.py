@@ -58,15 +58,17 @@ def require_aws(settings: Settings) -> Aws:
     return settings.aws
 
 
-def build(settings: Settings, root: Path = Path(), name: str | None = None) -> Build:
-    """The definition for `settings`, with no AWS credentials and no network."""
+def build(settings: Settings, root: Path = Path(), name: str | None = None, settings_file: Path | None = None) -> Build:
+    """The definition for `settings`, with no AWS credentials and no network. The jobs get
+    `settings_file` (default: the project's project.yaml), the file `settings` were read from, so
+    they run with exactly the settings the definition shows."""
     aws = require_aws(settings)
     with sdk_environment(aws.region):
-        return _Builder(settings, aws, root, name or aws.pipeline_name).build()
+        return _Builder(settings, aws, root, name or aws.pipeline_name, settings_file).build()
 
 
 class _Builder:
-    def __init__(self, settings: Settings, aws: Aws, root: Path, name: str) -> None:
+    def __init__(self, settings: Settings, aws: Aws, root: Path, name: str, settings_file: Path | None) -> None:
         from sagemaker.core import image_uris
         from sagemaker.mlops.workflow.retry import (
             SageMakerJobExceptionTypeEnum,
@@ -83,7 +85,7 @@ class _Builder:
         self.image = image_uris.retrieve(
             framework=self.xgboost.framework, region=aws.region, version=self.xgboost.version, image_scope="training"
         )
-        bundle = build_bundle(root, self.xgboost)
+        bundle = build_bundle(root, self.xgboost, settings_file or root / "project.yaml")
         self.wheels_requirements = job_requirements(root, self.xgboost)
         self.wheels_prefix = f"{aws.prefix}/wheels/{wheels_digest(self.wheels_requirements)}"
         self.wheels_uri = f"s3://{aws.bucket}/{self.wheels_prefix}"

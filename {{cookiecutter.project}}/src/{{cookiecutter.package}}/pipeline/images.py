@@ -54,7 +54,9 @@ class Image(Strict):
 
 
 def load_images(root: Path = Path()) -> dict[str, Image]:
-    raw = read_mapping(root / IMAGES_FILE, "missing: it records the SageMaker images the pipeline uses", "a mapping")
+    raw = read_mapping(
+        root / IMAGES_FILE, "missing: run from the project's root folder (it records the SageMaker images)", "a mapping"
+    )
     images = {name: validate(Image, value or {}, f"{root / IMAGES_FILE}: {name}") for name, value in raw.items()}
     if "xgboost" not in images or images["xgboost"].python is None or images["xgboost"].platform is None:
         raise ProjectError(

@@ -6,9 +6,12 @@ Defaults come from project.yaml, so `pipeline run` with no --param runs what the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field, TypeAdapter, ValidationError
 
 from ..errors import ProjectError
-from ..settings import Aws, Settings
+from ..settings import Aws, Gates, Settings
 
 LATEST = "latest"
 
@@ -64,6 +67,53 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
     )
 
 
+# Parameters whose values project.yaml also sets are checked by the rule of that setting.
+SETTINGS_RULES = {
+    "MinAuc": (Gates, "min_auc"),
+    "ProcessingInstanceType": (Aws, "processing_instance_type"),
+    "TrainingInstanceType": (Aws, "training_instance_type"),
+    "ClarifyInstanceType": (Aws, "clarify_instance_type"),
+    "ClarifyInstanceCount": (Aws, "clarify_instance_count"),
+    "ModelApprovalStatus": (Aws, "approval_status"),
+}
+OTHER_RULES = {
+    "SampleFraction": (Annotated[float, Field(gt=0, le=1)], "a fraction of the rows, e.g. 0.1"),
+    "InputDataUri": (Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+")], "an s3:// URI"),
+}
+
+
+def _rule(name: str) -> tuple[TypeAdapter, str] | None:
+    if name in SETTINGS_RULES:
+        model, field = SETTINGS_RULES[name]
+        info = model.model_fields[field]
+        section = "aws" if model is Aws else "gates"
+        kind = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        return TypeAdapter(kind), f"as project.yaml's {section}.{field}"
+    if name in OTHER_RULES:
+        kind, hint = OTHER_RULES[name]
+        return TypeAdapter(kind), hint
+    return None
+
+
+def _check_value(name: str, value: str) -> None:
+    """Refuse a value SageMaker would take but the run could not use (before anything starts)."""
+    if name == "AsOf":
+        from ..data import cutoff, parse_time
+
+        if cutoff(value) is not None:
+            parse_time(value, f"--param AsOf={value}:")
+        return
+    rule = _rule(name)
+    if rule is None:
+        return
+    adapter, hint = rule
+    try:
+        adapter.validate_python(value)
+    except ValidationError as error:
+        message = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ProjectError(f"--param {name}={value}: {message} ({hint})") from None
+
+
 def parse_overrides(pairs: tuple[str, ...], definition: dict) -> list[dict]:
     """`--param Name=Value` pairs checked against the definition's parameters, as the
     PipelineParameters list that StartPipelineExecution takes."""
@@ -86,5 +136,6 @@ def parse_overrides(pairs: tuple[str, ...], definition: dict) -> list[dict]:
         except ValueError:
             expected = " (true or false)" if kind == "Boolean" else ""
             raise ProjectError(f"--param {name}={value}: {name} is a {kind}{expected}, got {value!r}") from None
+        _check_value(name, value)
         result.append({"Name": name, "Value": value})
     return result

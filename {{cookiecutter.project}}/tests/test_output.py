@@ -1,0 +1,151 @@
+"""Outputs are written whole (output.py): one run per folder, nothing half-written, the earlier
+output intact when a run fails or is stopped. The concurrency cases run real processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package }}.errors import ProjectError
+from {{ cookiecutter.package }}.output import replaced_folder, write_file
+
+CLI = [sys.executable, "-m", "{{ cookiecutter.package }}"]
+
+
+def _local_run(out: Path, project_root: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*CLI, "local", "run", "--out", str(out)],
+        cwd=project_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the run to start writing"
+        time.sleep(0.05)
+
+
+def _building(out: Path) -> bool:
+    return any(partial.is_dir() and any(partial.iterdir()) for partial in out.parent.glob(f".{out.name}.partial-*"))
+
+
+def _leftovers(out: Path) -> list[str]:
+    return sorted(path.name for path in out.parent.glob(f".{out.name}.*"))
+
+
+def test_a_second_run_into_the_same_folder_is_refused_and_the_first_completes(project_root, tmp_path):
+    out = tmp_path / "run"
+    first = _local_run(out, project_root)
+    _wait_for(lambda: _building(out))
+    first.send_signal(signal.SIGSTOP)  # held mid-run, so the second surely starts while it writes
+    try:
+        command = [*CLI, "local", "run", "--out", str(out)]
+        second = subprocess.run(command, cwd=project_root, capture_output=True, text=True)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert second.returncode == 2, second.stderr
+    assert "another run is writing this folder now" in second.stderr and "Traceback" not in second.stderr
+    _, errors = first.communicate(timeout=300)
+    assert first.returncode == 0, errors
+    assert {"report.md", "data_checks.md", "data", "model"} <= {path.name for path in out.iterdir()}
+    assert _leftovers(out) == []
+
+
+def test_a_run_stopped_by_sigterm_leaves_the_earlier_output_as_it_was(project_root, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.md").write_text("the earlier report", encoding="utf-8")
+    run = _local_run(out, project_root)
+    _wait_for(lambda: _building(out))
+    run.send_signal(signal.SIGSTOP)  # held mid-run: the SIGTERM lands before it could finish
+    run.send_signal(signal.SIGTERM)
+    run.send_signal(signal.SIGCONT)
+    _, errors = run.communicate(timeout=120)
+    assert run.returncode == 130, errors  # stopped, not a refused gate (1) nor a bug (3)
+    assert "Traceback" not in errors
+    assert [path.name for path in out.iterdir()] == ["report.md"]
+    assert (out / "report.md").read_text(encoding="utf-8") == "the earlier report"
+    assert _leftovers(out) == []
+
+
+def test_a_failed_build_keeps_the_earlier_output(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.md").write_text("earlier", encoding="utf-8")
+    with pytest.raises(RuntimeError), replaced_folder(out) as partial:
+        (partial / "report.md").write_text("half", encoding="utf-8")
+        raise RuntimeError("the run failed")
+    assert (out / "report.md").read_text(encoding="utf-8") == "earlier"
+    assert _leftovers(out) == []
+
+
+def test_replacing_never_mixes_old_and_new(tmp_path, monkeypatch, capsys):
+    """An earlier output that cannot be removed is set aside whole, never merged with the new one."""
+    out = tmp_path / "run"
+    (out / "model").mkdir(parents=True)
+    (out / "model" / "stale.json").write_text("old model", encoding="utf-8")
+    removal = shutil.rmtree
+
+    def cannot_remove_the_old_one(path, *args, **kwargs):
+        if ".old-" not in Path(path).name:
+            removal(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", cannot_remove_the_old_one)
+    with replaced_folder(out) as partial:
+        (partial / "report.md").write_text("new", encoding="utf-8")
+    assert [path.name for path in out.iterdir()] == ["report.md"]
+    assert "could not be removed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("prepare", "message"),
+    [
+        (lambda out: out.symlink_to(out.parent / "elsewhere", target_is_directory=True), "is a symbolic link"),
+        (lambda out: out.write_text("a file", encoding="utf-8"), "is a file; pass a folder"),
+        (lambda out: None, "cannot create its folder"),
+    ],
+    ids=["symlink", "file", "parent is a file"],
+)
+def test_a_folder_output_that_cannot_be_written_is_one_clear_error(tmp_path, prepare, message):
+    out = tmp_path / "run"
+    if message == "cannot create its folder":
+        (tmp_path / "blocker").write_text("", encoding="utf-8")
+        out = tmp_path / "blocker" / "run"
+    else:
+        prepare(out)
+    with pytest.raises(ProjectError, match=message), replaced_folder(out):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("prepare", "message"),
+    [
+        (lambda path: path.mkdir(), "is a folder; pass a file name"),
+        (lambda path: path.symlink_to(path.parent / "elsewhere.json"), "is a symbolic link"),
+    ],
+    ids=["folder", "symlink"],
+)
+def test_a_file_output_that_cannot_be_written_is_one_clear_error(tmp_path, prepare, message):
+    path = tmp_path / "definition.json"
+    prepare(path)
+    with pytest.raises(ProjectError, match=message):
+        write_file(path, "{}")
+
+
+def test_a_file_output_replaces_the_old_one_whole(tmp_path):
+    path = tmp_path / "out" / "definition.json"
+    write_file(path, "old")
+    write_file(path, "new")
+    assert path.read_text(encoding="utf-8") == "new"
+    assert os.listdir(path.parent) == ["definition.json"]
