@@ -152,6 +152,16 @@ def moto_endpoint():
 
 
 @pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (taken, then let go): connections are refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
 def aws(moto_endpoint, monkeypatch, settings):
     """Environment pointing boto3 at the moto server, with the project's bucket created."""
     import boto3

@@ -1,4 +1,5 @@
-"""The installed command, run as a user runs it: exit 0 ok, 1 a gate refused, 2 bad input."""
+"""The installed command, run as a user runs it: exit 0 ok, 1 a gate refused, 2 bad input (the
+machine's AWS set-up too), 130 interrupted."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import click
 import pytest
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from click.testing import CliRunner
+
+from {{ cookiecutter.package }}.cli_support import reports_errors
 
 COMMAND = "{{ cookiecutter.project }}"
 PACKAGE = "{{ cookiecutter.package }}"
@@ -134,3 +141,92 @@ def test_unknown_option_exit_2(project_root: Path):
     result = run(console_script, "local", "run", "--dta", "x.csv", cwd=project_root)
     assert result.returncode == 2
     assert "No such option '--dta'" in result.stderr
+
+
+# -- the machine's AWS set-up: one line naming what to fix, exit 2 --------------------------------
+
+AWS_SIGN_IN = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+def test_a_missing_aws_profile_is_one_line_naming_it(tmp_path: Path, project_root: Path, monkeypatch):
+    config, credentials = tmp_path / "config", tmp_path / "credentials"
+    config.write_text("[profile dev]\nregion = us-east-1\n")
+    for name in (*AWS_SIGN_IN, "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_PROFILE", "prdo")
+    result = run(python_module, "registry", "list", cwd=project_root)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"Error: AWS profile 'prdo' (from AWS_PROFILE) is in neither {config} nor {credentials}: set AWS_PROFILE "
+        "to a profile that `aws configure list-profiles` lists, or unset it"
+    ]
+
+
+@pytest.mark.parametrize("command", [("registry", "list"), ("pipeline", "status")], ids=" ".join)
+def test_an_unreachable_aws_endpoint_is_one_line_naming_it(command, project_root: Path, closed_port, monkeypatch):
+    """AWS_ENDPOINT_URL at a localhost port nothing listens on. AWS_MAX_ATTEMPTS=1 keeps the test
+    short; the command itself keeps botocore's retries."""
+    url = f"http://127.0.0.1:{closed_port}"
+    for name in AWS_SIGN_IN:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_MAX_ATTEMPTS": "1"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    began = time.monotonic()
+    result = run(python_module, *command, cwd=project_root)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"Error: AWS: cannot connect to {url}/: check the network connection, VPN or proxy, and AWS_ENDPOINT_URL "
+        f"({url}), which sends every AWS call there; then run the command again"
+    ]
+    assert time.monotonic() - began < 30  # a Python start and one refused connection
+
+
+URL = "https://sagemaker.us-east-1.amazonaws.com/"
+AGAIN = "check the network connection, VPN or proxy; then run the command again"
+EXPIRED = {"Error": {"Code": "ExpiredToken", "Message": "The security token included in the request is expired"}}
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (ConnectTimeoutError(endpoint_url=URL), f"AWS: connecting to {URL} timed out: {AGAIN}"),
+        (ReadTimeoutError(endpoint_url=URL), f"AWS: {URL} did not answer in time: {AGAIN}"),
+        (
+            ClientError(EXPIRED, "ListModelPackages"),
+            "AWS refused these credentials (ExpiredToken: The security token included in the request is expired); "
+            "sign in first (e.g. aws sso login; CI uses OIDC)",
+        ),
+    ],
+    ids=["connect timeout", "read timeout", "expired token"],
+)
+def test_aws_timeouts_and_expired_sign_ins_are_one_line(error: Exception, message: str, monkeypatch):
+    """What a closed port cannot produce, raised from a command as botocore raises it there."""
+
+    @click.command()
+    @reports_errors
+    def command():
+        raise error
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    result = CliRunner().invoke(command)
+    assert (result.exit_code, result.output.strip()) == (2, f"Error: {message}")
+
+
+# -- interrupted: 130, the shell's code for Ctrl-C, apart from a gate's 1 -------------------------
+
+
+def test_ctrl_c_exits_130(project_root: Path, monkeypatch):
+    from {{ cookiecutter.package }}.cli import main
+    from {{ cookiecutter.package }}.pipeline import executions
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(executions, "latest", interrupted)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    result = CliRunner().invoke(main, ["pipeline", "status", "--settings", str(project_root / "project.yaml")])
+    assert result.exit_code == 130, result.output
+    assert result.output.strip() == "Aborted!"

@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner
 from moto.core import DEFAULT_ACCOUNT_ID as MOTO_ACCOUNT
 
+from {{ cookiecutter.package }} import cli_support
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.steps import inference
@@ -313,15 +314,24 @@ def test_drift_tells_a_stage_not_deployed_yet_from_drift(cli, project: Path, reg
     assert "prod: DRIFT" in out and f"pins no model but stack {aws.pipeline_name}-prod exists" in out
 
 
-def test_destroy_asks_first_and_removes_the_stack(cli, project: Path, registered, endpoint_answers, aws):
+def test_destroy_asks_first_and_removes_the_stack(cli, project: Path, registered, endpoint_answers, aws, monkeypatch):
     cli("registry", "approve", "1")
     cli("promote", "--to", "staging", "--version", "1")
     endpoint_answers(rows=5)
     cli("deploy", "apply", "--env", "staging", "--poll", "0")
     runner = CliRunner()
     settings = ["--settings", str(project / "project.yaml"), "--environments-dir", str(project / "environments")]
+    # Without a terminal (CI, a pipe) nobody can answer: refused at once, naming --yes.
+    unattended = runner.invoke(main, ["deploy", "destroy", "--env", "staging", *settings], input="y\n")
+    assert unattended.exit_code == 2, unattended.output
+    assert unattended.output.strip() == (
+        f"Error: no terminal to confirm on: pass --yes to delete stack {aws.pipeline_name}-staging and its endpoint"
+    )
+    # On a terminal, "no" aborts with the shell's code for an interrupted command, not a gate's 1.
+    monkeypatch.setattr(cli_support, "stdin_is_terminal", lambda: True)
     declined = runner.invoke(main, ["deploy", "destroy", "--env", "staging", *settings], input="n\n")
-    assert declined.exit_code == 1 and "Aborted" in declined.output
+    assert declined.exit_code == 130 and "Aborted" in declined.output
+    assert stack_parameters(aws, "staging")["ModelPackageArn"] == registered[0]
     assert "staging: deleted" in cli("deploy", "destroy", "--env", "staging", "--yes", "--poll", "0")
     assert "not deployed" in cli("deploy", "status")
     assert "create the stack, serving model version 1" in cli("deploy", "drift", "--env", "staging", expect=1)

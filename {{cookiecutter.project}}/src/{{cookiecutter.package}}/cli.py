@@ -1,7 +1,8 @@
 """The {{ cookiecutter.project }} command line: one entry point for every task on this model.
 
-Exit codes: 0 success, 1 a gate or check refused, 2 bad input (settings, data, arguments),
-3 an unexpected error (a bug: the traceback is printed).
+Exit codes: 0 success, 1 a gate or check refused, 2 bad input (settings, data, arguments, the AWS
+sign-in, profile or network), 3 an unexpected error (a bug: the traceback is printed), 130
+interrupted (Ctrl-C) or a confirmation answered no. See cli_support.py.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_support import GATE_REFUSED, reports_errors, settings_option
+from ..cli_support import GATE_REFUSED, confirm, reports_errors, settings_option
 from ..errors import ProjectError
 from ..settings import load_settings
 from .environments import ENVIRONMENTS_DIR, STAGES
@@ -295,7 +295,7 @@ def deploy_drift(stage: str | None, environments_dir: Path, settings: Path) -> N
 
 @deploy.command("destroy")
 @env_option
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
 @_with_wait_options
 @environments_option
 @settings_option
@@ -309,7 +309,7 @@ def deploy_destroy(stage: str, yes: bool, timeout: float, poll: float, environme
     signed_in_manifest(context, stage, environments_dir)  # never delete a stack in the wrong account
     name = stack_name(context.aws.pipeline_name, stage)
     if not yes:
-        click.confirm(f"Delete stack {name} and its endpoint?", abort=True)
+        confirm(f"delete stack {name} and its endpoint")
     removed = destroy(context.client("cloudformation"), name, echo=click.echo, timeout=timeout, poll=poll)
     click.echo(f"{name}: deleted" if removed else f"{name}: no such stack, nothing to delete")
 
