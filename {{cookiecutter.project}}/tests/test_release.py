@@ -134,6 +134,11 @@ def manifest(project: Path, stage: str) -> dict:
     return yaml.safe_load((project / "environments" / f"{stage}.yaml").read_text(encoding="utf-8"))
 
 
+def pin_by_hand(project: Path, stage: str, arn: str) -> None:
+    path = project / "environments" / f"{stage}.yaml"
+    path.write_text(path.read_text().replace("model_package: null", f"model_package: {arn}"))
+
+
 def stack_parameters(aws, stage: str) -> dict:
     cloudformation = boto3.client("cloudformation", region_name=aws.region)
     found = cloudformation.describe_stacks(StackName=f"{aws.pipeline_name}-{stage}")["Stacks"][0]
@@ -164,8 +169,10 @@ def test_the_whole_life_cycle(cli, project: Path, registered, endpoint_answers, 
     assert "| auc | 0.9200 |" in body and "| post-training | sex=Female | DPPL | 0.2000 |" in body
     assert f"git commit {2:040x} in org/repo" in body
 
-    # Prod takes exactly what staging runs: nothing runs there yet.
-    cli("promote", "--to", "prod")
+    # Prod takes exactly what staging runs: nothing runs there yet, so promote refuses, and so does
+    # a deploy of a prod manifest pinned by hand.
+    assert "but staging has no stack yet" in cli("promote", "--to", "prod", expect=2)
+    pin_by_hand(project, "prod", v2)
     assert "prod would run version 2, but staging runs nothing" in cli("deploy", "apply", "--env", "prod", expect=2)
 
     # Deploy staging, smoke-tested with the project's own handlers' answer.
@@ -250,6 +257,63 @@ def test_refusals(cli, project: Path, registered, aws):
     monitored["monitoring"] |= {"enabled": True, "ground_truth_s3_uri": "s3://labels-bucket/ground-truth/"}
     path.write_text(yaml.safe_dump(monitored))
     assert "monitoring.enabled needs data_capture.enabled" in cli("deploy", "plan", "--env", "staging", expect=2)
+
+
+def test_promote_to_prod_is_refused_until_staging_runs_its_pin(cli, project: Path, registered, aws):
+    """Prod takes only what staging runs: the promotion is refused up front (exit 2, as `deploy
+    plan --env prod` refuses the same), not left to fail at prod's deploy after its review."""
+    _v1, _v2, v3 = registered
+    cli("registry", "approve", "1")
+    cli("registry", "approve", "3")
+    prod = project / "environments" / "prod.yaml"
+    before = prod.read_text()
+    cli("promote", "--to", "staging", "--version", "1")
+    out = cli("promote", "--to", "prod", expect=2)
+    assert out.strip() == (
+        "Error: environments/staging.yaml pins version 1, but staging has no stack yet: prod takes only the "
+        "version staging runs, so deploy staging first (merge its promotion, or `deploy apply --env staging`), "
+        "then promote to prod"
+    )
+    cli("deploy", "apply", "--env", "staging", "--no-smoke", "--poll", "0")
+    cli("promote", "--to", "staging", "--version", "3")  # merged, not deployed yet
+    out = cli("promote", "--to", "prod", expect=2)
+    assert f"pins version 3, but stack {aws.pipeline_name}-staging runs version 1: " in out
+    assert prod.read_text() == before  # the refusals left prod's manifest alone
+    cli("deploy", "apply", "--env", "staging", "--no-smoke", "--poll", "0")
+    assert "environments/prod.yaml: pinned version 3" in cli("promote", "--to", "prod")
+    assert manifest(project, "prod")["model_package"] == v3
+
+
+def test_promote_to_prod_warns_when_it_may_not_read_the_staging_stack(cli, project: Path, registered, aws, monkeypatch):
+    """CI's promotion job signs in with the main role, which may not read the staging stack: the
+    check becomes a warning, and the prod deploy still checks. moto does not enforce IAM, so the
+    refusal is botocore's Stubber on the CloudFormation client (DescribeStacks only)."""
+    from botocore.stub import Stubber
+
+    from {{ cookiecutter.package }}.release.cli import Context
+
+    cli("registry", "approve", "1")
+    cli("promote", "--to", "staging", "--version", "1")
+    cloudformation = boto3.client("cloudformation", region_name=aws.region)
+    stubber = Stubber(cloudformation)
+    stubber.add_client_error(
+        "describe_stacks",
+        "AccessDenied",
+        "User: github-main is not authorized to perform: cloudformation:DescribeStacks",
+    )
+    original = Context.client
+
+    def client(self, service: str, **credentials):
+        return cloudformation if service == "cloudformation" else original(self, service, **credentials)
+
+    monkeypatch.setattr(Context, "client", client)
+    with stubber:
+        out = cli("promote", "--to", "prod")
+    stubber.assert_no_pending_responses()
+    assert f"Warning: cannot read stack {aws.pipeline_name}-staging in account {MOTO_ACCOUNT}" in out
+    assert "not authorized to perform: cloudformation:DescribeStacks" in out
+    assert "`deploy plan --env prod` checks it before prod changes" in out
+    assert "environments/prod.yaml: pinned version 1" in out
 
 
 def test_a_stack_mid_update_is_refused(cli, project: Path, registered, aws, settings):
@@ -362,7 +426,6 @@ def test_prod_reads_a_staging_stack_in_another_account_through_its_reader_role(
     cli("registry", "approve", "3")
     cli("promote", "--to", "staging", "--version", "1")
     in_account(project, "staging", OTHER_ACCOUNT)
-    cli("promote", "--to", "prod")
 
     role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/{STAGING_READER_ROLE}"
     credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="staging-deploy")["Credentials"]
@@ -377,8 +440,10 @@ def test_prod_reads_a_staging_stack_in_another_account_through_its_reader_role(
         call = staging.update_stack if update else staging.create_stack
         call(StackName=f"{aws.pipeline_name}-staging", TemplateBody=body)
 
+    assert "staging has no stack yet" in cli("promote", "--to", "prod", expect=2)
     staging_serves(v1)
     assert not boto3.client("cloudformation", region_name=aws.region).describe_stacks()["Stacks"]  # not here
+    cli("promote", "--to", "prod")  # promote reads the staging stack there too
     endpoint_answers(rows=5)
     assert "passed" in cli("deploy", "apply", "--env", "prod", "--poll", "0")
     assert stack_parameters(aws, "prod")["ModelPackageArn"] == v1

@@ -13,6 +13,10 @@ from ..settings import Aws
 STAGING_READER_ROLE = "{{ cookiecutter.project }}-staging-reader"
 
 
+class StagingUnreadable(ProjectError):
+    """These credentials may not read the staging stack (its account, or this role, does not allow it)."""
+
+
 def signed_in_account(sts) -> str:
     return sts.get_caller_identity()["Account"]
 
@@ -48,7 +52,7 @@ def staging_reader(session_client, aws: Aws, signed_in: str, staging_account: st
             "Credentials"
         ]
     except (ClientError, BotoCoreError) as error:
-        raise ProjectError(
+        raise StagingUnreadable(
             f"cannot read the staging stack in account {staging_account} through {role} ({error}): prod deploys "
             "only the version staging runs, so this check is needed (sign in with the prod deploy role)"
         ) from None

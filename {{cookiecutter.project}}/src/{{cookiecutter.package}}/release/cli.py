@@ -159,7 +159,9 @@ def promote(
     environments_dir: Path,
     settings: Path,
 ) -> None:
-    """Edit environments/<stage>.yaml (and only that) to pin a model version; a merge deploys it."""
+    """Edit environments/<stage>.yaml (and only that) to pin a model version; a merge deploys it.
+
+    Prod takes the version staging's manifest pins, refused until staging's stack runs it."""
     from ..pipeline.lineage import describe_chain, lineage
     from . import promotion
 
@@ -181,7 +183,17 @@ def promote(
         promotions = [promotion.to_staging(sagemaker, context.group, version, environments_dir)]
         reason = f"Promote model version {promotions[0].version.number} to staging"
     else:
-        promotions = [promotion.to_prod(sagemaker, context.group, environments_dir)]
+        from .deployment import staging_stack
+
+        promotions = [
+            promotion.to_prod(
+                sagemaker,
+                context.group,
+                environments_dir,
+                staging_stack=lambda: staging_stack(context, environments_dir),
+                warn=lambda line: click.echo(line, err=True),
+            )
+        ]
         reason = f"Promote model version {promotions[0].version.number} to prod"
     for change in promotions:
         state = "pinned" if change.changed else "already pinned"

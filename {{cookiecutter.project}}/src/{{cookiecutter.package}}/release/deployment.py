@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from ..data import read_table
 from ..errors import ProjectError
-from .accounts import require_account, staging_reader
+from .accounts import StagingUnreadable, require_account, staging_reader
 from .environments import STAGES, Manifest, load_manifest, manifest_commit, manifest_path
 from .promotion import require_approved
 from .registry import describe
@@ -46,6 +48,23 @@ def signed_in_manifest(context, stage: str, directory: Path) -> Manifest:
     return manifest
 
 
+def staging_stack(context, directory: Path) -> Stack | None:
+    """The staging stack as it is now: read in staging's account, directly when these credentials
+    are for it, else through its reader role. StagingUnreadable when they may not read it."""
+    staging_account = load_manifest("staging", directory).account
+    reader = staging_reader(context.client, context.aws, context.account, staging_account)
+    name = stack_name(context.aws.pipeline_name, "staging")
+    try:
+        return current(reader, name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("AccessDenied", "AccessDeniedException"):
+            raise
+        raise StagingUnreadable(
+            f"cannot read stack {name} in account {staging_account} with these credentials "
+            f"({error.response['Error']['Message']})"
+        ) from None
+
+
 def plan(context, stage: str, directory: Path, check_order: bool = True) -> Plan:
     """Everything `apply` checks before it changes anything, and what it would change. Without
     check_order, prod is not compared with staging: that rule guards a deploy, it is not drift."""
@@ -65,9 +84,7 @@ def plan(context, stage: str, directory: Path, check_order: bool = True) -> Plan
     version = describe(context.client("sagemaker"), context.group, manifest.model_package)
     require_approved(version)
     if stage == "prod" and check_order:
-        staging_account = load_manifest("staging", directory).account
-        reader = staging_reader(context.client, context.aws, context.account, staging_account)
-        staging = current(reader, stack_name(context.aws.pipeline_name, "staging"))
+        staging = staging_stack(context, directory)
         running = (staging.outputs.get("ModelPackageArn") if staging else None) or "nothing"
         if running != version.arn:
             raise ProjectError(

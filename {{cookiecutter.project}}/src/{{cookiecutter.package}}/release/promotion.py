@@ -1,15 +1,18 @@
 """Promotion: which model version each environment should run, written to environments/ (and only
-there). Staging takes an Approved version; prod takes exactly what staging has; a rejected
+there). Staging takes an Approved version; prod takes exactly what staging runs; a rejected
 version is replaced by the previous Approved one wherever it is pinned."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ProjectError
+from .accounts import StagingUnreadable
 from .environments import ENVIRONMENTS_DIR, STAGES, load_manifest, pin
 from .registry import APPROVED, Version, bias_summary, describe, latest_approved, quality
+from .stack import Stack
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,51 @@ def to_staging(sagemaker, group: str, version: str | None, directory: Path = ENV
     return Promotion("staging", chosen, previous, pin("staging", chosen.arn, directory))
 
 
-def to_prod(sagemaker, group: str, directory: Path = ENVIRONMENTS_DIR) -> Promotion:
-    """Pin in prod exactly the version staging's manifest names (deploy then checks staging runs it)."""
+def to_prod(
+    sagemaker,
+    group: str,
+    directory: Path = ENVIRONMENTS_DIR,
+    staging_stack: Callable[[], Stack | None] | None = None,
+    warn: Callable[[str], None] = print,
+) -> Promotion:
+    """Pin in prod exactly the version staging's manifest names, once `staging_stack()` (the
+    staging stack as it is now) shows staging runs it; `deploy` checks it again before prod changes.
+    Credentials that may not read the staging stack get a warning instead of the check."""
     staged = load_manifest("staging", directory).model_package
     if staged is None:
         raise ProjectError("environments/staging.yaml pins no model yet: promote to staging first")
     version = describe(sagemaker, group, staged)
     require_approved(version)
+    if staging_stack is not None:
+        try:
+            stack = staging_stack()
+        except StagingUnreadable as error:
+            warn(
+                f"Warning: {error}. Not checked here that staging runs version {version.number}; "
+                "`deploy plan --env prod` checks it before prod changes"
+            )
+        else:
+            require_running(version, stack)
     previous = load_manifest("prod", directory).model_package
     return Promotion("prod", version, previous, pin("prod", version.arn, directory))
+
+
+def require_running(version: Version, staging: Stack | None) -> None:
+    """Refuse to promote to prod a version staging's stack does not run (prod takes only that)."""
+    running = staging.outputs.get("ModelPackageArn") if staging else None
+    if running == version.arn:
+        return
+    if staging is None:
+        found = "staging has no stack yet"
+    elif running:
+        found = f"stack {staging.name} runs version {running.rsplit('/', 1)[-1]}"
+    else:
+        found = f"stack {staging.name} serves no model ({staging.status})"
+    raise ProjectError(
+        f"environments/staging.yaml pins version {version.number}, but {found}: prod takes only the version "
+        f"staging runs, so deploy staging first (merge its promotion, or `deploy apply --env staging`), then "
+        "promote to prod"
+    )
 
 
 def rollback_from(sagemaker, group: str, rejected: str, directory: Path = ENVIRONMENTS_DIR) -> list[Promotion]:
