@@ -373,6 +373,41 @@ def test_run_before_upsert_says_what_to_do(aws):
     assert "pipeline upsert" in result.output
 
 
+def test_upsert_without_the_bucket_says_to_bootstrap_before_building(aws, monkeypatch):
+    """The bucket is checked first (HeadBucket), not found after half a minute of building."""
+    from {{ cookiecutter.package }}.pipeline import definition
+
+    def built_first(*_args, **_kwargs):
+        raise AssertionError("the pipeline was built before the bucket was checked")
+
+    boto3.client("s3", region_name=aws.region).delete_bucket(Bucket=aws.bucket)
+    monkeypatch.setattr(definition, "build", built_first)
+    result = CliRunner().invoke(main, ["pipeline", "upsert"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"Error: bucket {aws.bucket} (aws.bucket in project.yaml) does not exist: deploy the bootstrap stacks "
+        "first (infra/bootstrap/, see infra/README.md), or correct aws.bucket"
+    )
+
+
+def test_run_and_status_of_a_missing_pipeline_or_bucket_say_what_to_do(aws):
+    runner = CliRunner()
+    status = runner.invoke(main, ["pipeline", "status"])
+    assert status.exit_code == 2, status.output
+    assert f"pipeline {aws.pipeline_name!r}:" in status.output and "(run `pipeline upsert` first)" in status.output
+    # A published pipeline whose data drops' bucket is gone: said before anything starts.
+    sagemaker = boto3.client("sagemaker", region_name=aws.region)
+    published = {"Version": "2020-12-01", "Parameters": [{"Name": "InputDataUri", "Type": "String"}], "Steps": []}
+    sagemaker.create_pipeline(
+        PipelineName=aws.pipeline_name, PipelineDefinition=json.dumps(published), RoleArn=aws.role_arn
+    )
+    boto3.client("s3", region_name=aws.region).delete_bucket(Bucket=aws.bucket)
+    run = runner.invoke(main, ["pipeline", "run"])
+    assert run.exit_code == 2, run.output
+    assert f"bucket {aws.bucket} (aws.data_drops_uri in project.yaml) does not exist" in run.output
+    assert sagemaker.list_pipeline_executions(PipelineName=aws.pipeline_name)["PipelineExecutionSummaries"] == []
+
+
 def test_lineage_of_missing_version_is_clear(aws):
     boto3.client("sagemaker", region_name=aws.region).create_model_package_group(
         ModelPackageGroupName=aws.model_package_group

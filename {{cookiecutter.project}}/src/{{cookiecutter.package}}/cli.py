@@ -244,13 +244,14 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
     from .pipeline import wheels
     from .pipeline.definition import build
     from .pipeline.images import load_images
-    from .pipeline.publish import upload, upsert
+    from .pipeline.publish import require_bucket, upload, upsert
 
     project, aws, sagemaker = _aws(settings)
     name = name or aws.pipeline_name
     root = settings.parent
-    built = build(project, root=root, name=name)
     s3 = boto3.client("s3", region_name=aws.region)
+    require_bucket(s3, aws.bucket)  # seconds, where the build takes half a minute
+    built = build(project, root=root, name=name)
     upload(s3, built, echo=click.echo)
     image = load_images(root)["xgboost"]
     requirements = built.wheels_requirements
@@ -282,15 +283,18 @@ def pipeline_run(
     import boto3
 
     from .pipeline import executions
-    from .pipeline.drops import latest_drop
+    from .pipeline.drops import latest_drop, split_uri
     from .pipeline.parameters import parse_overrides
+    from .pipeline.publish import require_bucket
 
     _project, aws, sagemaker = _aws(settings)
     name = name or aws.pipeline_name
     # The published definition is what runs, so its parameters are the ones to check against.
     overrides = parse_overrides(params, executions.published_definition(sagemaker, name))
     if not any(p["Name"] == "InputDataUri" for p in overrides):
-        drop = latest_drop(boto3.client("s3", region_name=aws.region), aws.data_drops_uri)
+        s3 = boto3.client("s3", region_name=aws.region)
+        require_bucket(s3, split_uri(aws.data_drops_uri)[0], "aws.data_drops_uri")
+        drop = latest_drop(s3, aws.data_drops_uri)
         overrides.append({"Name": "InputDataUri", "Value": drop})
         click.echo(f"Data: {drop} (the latest completed drop)")
     commit = next((p["Value"] for p in overrides if p["Name"] == "GitCommit"), "")

@@ -75,7 +75,13 @@ def describe(sagemaker, arn: str) -> Execution:
 
 
 def latest(sagemaker, name: str) -> str:
-    summaries = sagemaker.list_pipeline_executions(PipelineName=name, SortBy="CreationTime", SortOrder="Descending")
+    try:
+        summaries = sagemaker.list_pipeline_executions(PipelineName=name, SortBy="CreationTime", SortOrder="Descending")
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
+            message = error.response["Error"]["Message"]
+            raise ProjectError(f"pipeline {name!r}: {message} (run `pipeline upsert` first)") from None
+        raise
     found = summaries.get("PipelineExecutionSummaries", [])
     if not found:
         raise ProjectError(f"pipeline {name!r} has no executions yet (start one with `pipeline run`)")

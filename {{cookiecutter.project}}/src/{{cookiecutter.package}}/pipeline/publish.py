@@ -10,7 +10,32 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
+from ..errors import ProjectError
 from .definition import Build
+
+MISSING = ("404", "NoSuchBucket", "NotFound")
+DENIED = ("403", "AccessDenied", "Forbidden")
+
+
+def require_bucket(s3, bucket: str, setting: str = "aws.bucket") -> None:
+    """Refuse at once, before anything is built, when the bucket a command needs is not there, or
+    not readable with these credentials (HeadBucket: the s3:ListBucket the roles have)."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        where = f"bucket {bucket} ({setting} in project.yaml)"
+        if code in MISSING:
+            raise ProjectError(
+                f"{where} does not exist: deploy the bootstrap stacks first (infra/bootstrap/, see infra/README.md), "
+                f"or correct {setting}"
+            ) from None
+        if code in DENIED:
+            raise ProjectError(
+                f"{where}: access denied, so it is another account's bucket or these credentials may not list it; "
+                f"sign in to the pipeline account (the bootstrap stacks' roles may), or correct {setting}"
+            ) from None
+        raise ProjectError(f"{where}: {code} {error.response['Error'].get('Message', '')}".rstrip()) from None
 
 
 def upload(s3, build: Build, echo: Callable[[str], None] = print) -> int:
