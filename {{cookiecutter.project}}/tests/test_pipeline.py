@@ -27,6 +27,7 @@ from {{ cookiecutter.package }}.pipeline.drops import MARKER
 from {{ cookiecutter.package }}.pipeline.images import load_images
 from {{ cookiecutter.package }}.pipeline.parameters import parse_overrides
 from {{ cookiecutter.package }}.pipeline.render import edges, steps
+from {{ cookiecutter.package }}.settings import load_settings
 
 JOB_STEPS = {"Processing", "Training", "ClarifyCheck"}
 
@@ -254,11 +255,26 @@ def test_diff_shows_a_changed_threshold(tmp_path, project_root, settings_path):
         ("MinAuc=high", "MinAuc is a Float"),
         ("SampleFraction", "expected NAME=VALUE"),
         ("RegisterModel=no", "RegisterModel is a Boolean .true or false., got .no."),
+        # Values the parameter's type allows but a run cannot use: the rules of project.yaml.
+        ("MinAuc=7", r"MinAuc=7: Input should be less than or equal to 1 \(as project.yaml's gates.min_auc\)"),
+        ("SampleFraction=-1", "SampleFraction=-1: Input should be greater than 0"),
+        ("SampleFraction=0", "SampleFraction=0: Input should be greater than 0"),
+        ("TrainingInstanceType=m5.huge", r"String should match pattern .*aws.training_instance_type"),
+        ("ModelApprovalStatus=Yes", "Input should be 'PendingManualApproval', 'Approved' or 'Rejected'"),
+        ("AsOf=yesterday", "AsOf=yesterday: 'yesterday': not a time; use ISO 8601"),
+        ("InputDataUri=/local/file.csv", r"InputDataUri=/local/file.csv: String should match pattern .*an s3:// URI"),
     ],
 )
 def test_bad_parameter_overrides_are_refused(definition, pair, message):
     with pytest.raises(ProjectError, match=message):
         parse_overrides((pair,), definition)
+
+
+def test_good_parameter_overrides_pass_as_given(definition, settings):
+    drop = f"{settings.aws.data_drops_uri}2026-12-01/"
+    pairs = ("MinAuc=0.9", "SampleFraction=1", "AsOf=2024-06-30T00:00:00Z", "AsOf=latest", "RegisterModel=false",
+             f"InputDataUri={drop}", "TrainingInstanceType=ml.c5.2xlarge")  # fmt: skip
+    assert [item["Value"] for item in parse_overrides(pairs, definition)] == [pair.split("=", 1)[1] for pair in pairs]
 
 
 # -- against the moto server --------------------------------------------------------------------
@@ -464,3 +480,34 @@ def test_wait_gives_up_after_the_timeout_and_says_how_to_follow():
         executions.wait(
             client, ARN, timeout=5, echo=lambda _: None, poll=0, clock=lambda: next(ticks), sleep=lambda _: None
         )
+
+
+def test_the_jobs_get_the_settings_file_the_definition_was_built_from(tmp_path, project_root, settings_path):
+    """`--settings FILE`: the bundle ships FILE as the jobs' project.yaml, even with no project.yaml
+    beside it, so jobs run exactly the thresholds and hyperparameters the definition shows."""
+    raw = yaml.safe_load(settings_path.read_text())
+    raw["gates"]["min_auc"] = 0.91
+    variant = tmp_path / "variant.yaml"
+    variant.write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(
+        main, ["pipeline", "build", "--settings", str(variant), "--out", str(tmp_path / "definition.json")]
+    )
+    assert result.exit_code == 0, result.output
+    definition = json.loads((tmp_path / "definition.json").read_text())
+    assert {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}["MinAuc"] == 0.91
+    with no_network():
+        built = build(load_settings(variant), root=project_root, settings_file=variant)
+    (code_key,) = [key for key in built.uploads if key.endswith("/sourcedir.tar.gz")]
+    with tarfile.open(fileobj=io.BytesIO(built.uploads[code_key])) as tar:
+        assert tar.extractfile("project.yaml").read() == variant.read_bytes()
+
+
+def test_building_outside_the_project_root_says_where_to_run(settings, tmp_path):
+    with pytest.raises(ProjectError, match="run from the project's root folder"):
+        build(settings, root=tmp_path)
+
+
+def test_diff_of_something_that_is_not_a_definition_is_one_clear_error(tmp_path):
+    (tmp_path / "list.json").write_text("[1, 2]")
+    result = CliRunner().invoke(main, ["pipeline", "diff", str(tmp_path / "list.json"), str(tmp_path / "list.json")])
+    assert result.exit_code == 2 and "not a pipeline definition" in result.output

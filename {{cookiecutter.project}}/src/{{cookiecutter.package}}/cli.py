@@ -16,6 +16,7 @@ from .errors import ProjectError
 {%- if cookiecutter.use_feature_store == "yes" %}
 from .feature_store.cli import features
 {%- endif %}
+from .output import write_file
 from .release.cli import deploy, predict, promote, registry
 from .settings import load_settings
 
@@ -187,14 +188,12 @@ def pipeline_build(out: Path, mermaid: Path | None, name: str | None, settings: 
     from .pipeline.definition import build
     from .pipeline.render import mermaid as render_mermaid
 
-    built = build(load_settings(settings), root=settings.parent, name=name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(built.definition, encoding="utf-8")
+    built = build(load_settings(settings), name=name, settings_file=settings)
+    write_file(out, built.definition)
     size, steps = len(built.definition.encode()), len(built.parsed["Steps"])
     click.echo(f"Wrote {out}: {size:,} bytes, {steps} top-level steps, {len(built.uploads)} files to upload")
     if mermaid:
-        mermaid.parent.mkdir(parents=True, exist_ok=True)
-        mermaid.write_text(render_mermaid(built.parsed, fenced=True) + "\n", encoding="utf-8")
+        write_file(mermaid, render_mermaid(built.parsed, fenced=True) + "\n", option="--mermaid")
         click.echo(f"Wrote {mermaid}")
 
 
@@ -226,11 +225,14 @@ def pipeline_diff(base: Path, head: Path) -> None:
 
     def read(path: Path) -> dict:
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            definition = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as error:
             raise ProjectError(f"{path}: not a pipeline definition (invalid JSON: {error})") from None
 
     click.echo(format_diff(diff(read(base), read(head))))
+        if not isinstance(definition, dict) or not isinstance(definition.get("Steps", []), list):
+            raise ProjectError(f"{path}: not a pipeline definition (expected the object `pipeline build` writes)")
+        return definition
 
 
 @pipeline.command("upsert")
@@ -248,14 +250,13 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
 
     project, aws, sagemaker = _aws(settings)
     name = name or aws.pipeline_name
-    root = settings.parent
     s3 = boto3.client("s3", region_name=aws.region)
     require_bucket(s3, aws.bucket)  # seconds, where the build takes half a minute
-    built = build(project, root=root, name=name)
+    built = build(project, name=name, settings_file=settings)  # run from the project's root folder
     upload(s3, built, echo=click.echo)
-    image = load_images(root)["xgboost"]
+    image = load_images()["xgboost"]
     requirements = built.wheels_requirements
-    wheels.upload(s3, aws.bucket, built.wheels_prefix, requirements, image, root / "build/wheels", click.echo)
+    wheels.upload(s3, aws.bucket, built.wheels_prefix, requirements, image, Path("build/wheels"), click.echo)
     arn, action = upsert(
         sagemaker,
         name,
