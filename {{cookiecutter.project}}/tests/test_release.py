@@ -233,7 +233,7 @@ def test_refusals(cli, project: Path, registered, aws):
     original = path.read_text()
     path.write_text(original.replace("instance_count: 1", "instance_count: 0"))
     out = cli("deploy", "plan", "--env", "staging", expect=2)
-    assert "staging.yaml: 1 invalid setting(s)" in out and "endpoint.instance_count" in out
+    assert "staging.yaml: endpoint.instance_count" in out
     path.write_text(original.replace("strategy: all_at_once", "strategy: big_bang"))
     assert "deployment.strategy" in cli("deploy", "apply", "--env", "staging", expect=2)
     linear = original.replace("strategy: all_at_once", "strategy: linear")

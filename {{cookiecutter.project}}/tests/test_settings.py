@@ -90,7 +90,7 @@ def test_every_problem_is_listed(raw_settings: dict, write_settings):
     raw_settings["gates"]["min_auc"] = 1.5
     raw_settings["split"]["test"] = 0.7
     message = error_for(write_settings(raw_settings))
-    assert "2 invalid setting(s)" in message
+    assert "2 invalid settings" in message
     assert "gates.min_auc" in message
     assert "split.test" in message
 

@@ -210,6 +210,8 @@ def pipeline_lock(check: bool, root: Path) -> None:
     problems = lock_problems(root)
     if problems:
         raise click.ClickException("\n".join(["locks cannot be used as they are:", *problems]))
+    if len(problems) == 1:
+        raise click.ClickException(problems[0])
     click.echo("locks: fresh, and none replaces a package its image pins")
 
 

@@ -210,7 +210,7 @@ def validate(model: type[BaseModel], raw: dict, source: str):
 
 def describe_errors(source: str, error: ValidationError) -> str:
     """One line per problem, each naming the key path: what, where, and what is expected."""
-    lines = [f"{source}: {error.error_count()} invalid setting(s):"]
+    problems = []
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
@@ -218,5 +218,7 @@ def describe_errors(source: str, error: ValidationError) -> str:
             message = "unknown key (check its spelling and indentation)"
         elif problem["type"] != "missing" and not isinstance(problem.get("input"), (dict, list)):
             message += f" (got {problem['input']!r})"  # a whole section would drown the message
-        lines.append(f"  {key}: {message}" if key else f"  {message}")
-    return "\n".join(lines)
+        problems.append(f"{key}: {message}" if key else message)
+    if len(problems) == 1:
+        return f"{source}: {problems[0]}"
+    return "\n".join([f"{source}: {len(problems)} invalid settings:", *(f"  {problem}" for problem in problems)])
