@@ -225,8 +225,72 @@ def test_a_suite_without_an_expectations_list_names_its_path(content, tmp_path: 
 
 def test_a_suite_takes_its_name_from_the_file_when_it_has_none(tmp_path: Path):
     path = tmp_path / "nightly.json"
-    path.write_text(json.dumps({"expectations": []}), encoding="utf-8")
+    rows = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}
+    path.write_text(json.dumps({"expectations": [rows]}), encoding="utf-8")
     assert load_suite(path)["name"] == "nightly"
+
+
+def test_a_suite_without_expectations_is_refused_naming_its_file(tmp_path: Path, sample: pd.DataFrame):
+    # It would pass any data ("0/0 passed") and open the data gate.
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({"name": "empty", "expectations": []}), encoding="utf-8")
+    with pytest.raises(ProjectError) as error:
+        load_suite(path)
+    assert str(error.value).startswith(f"{path}: the suite has no expectations, so it would pass any data;")
+    with pytest.raises(ProjectError, match="data-check suite 'empty': the suite has no expectations"):
+        validate(sample, {"name": "empty", "expectations": []})
+
+
+def typo_suite(tmp_path: Path) -> Path:
+    """The training suite with one expectation type misspelt."""
+    suite = json.loads((SUITES / "training.json").read_text(encoding="utf-8"))
+    suite["expectations"][7]["type"] = "expect_column_values_to_be_betwen"
+    path = tmp_path / "training.json"
+    path.write_text(json.dumps(suite), encoding="utf-8")
+    return path
+
+
+def test_an_unknown_expectation_type_is_refused_naming_file_expectation_and_types(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+):
+    path = typo_suite(tmp_path)
+    with pytest.raises(ProjectError) as error:
+        load_suite(path)
+    message = str(error.value)
+    assert message.startswith(
+        f"{path}: expectations.7.type: unknown expectation type 'expect_column_values_to_be_betwen'; "
+        "did you mean 'expect_column_values_to_be_between'? Great Expectations "
+    )
+    assert message.endswith("types, listed at https://greatexpectations.io/expectations/")
+    assert capfd.readouterr().err == "", "no Great Expectations traceback or log line"
+
+
+def test_checks_run_with_an_unknown_expectation_type_prints_one_line(tmp_path: Path):
+    typo_suite(tmp_path)
+    result = run_command("checks", "run", "--suite", "training", "--suites-dir", tmp_path, "--data", SAMPLE)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {tmp_path / 'training.json'}: expectations.7.type: unknown expectation type ")
+
+
+@pytest.mark.parametrize(
+    ("expectation", "message"),
+    [
+        ({"type": "expect_column_values_to_not_be_null", "kwargs": {}}, "column: field required"),
+        ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "age", "mni_value": 1}}, "mni_value"),
+        ({"kwargs": {"column": "age"}}, "an expectation is an object with a 'type' and its 'kwargs'"),
+        ("expect_column_values_to_not_be_null", "an expectation is an object with a 'type' and its 'kwargs'"),
+    ],
+    ids=["no column", "misspelt argument", "no type", "not an object"],
+)
+def test_an_expectation_that_does_not_fit_its_type_is_refused(expectation, message: str, tmp_path: Path):
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"expectations": [expectation]}), encoding="utf-8")
+    with pytest.raises(ProjectError) as error:
+        load_suite(path)
+    assert str(error.value).startswith(f"{path}: expectations.0")
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
 
 
 def test_an_unknown_suite_name_lists_the_known_suites():

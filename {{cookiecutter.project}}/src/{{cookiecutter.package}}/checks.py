@@ -6,6 +6,7 @@ pipeline's data-check Processing job; the result reads the same everywhere.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from .errors import ProjectError
 
 SUITES_DIR = Path("data_checks")
 EXAMPLES = 5  # unexpected values shown per failed expectation
+EXPECTATIONS_URL = "https://greatexpectations.io/expectations/"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ def suite_path(name: str, directory: Path = SUITES_DIR) -> Path:
 
 
 def load_suite(path: Path) -> dict:
+    """A suite file, refused with one line naming it when it cannot check anything as written:
+    not JSON, no expectations, an expectation type Great Expectations does not know, or an
+    expectation's arguments that do not fit its type."""
     try:
         suite = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -85,12 +90,63 @@ def load_suite(path: Path) -> dict:
     if not isinstance(suite, dict) or not isinstance(suite.get("expectations"), list):
         raise ProjectError(f"{path}: a suite is a JSON object with 'name' and a list of 'expectations'")
     suite.setdefault("name", path.stem)
+    check_expectations(suite["expectations"], str(path))
     return suite
 
 
-def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResult:
+def check_expectations(expectations: list, where: str) -> None:
+    """Each expectation, one by one, before Great Expectations builds the suite: GE logs a
+    traceback for an expectation it cannot build and then drops it, which would switch a check
+    off. An empty suite would pass any data, so it is refused too."""
+    if not expectations:
+        raise ProjectError(
+            f"{where}: the suite has no expectations, so it would pass any data; add expectations "
+            f"(data_checks/README.md, {EXPECTATIONS_URL})"
+        )
+    gx = _import_gx()
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.registry import list_registered_expectation_implementations
+
+    known = sorted(list_registered_expectation_implementations())
+    for position, entry in enumerate(expectations):
+        key = f"expectations.{position}"
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        if not isinstance(kind, str):
+            raise ProjectError(f"{where}: {key}: an expectation is an object with a 'type' and its 'kwargs'")
+        if kind not in known:
+            close = difflib.get_close_matches(kind, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ProjectError(
+                f"{where}: {key}.type: unknown expectation type {kind!r}; {hint}Great Expectations "
+                f"{gx.__version__} has {len(known)} types, listed at {EXPECTATIONS_URL}"
+            )
+        try:
+            ExpectationConfiguration(**entry).to_domain_obj()
+        except Exception as error:  # pydantic's ValidationError, GE's own errors, TypeError for odd keys
+            raise ProjectError(f"{where}: {key} ({kind}): {_described(error)}") from None
+
+
+def _described(error: Exception) -> str:
+    """A configuration error in one line: pydantic's field errors, or the message's first line."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        try:
+            return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors())
+        except (TypeError, KeyError):
+            pass
+    return (str(error).splitlines() or [type(error).__name__])[0]
+
+
+def _import_gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage reporting from CI or containers
     import great_expectations as gx  # ~2 s import: only when checks actually run
+
+    return gx
+
+
+def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResult:
+    check_expectations(suite.get("expectations") or [], f"data-check suite {suite.get('name')!r}")
+    gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -105,7 +161,7 @@ def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResul
         unknown = sorted({e.get("type", "(no type)") for e in suite["expectations"]} - known)
         raise ProjectError(
             f"data-check suite {suite.get('name')!r}: unknown expectation type(s) {', '.join(unknown)}; "
-            "see https://greatexpectations.io/expectations/"
+            f"see {EXPECTATIONS_URL}"
         )
     # GE's pandas engine copies the whole frame for every column-map metric; validating each
     # column's expectations on just that column is ~10x faster on wide frames, same results.
