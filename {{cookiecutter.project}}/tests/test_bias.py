@@ -172,9 +172,10 @@ def test_the_bias_gate_checks_every_thresholded_metric(hand_analysis: dict):
 
 
 def test_a_metric_that_cannot_be_computed_fails_the_gate():
-    frame = hand_frame().assign(sex="Male")  # no row of the sensitive group
-    post = bias.post_training(frame, np.array(HAND_PREDICTED * REPEAT), HAND_SPEC, HAND_DATASET, HAND_BIAS)
-    rows = bias.metric_values(bias.analysis(bias.pre_training(frame, HAND_DATASET, HAND_BIAS), post))
+    # What _guarded records when smclarify cannot compute a facet's metrics.
+    failed = [{"name": name, "value": None, "error": "facet is empty"} for name in ["DPPL", "DI"]]
+    analysis_json = {POST: {"facets": {"sex": [{"value_or_threshold": "Female", "metrics": failed}]}}}
+    rows = bias.metric_values(analysis_json)
     assert all(value is None and error for *_, value, error in rows)
     gates = bias_gates(rows, HAND_BIAS)
     assert len(gates) == 2
@@ -183,6 +184,65 @@ def test_a_metric_that_cannot_be_computed_fails_the_gate():
         assert " not computed, expected " in gate.message
         assert "the metric could not be computed (" in gate.message
         assert "empty" in gate.message
+
+
+@pytest.mark.parametrize("stage", ["pre", "post"])
+def test_a_facet_value_absent_from_the_rows_is_refused_not_left_to_smclarify(stage: str):
+    frame = hand_frame().assign(sex="Male")  # no row of the sensitive group
+    with pytest.raises(ProjectError) as error:
+        if stage == "pre":
+            bias.pre_training(frame, HAND_DATASET, HAND_BIAS)
+        else:
+            bias.post_training(frame, np.array(HAND_PREDICTED * REPEAT), HAND_SPEC, HAND_DATASET, HAND_BIAS)
+    assert str(error.value) == (
+        "bias analysis of 10 rows: bias facet 'sex': 'Female' does not occur in the data (values present: "
+        "'Male' (10)); correct bias.facets.0.sensitive_values in project.yaml"
+    )
+
+
+def with_facet(settings: Settings, column: str, values: list[str]) -> Settings:
+    facets = [{"column": column, "sensitive_values": values}]
+    return settings.model_copy(update={"bias": Bias.model_validate({**settings.bias.model_dump(), "facets": facets})})
+
+
+def test_a_misspelt_facet_value_stops_the_local_run_before_training(settings: Settings, tmp_path: Path):
+    # Before, training ran and smclarify then failed with three chained tracebacks.
+    lines: list[str] = []
+    misspelt = with_facet(settings, "sex", ["Femal"])
+    with pytest.raises(ProjectError) as error:
+        run_local(misspelt, data=SAMPLE, out=tmp_path / "run", suites=ROOT / "data_checks", echo=lines.append)
+    assert str(error.value).startswith(
+        f"{SAMPLE}: bias facet 'sex': 'Femal' does not occur in the data (values present: 'Male' (3,"
+    )
+    assert "'Female' (1," in str(error.value)
+    assert str(error.value).endswith("; correct bias.facets.0.sensitive_values in project.yaml")
+    assert not any(line.startswith("[4/8] train") for line in lines)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_facet_group_too_small_in_the_test_split_is_refused(settings: Settings):
+    frame = read_dataset(SAMPLE, settings.dataset)
+    rare = frame.index[frame["race"] == "Other"]
+    few = frame.drop(rare[bias.MIN_GROUP_ROWS :])  # too few to leave MIN_GROUP_ROWS in a 15% test split
+    other = with_facet(settings, "race", ["Other"]).bias
+    with pytest.raises(ProjectError) as error:
+        split_dataset(few, settings.dataset, settings.split, where="few.csv", bias=other)
+    message = str(error.value)
+    assert message.startswith("few.csv: bias facet 'race': the group race=Other has ")
+    assert f"in the test split, fewer than the {bias.MIN_GROUP_ROWS} its bias metrics need to be stable;" in message
+
+
+def test_the_preprocess_job_refuses_a_facet_value_absent_from_the_data(settings_path: Path, tmp_path: Path):
+    from {{ cookiecutter.package }}.steps import preprocess
+
+    raw = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
+    raw["bias"]["facets"][1]["sensitive_values"] = ["black"]
+    settings_file = tmp_path / "project.yaml"
+    settings_file.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    arguments = ["--input", str(SAMPLE), "--output", str(tmp_path / "out"), "--settings", str(settings_file)]
+    with pytest.raises(ProjectError, match=r"facet 'race': 'black' does not occur in the data \(values present: "):
+        preprocess.main(arguments)
+    assert not (tmp_path / "out").exists()
 
 
 def test_infinite_values_are_numbers_that_fail_a_bounded_limit():

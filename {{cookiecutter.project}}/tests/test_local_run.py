@@ -209,3 +209,41 @@ def test_refuses_the_current_directory_as_output(settings: Settings, sample_path
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ProjectError, match="current directory"):
         run_local(settings, data=sample_path, out=Path("."))
+
+
+@pytest.fixture
+def lenient_suites(tmp_path: Path) -> Path:
+    """A training suite that checks only the row count: what the data checks do not catch, the run must."""
+    directory = tmp_path / "suites"
+    directory.mkdir()
+    rows = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}
+    (directory / "training.json").write_text(json.dumps({"name": "training", "expectations": [rows]}))
+    return directory
+
+
+@pytest.mark.parametrize("columns", [["record_id"], ["event_time"], ["record_id", "event_time"]])
+def test_data_without_id_or_time_columns_is_refused_before_training(
+    columns: list[str], settings: Settings, sample: pd.DataFrame, lenient_suites: Path, tmp_path: Path
+):
+    # Before, training succeeded and the explain stage then failed with a KeyError.
+    data = tmp_path / "in.csv"
+    sample.drop(columns=columns).to_csv(data, index=False)
+    lines: list[str] = []
+    with pytest.raises(ProjectError) as caught:
+        run_local(settings, data=data, out=tmp_path / "run", suites=lenient_suites, echo=lines.append)
+    assert str(caught.value).startswith(f"{data}: missing column(s) {', '.join(columns)};")
+    assert not any(" train" in line for line in lines)
+    assert not (tmp_path / "run").exists()
+
+
+def test_label_values_other_than_the_two_classes_stop_the_run_before_training(
+    settings: Settings, sample: pd.DataFrame, lenient_suites: Path, tmp_path: Path
+):
+    data = tmp_path / "in.csv"
+    sample.loc[sample.index[:25], "income"] = ">50K."
+    sample.to_csv(data, index=False)
+    with pytest.raises(ProjectError) as caught:
+        run_local(settings, data=data, out=tmp_path / "run", suites=lenient_suites, echo=lambda _: None)
+    message = str(caught.value)
+    assert message.startswith(f"{data}: label column 'income' holds 3 distinct values")
+    assert "'>50K.' (25)" in message

@@ -94,11 +94,23 @@ def test_too_few_rows_of_a_class_is_refused(sample: pd.DataFrame, settings: Sett
 
 def test_a_label_without_the_positive_value_is_refused(sample: pd.DataFrame, settings: Settings):
     sample["income"] = sample["income"].str.replace(">50K", "high")
-    with pytest.raises(ProjectError, match="need at least 10 rows of each class"):
+    with pytest.raises(ProjectError, match="never holds the positive label '>50K'; values seen: '<=50K' \\(3,7"):
         split_dataset(sample, settings.dataset, settings.split)
 
 
-@pytest.mark.parametrize("column", ["income", "age", "native_country"])
+@pytest.mark.parametrize("variant", [">50K.", ">50k", "maybe"])
+def test_label_values_other_than_the_two_classes_are_refused(sample: pd.DataFrame, settings: Settings, variant):
+    # Before, these rows silently became the negative class; the data checks may not list label values.
+    sample.loc[sample.index[:30], "income"] = variant
+    with pytest.raises(ProjectError) as caught:
+        split_dataset(sample, settings.dataset, settings.split, where="in.csv")
+    message = str(caught.value)
+    assert message.startswith("in.csv: label column 'income' holds 3 distinct values, but binary classification")
+    assert f"{variant!r} (30)" in message
+    assert "'<=50K' (3," in message and "'>50K' (1," in message
+
+
+@pytest.mark.parametrize("column", ["income", "age", "native_country", "record_id", "event_time"])
 def test_missing_column_is_named(sample: pd.DataFrame, settings: Settings, column):
     with pytest.raises(ProjectError) as caught:
         split_dataset(sample.drop(columns=[column]), settings.dataset, settings.split, where="in.csv")

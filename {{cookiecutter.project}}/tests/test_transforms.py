@@ -77,13 +77,46 @@ def test_category_that_looks_like_a_number_stays_text():
 
 
 def test_binary_label_maps_positive_other_and_missing():
-    labels = binary_label(pd.Series([">50K", "<=50K", " >50K ", "", None, ">50K."]), ">50K")
+    labels = binary_label(pd.Series([">50K", "<=50K", " >50K ", "", None, "<=50K"]), ">50K")
     assert labels.iloc[0] == 1
     assert labels.iloc[1] == 0
     assert labels.iloc[2] == 1
     assert labels.iloc[3] is pd.NA
     assert labels.iloc[4] is pd.NA
     assert labels.iloc[5] == 0
+
+
+@pytest.mark.parametrize("variant", [">50K.", ">50k", "maybe"])
+def test_a_third_label_value_is_refused_not_counted_as_negative(variant: str):
+    values = pd.Series([">50K"] * 3 + ["<=50K"] * 5 + [variant] * 2, name="income")
+    with pytest.raises(ProjectError) as caught:
+        binary_label(values, ">50K", where="in.csv")
+    assert str(caught.value) == (
+        "in.csv: label column 'income' holds 3 distinct values, but binary classification takes two, the positive "
+        f"label '>50K' and one other: '<=50K' (5), '>50K' (3), {variant!r} (2); correct the labels, or "
+        "dataset.positive_label in project.yaml"
+    )
+
+
+def test_a_label_without_the_positive_value_is_refused_naming_the_values_seen():
+    with pytest.raises(ProjectError) as caught:
+        binary_label(pd.Series(["high", "low", "low"], name="income"), ">50K", where="in.csv")
+    assert str(caught.value).startswith(
+        "in.csv: label column 'income' never holds the positive label '>50K'; values seen: 'low' (2), 'high' (1);"
+    )
+
+
+def test_a_label_with_one_value_is_refused():
+    with pytest.raises(ProjectError, match=r"holds only the positive label '>50K' \(2 rows\); binary classification"):
+        binary_label(pd.Series([">50K", ">50K", None], name="income"), ">50K")
+    with pytest.raises(ProjectError, match=r"label column 'income' has no values"):
+        binary_label(pd.Series(["", None], name="income"), ">50K")
+
+
+def test_a_numeric_label_takes_the_positive_value_and_one_other():
+    assert binary_label(pd.Series([0.0, 1.0, np.nan, 1.0]), "1").tolist() == [0, 1, pd.NA, 1]
+    with pytest.raises(ProjectError, match=r"3 distinct values, .*: 1 \(2\), 0 \(1\), 2 \(1\);"):
+        binary_label(pd.Series([0.0, 1.0, 2.0, 1.0], name="y"), "1")
 
 
 def test_fit_learns_sorted_known_categories_without_missing(tiny_frame: pd.DataFrame, settings: Settings):

@@ -11,6 +11,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from .errors import ProjectError
 from .settings import Bias, Dataset
 from .transforms import FeatureSpec, encode
 
@@ -20,12 +21,50 @@ logging.getLogger("smclarify").setLevel(logging.CRITICAL)
 
 LABEL = "label"
 PREDICTED = "predicted_label"
+# Rows each facet group (the sensitive values, and everyone else) needs in the test split before
+# its post-training metrics mean anything: with fewer, one row moves a metric by 0.1 or more.
+MIN_GROUP_ROWS = 10
+SHOWN = 8  # values listed when a facet value is not found
+
+
+def check_facets(labelled: pd.DataFrame, test: pd.DataFrame, bias: Bias, where: str = "data") -> None:
+    """Refuse, before training, facets the bias analysis cannot measure: a sensitive value that
+    does not occur in the data (a typo would otherwise end in smclarify tracebacks after
+    training), or a group with fewer than MIN_GROUP_ROWS rows in the test split."""
+    _require_values(labelled, bias, where)
+    for facet in bias.facets:
+        sensitive = int(test[facet.column].isin(facet.sensitive_values).sum())
+        named = f"{facet.column}={','.join(facet.sensitive_values)}"
+        for group, rows in {named: sensitive, f"everyone but {named}": len(test) - sensitive}.items():
+            if rows < MIN_GROUP_ROWS:
+                raise ProjectError(
+                    f"{where}: bias facet '{facet.column}': the group {group} has {rows} row(s) in the test split, "
+                    f"fewer than the {MIN_GROUP_ROWS} its bias metrics need to be stable; use more data, a larger "
+                    "split.test, or other sensitive values (bias.facets in project.yaml)"
+                )
+
+
+def _require_values(frame: pd.DataFrame, bias: Bias, where: str) -> None:
+    """Every sensitive value of every facet occurs in the frame (else smclarify fails with tracebacks)."""
+    for position, facet in enumerate(bias.facets):
+        counts = frame[facet.column].value_counts()
+        absent = [value for value in facet.sensitive_values if value not in counts.index]
+        if absent:
+            present = ", ".join(f"{value!r} ({count:,})" for value, count in counts.head(SHOWN).items())
+            more = f" and {len(counts) - SHOWN:,} more" if len(counts) > SHOWN else ""
+            raise ProjectError(
+                f"{where}: bias facet '{facet.column}': {', '.join(map(repr, absent))} does not occur in the data "
+                f"(values present: {present or 'none'}{more}); "
+                f"correct bias.facets.{position}.sensitive_values in project.yaml"
+            )
 
 
 def pre_training(frame: pd.DataFrame, dataset: Dataset, bias: Bias) -> dict:
-    """Data bias of labelled rows (label column 0/1, feature columns as cleaned)."""
+    """Data bias of labelled rows (label column 0/1, feature columns as cleaned). A facet value
+    that does not occur in them is refused (ProjectError), not left to smclarify."""
     from smclarify.bias import report
 
+    _require_values(frame, bias, f"bias analysis of {len(frame):,} rows")
     data = _facet_frame(frame, dataset, bias)
     label = report.LabelColumn(LABEL, data[LABEL], [1])
     facets = {
@@ -50,6 +89,7 @@ def post_training(frame: pd.DataFrame, predicted: np.ndarray, spec: FeatureSpec,
     """Model bias: the same rows with the model's predicted labels (0/1)."""
     from smclarify.bias import report
 
+    _require_values(frame, bias, f"bias analysis of {len(frame):,} rows")
     data = _facet_frame(frame, dataset, bias)
     # FT (flip test) runs k-nearest-neighbours on the other features: give it the encoded numbers.
     encoded = pd.DataFrame(encode(frame, spec), columns=spec.features, index=frame.index).fillna(-1.0)

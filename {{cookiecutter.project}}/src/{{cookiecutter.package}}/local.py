@@ -109,7 +109,7 @@ def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages
         stages.echo("Stopping before training: the data failed its checks.")
         return results
     with stages.stage("preprocess") as summary:
-        results.splits = splits = split_dataset(raw, dataset, settings.split, where=str(data))
+        results.splits = splits = split_dataset(raw, dataset, settings.split, where=str(data), bias=settings.bias)
         write_splits(splits, out / "data")
         summary.append(", ".join(f"{name} {len(frame):,}" for name, frame in splits.items()))
     with stages.stage("train") as summary:

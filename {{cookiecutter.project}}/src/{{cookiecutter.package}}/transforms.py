@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the endpoint imports this module; it runs on the image's pa
     from .settings import Dataset
 
 MISSING_TOKENS = ("", "?")  # the Adult source writes '?' for unknown
+SHOWN = 5  # offending values quoted in a message
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,49 @@ def clean_features(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     return clean(frame, dataset.numeric_features, dataset.categorical_features)
 
 
-def binary_label(values: pd.Series, positive_label: str) -> pd.Series:
-    """1 for the positive class, 0 otherwise, NaN where the label is missing."""
+def binary_label(values: pd.Series, positive_label: str, where: str = "data") -> pd.Series:
+    """1 for the positive class, 0 for the other class, NaN where the label is missing.
+
+    Binary classification needs exactly two label values: the positive label and one other. Any
+    other set is refused, naming the values seen, so that a variant of the positive label
+    ('>50K.', '>50k') never silently counts as the negative class."""
     if pd.api.types.is_numeric_dtype(values):  # e.g. a 0/1 label read as float because of blanks
-        positive = pd.to_numeric(positive_label, errors="coerce")
-        return (values == positive).astype("Int8").mask(values.isna())
-    text = values.astype("string").str.strip()
-    return (text == positive_label).astype("Int8").mask(text.isna() | (text == ""))
+        keys, positive = values, pd.to_numeric(positive_label, errors="coerce")
+        missing = values.isna()
+    else:
+        keys, positive = values.astype("string").str.strip(), positive_label
+        missing = keys.isna() | (keys == "")
+    counts = keys[~missing].value_counts()
+    column = f"label column '{values.name}'" if values.name is not None else "the label column"
+    fix = "correct the labels, or dataset.positive_label in project.yaml"
+    if counts.empty:
+        raise ProjectError(f"{where}: {column} has no values; rows without a label cannot be learned from")
+    if positive not in counts.index:
+        raise ProjectError(
+            f"{where}: {column} never holds the positive label {positive_label!r}; "
+            f"values seen: {_counted(counts)}; {fix}"
+        )
+    if len(counts) == 1:
+        raise ProjectError(
+            f"{where}: {column} holds only the positive label {positive_label!r} ({counts.iloc[0]:,} rows); "
+            "binary classification needs rows of one other value too"
+        )
+    if len(counts) > 2:
+        raise ProjectError(
+            f"{where}: {column} holds {len(counts)} distinct values, but binary classification takes two, "
+            f"the positive label {positive_label!r} and one other: {_counted(counts)}; {fix}"
+        )
+    return (keys == positive).astype("Int8").mask(missing)
+
+
+def _counted(counts: pd.Series, shown: int = SHOWN) -> str:
+    """'a' (3,771), 'b' (1,229) and 2 more: the most frequent values first."""
+    text = ", ".join(f"{_shown(value)} ({count:,})" for value, count in counts.head(shown).items())
+    return text + (f" and {len(counts) - shown:,} more" if len(counts) > shown else "")
+
+
+def _shown(value) -> str:
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else repr(value)
 
 
 def fit(train_features: pd.DataFrame, dataset: Dataset) -> FeatureSpec:

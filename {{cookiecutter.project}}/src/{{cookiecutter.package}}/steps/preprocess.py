@@ -15,15 +15,21 @@ from sklearn.model_selection import train_test_split
 
 from ..data import cutoff, read_dataset
 from ..errors import ProjectError
-from ..settings import DEFAULT_PATH, Dataset, Split, load_settings
+from ..settings import DEFAULT_PATH, Bias, Dataset, Split, load_settings
 from ..transforms import binary_label, clean_features, require_columns
 
 SPLITS = ("train", "validation", "test")
 
 
-def split_dataset(raw: pd.DataFrame, dataset: Dataset, split: Split, where: str = "data") -> dict[str, pd.DataFrame]:
-    require_columns(raw, [dataset.label, *dataset.features], where)
-    labels = binary_label(raw[dataset.label], dataset.positive_label)
+def split_dataset(
+    raw: pd.DataFrame, dataset: Dataset, split: Split, where: str = "data", bias: Bias | None = None
+) -> dict[str, pd.DataFrame]:
+    """Refuses, before anything is trained, data a run cannot use whatever its data checks said:
+    missing columns, labels other than the positive label and one other value, too few rows of a
+    class, and (with `bias`) facet values that do not occur or groups too small to measure in the
+    test split."""
+    require_columns(raw, [dataset.record_id, dataset.event_time, dataset.label, *dataset.features], where)
+    labels = binary_label(raw[dataset.label], dataset.positive_label, where)
     frame = clean_features(raw, dataset)
     frame.insert(0, dataset.label, labels)
     frame = frame[labels.notna()].astype({dataset.label: "int8"})
@@ -40,6 +46,10 @@ def split_dataset(raw: pd.DataFrame, dataset: Dataset, split: Split, where: str 
         stratify=rest[dataset.label],
         random_state=split.seed,
     )
+    if bias:
+        from ..bias import check_facets  # bias.py comes with use_clarify=yes, as does the bias section
+
+        check_facets(frame, test, bias, where)
     return {"train": train, "validation": validation, "test": test}
 
 
@@ -91,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings(args.settings)
     raw = read_dataset(args.input, settings.dataset, as_of=cutoff(args.as_of))
     raw = sample(raw, args.sample_fraction, settings.split.seed)
-    splits = split_dataset(raw, settings.dataset, settings.split, where=str(args.input))
+    splits = split_dataset(raw, settings.dataset, settings.split, where=str(args.input), bias=settings.bias)
     write_splits(splits, args.output)
     write_clarify_inputs(splits, args.output)
     print(", ".join(f"{name}: {len(frame):,} rows" for name, frame in splits.items()))
