@@ -208,10 +208,10 @@ def pipeline_lock(check: bool, root: Path) -> None:
     if not check:
         lock(root, echo=click.echo)
     problems = lock_problems(root)
-    if problems:
-        raise click.ClickException("\n".join(["locks cannot be used as they are:", *problems]))
     if len(problems) == 1:
         raise click.ClickException(problems[0])
+    if problems:
+        raise click.ClickException("\n".join(["locks cannot be used as they are:", *problems]))
     click.echo("locks: fresh, and none replaces a package its image pins")
 
 
@@ -230,11 +230,11 @@ def pipeline_diff(base: Path, head: Path) -> None:
             definition = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as error:
             raise ProjectError(f"{path}: not a pipeline definition (invalid JSON: {error})") from None
-
-    click.echo(format_diff(diff(read(base), read(head))))
         if not isinstance(definition, dict) or not isinstance(definition.get("Steps", []), list):
             raise ProjectError(f"{path}: not a pipeline definition (expected the object `pipeline build` writes)")
         return definition
+
+    click.echo(format_diff(diff(read(base), read(head))))
 
 
 @pipeline.command("upsert")
