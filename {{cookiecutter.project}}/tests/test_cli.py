@@ -84,7 +84,8 @@ def test_bad_settings_exit_2_with_one_error_naming_the_key(
     path = write_settings(raw_settings)
     result = run(console_script, "local", "run", "--settings", path, "--out", tmp_path / "run", cwd=project_root)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [f"Error: {path}: gates.min_auc: Input should be less than or equal to 1 (got 1.5)"]
+    expected = f"Error: {path}: gates.min_auc: Input should be less than or equal to 1 (got 1.5)"
+    assert result.stderr.splitlines() == [expected]
     assert result.stdout == ""
     assert not (tmp_path / "run").exists()
 
