@@ -8,6 +8,7 @@ import click
 
 from ..cli_support import GATE_REFUSED, reports_errors, settings_option
 from ..errors import ProjectError
+from ..output import write_file
 from ..settings import load_settings
 from .definition import FEATURES_DIR, check_against, find_group, group_files, load_group
 
@@ -143,8 +144,7 @@ def features_ingest(
     )
     if len(outcome.failed):
         failed_out = failed_out or Path("build/features") / f"{group.name}-failed.csv"
-        failed_out.parent.mkdir(parents=True, exist_ok=True)
-        outcome.failed.to_csv(failed_out, index=False)
+        write_file(failed_out, outcome.failed.to_csv(index=False), option="--failed-out")
         first = outcome.failed["error"].iloc[0]
         click.echo(f"{len(outcome.failed):,} row(s) did not land, e.g. {first}; all of them: {failed_out}", err=True)
         raise SystemExit(GATE_REFUSED)
@@ -202,8 +202,7 @@ def features_dataset(key: str, as_of: str | None, out: Path | None, features_dir
     click.echo(f"Offline store: {uri}")
     if out:
         frame = snapshot(_client("s3", aws.region), uri, project.dataset, as_of, echo=click.echo)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out, index=False)
+        write_file(out, frame.to_csv(index=False))
         click.echo(f"Wrote {out}: {len(frame):,} records as of {as_of or 'now'}")
     at = f" --param AsOf={as_of}" if as_of else ""
     click.echo(f"Train on it in SageMaker: {{ cookiecutter.project }} pipeline run --param InputDataUri={uri}{at}")

@@ -9,6 +9,7 @@ import click
 
 from ..cli_support import GATE_REFUSED, confirm, reports_errors, settings_option
 from ..errors import ProjectError
+from ..output import write_file
 from ..settings import load_settings
 from .environments import ENVIRONMENTS_DIR, STAGES
 
@@ -201,9 +202,7 @@ def promote(
     if body:
         chain = describe_chain(lineage(sagemaker, context.group, promotions[0].version.arn))
         text = promotion.pull_request_body(promotions, context.client("s3"), chain, reason)
-        body.parent.mkdir(parents=True, exist_ok=True)
-        body.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {body}")
+        click.echo(f"Wrote {write_file(body, text, option='--body')}")
 
 
 # -- deploy ----------------------------------------------------------------------------------
