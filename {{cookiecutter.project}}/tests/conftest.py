@@ -86,7 +86,7 @@ def tiny_frame() -> pd.DataFrame:
         {
             "record_id": [1, 2, 3, 4],
             "event_time": ["2024-01-01T00:00:00Z"] * 4,
-            "age": ["39", " 50", "?", "abc"],
+            "age": ["39", " 50", "?", " "],
             "workclass": ["State-gov", " Self-emp-not-inc ", "?", ""],
             "fnlwgt": [77516, 83311, 215646, 234721],
             "education": ["Bachelors", "Bachelors", "HS-grad", "11th"],

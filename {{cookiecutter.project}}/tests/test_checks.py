@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package }}.checks import (
+    NUMBERS,
     CheckResult,
     load_suite,
     suite_path,
@@ -128,11 +129,28 @@ def test_the_corrupted_sample_fails_exactly_the_expectations_it_breaks(corrupt_r
     failed = sorted((o.column, o.expectation) for o in corrupt_result.failures)
     assert failed == [
         ("age", "expect_column_values_to_be_between"),  # 150
-        ("age", "expect_column_values_to_not_be_null"),  # 'forty' is read as missing
+        ("age", "expect_column_values_to_not_be_null"),  # 'forty' is no age either
+        ("age", NUMBERS),  # 'forty': whatever the suite says
         ("income", "expect_column_values_to_not_be_null"),
         ("record_id", "expect_column_values_to_be_unique"),
         ("workclass", "expect_column_values_to_be_in_set"),
     ]
+
+
+def test_text_in_a_numeric_column_is_reported_as_written_with_its_row(corrupt_result: CheckResult):
+    failures = {(o.column, o.expectation): o for o in corrupt_result.failures}
+    numbers = failures["age", NUMBERS]
+    assert (numbers.unexpected_count, numbers.examples, numbers.rows) == (1, ["forty"], [NON_NUMERIC_AGE])
+    assert numbers.line == f"age: {NUMBERS}: 1 rows (0.02%) unexpected, e.g. 'forty' (row {NON_NUMERIC_AGE})"
+    # The suite's own expectation on the column shows the text too, not the 'nan' it was read as.
+    assert failures["age", "expect_column_values_to_not_be_null"].examples == ["forty"]
+    assert "nan" not in corrupt_result.summary()
+
+
+def test_text_in_a_numeric_column_fails_a_suite_that_does_not_check_the_column(corrupt_path: Path, settings):
+    suite = {"name": "rows", "expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {}}]}
+    result = validate(read_dataset(corrupt_path, settings.dataset), suite)
+    assert [(o.column, o.expectation) for o in result.failures] == [("age", NUMBERS)]
 
 
 def test_failed_outcomes_carry_unexpected_counts_and_examples(corrupt_result: CheckResult, duplicated_id: int):
@@ -157,7 +175,7 @@ def test_the_summary_names_each_failure_with_counts_and_examples(
 ):
     lines = corrupt_result.summary().splitlines()
     total = len(corrupt_result.outcomes)
-    assert lines[0] == f"data checks 'training' on {corrupt_path} (5,000 rows): {total - 5}/{total} passed"
+    assert lines[0] == f"data checks 'training' on {corrupt_path} (5,000 rows): {total - 6}/{total} passed"
     assert sorted(lines[1:]) == sorted(f"  FAILED {o.line}" for o in corrupt_result.failures)
     summary = "\n".join(lines)
     assert "FAILED age: expect_column_values_to_be_between: 1 rows (0.02%) unexpected, e.g. 150.0" in summary
@@ -166,7 +184,7 @@ def test_the_summary_names_each_failure_with_counts_and_examples(
         "FAILED record_id: expect_column_values_to_be_unique: 2 rows (0.04%) unexpected, "
         f"e.g. {duplicated_id}, {duplicated_id}" in summary
     )
-    assert "FAILED income: expect_column_values_to_not_be_null: 1 rows (0.02%) unexpected" in summary
+    assert "FAILED income: expect_column_values_to_not_be_null: 1 rows (0.02%) unexpected\n" in summary + "\n"
 
 
 def test_an_expectation_on_a_missing_column_fails_with_the_reason(sample: pd.DataFrame):
@@ -187,14 +205,14 @@ def test_write_report_lists_failures_first_in_a_markdown_table(corrupt_result: C
     lines = text.splitlines()
     total = len(corrupt_result.outcomes)
     assert lines[0] == "# Data checks 'training': FAILED"
-    assert f"5,000 rows, {total - 5} of {total} expectations met." in text
+    assert f"5,000 rows, {total - 6} of {total} expectations met." in text
     header = lines.index("| result | column | expectation | why it matters | details |")
     assert lines[header + 1] == "| --- | --- | --- | --- | --- |"
     rows = [line for line in lines[header + 2 :] if line.startswith("|")]
     assert len(rows) == total
     assert all(row.count("|") == 6 for row in rows), "a '|' in a value must not break the table"
     verdicts = [row.split("|")[1].strip() for row in rows]
-    assert verdicts == ["**FAIL**"] * 5 + ["pass"] * (total - 5)
+    assert verdicts == ["**FAIL**"] * 6 + ["pass"] * (total - 6)
     assert "| **FAIL** | workclass | expect_column_values_to_be_in_set | " in text
     assert "1 rows (0.02%) unexpected, e.g. 'Astronaut' |" in text
 
@@ -315,8 +333,12 @@ def test_the_processing_job_exits_1_on_bad_data_and_still_writes_its_report(
     assert result["suite"] == "training"
     assert result["rows"] == 5000
     failed = sorted(o["column"] for o in result["outcomes"] if not o["success"])
-    assert failed == ["age", "age", "income", "record_id", "workclass"]
+    assert failed == ["age", "age", "age", "income", "record_id", "workclass"]
     assert "FAILED workclass" in capsys.readouterr().out
+    report = (output / "report.md").read_text(encoding="utf-8")
+    assert f"| **FAIL** | age | {NUMBERS} | " in report
+    assert f"1 rows (0.02%) unexpected, e.g. 'forty' (row {NON_NUMERIC_AGE}) |" in report
+    assert "nan" not in report
 
 
 def test_the_processing_job_passes_on_the_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package }}.data import point_in_time, read_dataset
+from {{ cookiecutter.package }}.data import NUMERIC_COLUMNS, point_in_time, read_dataset
 from {{ cookiecutter.package }}.errors import ProjectError
 
 
@@ -70,3 +70,15 @@ def test_a_directory_without_data_files_is_refused(tmp_path: Path, settings):
     (tmp_path / "notes.txt").write_text("no data here")
     with pytest.raises(ProjectError, match=r"no \.csv or \.parquet files in this directory"):
         read_dataset(tmp_path, settings.dataset)
+
+
+def test_text_in_a_numeric_column_is_kept_as_written_not_made_missing(sample_path: Path, settings, tmp_path: Path):
+    raw = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
+    raw.loc[[5, 6, 7], "age"] = ["forty", "", "?"]
+    raw.to_csv(tmp_path / "in.csv", index=False)
+    frame = read_dataset(tmp_path / "in.csv", settings.dataset)
+    assert frame.loc[5, "age"] == "forty"  # for the data checks to show and training to refuse
+    assert frame["age"].iloc[[6, 7]].isna().all()  # blank and '?' are missing
+    assert frame.loc[4, "age"] == float(raw.loc[4, "age"])
+    assert frame["fnlwgt"].dtype == "int64"  # columns without text are plain numbers
+    assert frame.attrs[NUMERIC_COLUMNS] == settings.dataset.numeric_features

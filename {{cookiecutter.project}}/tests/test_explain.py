@@ -187,3 +187,55 @@ def test_explain_cli_rejects_rows_it_cannot_find_with_one_error_line(arguments, 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [message.format(data=SAMPLE)]
     assert result.stdout == ""
+
+
+def sample_with(tmp_path: Path, **changes) -> Path:
+    """The sample as a user's CSV, with some cells changed: {column: {row: value}}, or None to drop the column."""
+    raw = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    for column, cells in changes.items():
+        if cells is None:
+            raw = raw.drop(columns=[column])
+        else:
+            for row, value in cells.items():
+                raw.loc[row, column] = value
+    path = tmp_path / "rows.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+def test_explain_cli_refuses_a_file_without_a_feature_column(model_dir: Path, tmp_path: Path):
+    data = sample_with(tmp_path, age=None, sex=None)
+    result = run_command("explain", "--data", data, "--model-dir", model_dir, "--row", 0)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {data}: missing column(s) age, sex; the data must have the columns listed under 'dataset' in "
+        "project.yaml"
+    ]
+
+
+@pytest.mark.parametrize("arguments", [["--row", "3"], []], ids=["that row", "the whole file"])
+def test_explain_cli_refuses_text_in_a_numeric_column(arguments, model_dir: Path, tmp_path: Path):
+    data = sample_with(tmp_path, age={3: "forty"})
+    result = run_command("explain", "--data", data, "--model-dir", model_dir, *arguments)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {data}: column 'age' holds 1 value(s) that are not numbers: 'forty' (row 3); write numbers, or "
+        "leave the value empty for missing"
+    ]
+    assert result.stdout == ""
+
+
+def test_explain_cli_scores_an_unseen_category_as_missing_with_a_warning(
+    model_dir: Path, model: TrainedModel, sample: pd.DataFrame, tmp_path: Path
+):
+    data = sample_with(tmp_path, workclass={3: "Astronaut"})
+    out = tmp_path / "rows.json"
+    result = run_command("explain", "--data", data, "--model-dir", model_dir, "--row", 3, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Warning: {data}: column 'workclass' has 1 value(s) the model did not see in training, scored as missing: "
+        "'Astronaut' (1)"
+    ]
+    as_missing = sample.iloc[[3]].assign(workclass=np.nan)
+    [item] = json.loads(out.read_text(encoding="utf-8"))["explanations"]
+    assert item["score"] == pytest.approx(float(model.predict_proba(as_missing)[0]), abs=1e-6)

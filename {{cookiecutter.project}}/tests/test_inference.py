@@ -165,3 +165,33 @@ def test_unsupported_accept_type_is_refused():
     with pytest.raises(UnsupportedContentType) as caught:
         output_fn(np.array([0.5]), "application/x-protobuf")
     assert "accept type 'application/x-protobuf' is not supported" in str(caught.value)
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "application/json"])
+def test_text_in_a_numeric_feature_is_refused_naming_feature_value_and_row(endpoint_model, rows, content_type):
+    rows = rows.astype(object)
+    rows.loc[2, "age"] = "forty"
+    if content_type == "text/csv":
+        body = rows.to_csv(header=True, index=False)  # rows count from 0 after the header line
+    else:
+        body = json.dumps({"instances": as_records(rows)})
+    with pytest.raises(ValueError) as caught:
+        predict_fn(input_fn(body, content_type), endpoint_model)
+    assert str(caught.value) == (
+        "request: column 'age' holds 1 value(s) that are not numbers: 'forty' (row 2); write numbers, or leave the "
+        "value empty for missing"
+    )
+
+
+def test_an_unseen_category_is_scored_as_missing_with_a_log_line(endpoint_model, rows, caplog):
+    changed = rows.head(2).assign(workclass=["Astronaut", rows["workclass"].iloc[1]])
+    request = input_fn(json.dumps({"instances": as_records(changed)}), "application/json")
+    with caplog.at_level("WARNING"):
+        scores = predict_fn(request, endpoint_model)
+    as_missing = changed.assign(workclass=[np.nan, changed["workclass"].iloc[1]])
+    np.testing.assert_array_equal(scores, endpoint_model.predict_proba(as_missing))
+    assert [record.getMessage() for record in caplog.records] == [
+        "request: column 'workclass' has 1 value(s) the model did not see in training, scored as missing: "
+        "'Astronaut' (1)"
+    ]
+    assert caplog.records[0].levelname == "WARNING"

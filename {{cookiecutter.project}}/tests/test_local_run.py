@@ -211,6 +211,22 @@ def test_refuses_the_current_directory_as_output(settings: Settings, sample_path
         run_local(settings, data=sample_path, out=Path("."))
 
 
+def test_text_in_a_numeric_column_fails_the_data_checks_with_the_text_shown(
+    settings: Settings, sample_path: Path, suites_dir: Path, tmp_path: Path
+):
+    raw = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
+    raw.loc[5, "age"] = "forty"
+    raw.to_csv(tmp_path / "in.csv", index=False)
+    lines: list[str] = []
+    run = run_local(settings, data=tmp_path / "in.csv", out=tmp_path / "run", suites=suites_dir, echo=lines.append)
+    assert [(gate.gate, gate.passed) for gate in run.gates] == [("data", False)]
+    assert any("FAILED age: numbers only" in line and "e.g. 'forty' (row 5)" in line for line in lines), lines
+    report = (run.out / "data_checks.md").read_text(encoding="utf-8")
+    assert "'forty' (row 5)" in report
+    assert "nan" not in report
+    assert not (run.out / "model").exists()
+
+
 @pytest.fixture
 def lenient_suites(tmp_path: Path) -> Path:
     """A training suite that checks only the row count: what the data checks do not catch, the run must."""

@@ -110,6 +110,18 @@ def test_label_values_other_than_the_two_classes_are_refused(sample: pd.DataFram
     assert "'<=50K' (3," in message and "'>50K' (1," in message
 
 
+def test_text_in_a_numeric_column_is_refused_with_its_rows(sample: pd.DataFrame, settings: Settings):
+    sample["age"] = sample["age"].astype(object)
+    sample.loc[[5, 17], "age"] = ["forty", "n/a"]
+    sample.loc[9, "age"] = None  # a missing value is fine
+    with pytest.raises(ProjectError) as caught:
+        split_dataset(sample, settings.dataset, settings.split, where="in.csv")
+    assert str(caught.value) == (
+        "in.csv: column 'age' holds 2 value(s) that are not numbers: 'forty' (row 5), 'n/a' (row 17); "
+        "write numbers, or leave the value empty for missing"
+    )
+
+
 @pytest.mark.parametrize("column", ["income", "age", "native_country", "record_id", "event_time"])
 def test_missing_column_is_named(sample: pd.DataFrame, settings: Settings, column):
     with pytest.raises(ProjectError) as caught:
@@ -152,6 +164,18 @@ def test_main_reads_a_folder_of_csv_files(tmp_path: Path, sample: pd.DataFrame, 
     preprocess.main(["--input", str(folder), "--output", str(tmp_path / "out"), "--settings", str(settings_path)])
     rows = sum(len(pd.read_csv(tmp_path / "out" / name / f"{name}.csv")) for name in preprocess.SPLITS)
     assert rows == len(sample)
+
+
+def test_main_refuses_text_in_a_numeric_column_before_writing_anything(
+    tmp_path: Path, sample_path: Path, settings_path: Path
+):
+    raw = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
+    raw.loc[3, "hours_per_week"] = "forty"
+    raw.to_csv(tmp_path / "in.csv", index=False)
+    arguments = ["--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "out")]
+    with pytest.raises(ProjectError, match=r"in\.csv: column 'hours_per_week' holds 1 value\(s\) .*'forty' \(row 3\)"):
+        preprocess.main([*arguments, "--settings", str(settings_path)])
+    assert not (tmp_path / "out").exists()
 
 
 def test_main_with_missing_input_names_the_path(tmp_path: Path, settings_path: Path):

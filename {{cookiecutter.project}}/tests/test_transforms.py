@@ -12,13 +12,17 @@ from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.transforms import (
     FeatureSpec,
+    NotANumber,
     binary_label,
     clean,
     clean_features,
+    describe_unseen,
     encode,
     fit,
+    parse_numbers,
     require_columns,
     to_dmatrix,
+    unseen_categories,
 )
 
 
@@ -63,12 +67,46 @@ def test_padded_question_mark_is_missing():
     assert cleaned["c"].isna().all()
 
 
-def test_numbers_coerce_to_float_and_junk_to_missing(tiny_frame: pd.DataFrame):
+def test_numbers_become_float_and_blanks_and_question_marks_missing(tiny_frame: pd.DataFrame):
     cleaned = clean(tiny_frame, ["age", "fnlwgt"], [])
     assert cleaned["age"].dtype == "float64"
     assert cleaned["fnlwgt"].dtype == "float64"
     np.testing.assert_array_equal(cleaned["age"].to_numpy(), [39.0, 50.0, np.nan, np.nan])
     assert cleaned["fnlwgt"].iloc[0] == 77516.0
+
+
+def test_text_in_a_numeric_column_is_refused_not_made_missing():
+    frame = pd.DataFrame({"age": ["39", "forty", "", "?", "n/a", None, " 7 "], "n": [1, 2, 3, 4, 5, 6, 7]})
+    with pytest.raises(NotANumber) as caught:
+        clean(frame, ["age", "n"], [])
+    assert str(caught.value) == (
+        "column 'age' holds 2 value(s) that are not numbers: 'forty' (row 1), 'n/a' (row 4); "
+        "write numbers, or leave the value empty for missing"
+    )
+    assert isinstance(caught.value, ProjectError)  # one line and exit 2 from the CLI
+    assert isinstance(caught.value, ValueError)  # an error response from the endpoint's container
+
+
+def test_a_refusal_lists_a_few_values_and_counts_the_rest():
+    frame = pd.DataFrame({"n": [f"x{i}" for i in range(8)]}, index=range(10, 18))
+    with pytest.raises(NotANumber, match=r"holds 8 value\(s\) .*'x0' \(row 10\), .*'x4' \(row 14\) and 3 more;"):
+        clean(frame, ["n"], [])
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [("1e3", 1000.0), (" -2.5 ", -2.5), (7, 7.0), (np.int64(3), 3.0), ("", None), ("?", None), (None, None)],
+)
+def test_parse_numbers_reads_numbers_and_treats_blanks_as_missing(value, number):
+    numbers, bad = parse_numbers(pd.Series([value], dtype=object))
+    assert bad.empty
+    np.testing.assert_array_equal(numbers.to_numpy(), [np.nan if number is None else number])
+
+
+@pytest.mark.parametrize("value", ["forty", "NaN", True, {"years": 40}, [40]], ids=str)
+def test_parse_numbers_refuses_what_is_not_a_number(value):
+    _, bad = parse_numbers(pd.Series(["39", value], dtype=object))
+    assert bad.index.tolist() == [1]
 
 
 def test_category_that_looks_like_a_number_stays_text():
@@ -117,6 +155,17 @@ def test_a_numeric_label_takes_the_positive_value_and_one_other():
     assert binary_label(pd.Series([0.0, 1.0, np.nan, 1.0]), "1").tolist() == [0, 1, pd.NA, 1]
     with pytest.raises(ProjectError, match=r"3 distinct values, .*: 1 \(2\), 0 \(1\), 2 \(1\);"):
         binary_label(pd.Series([0.0, 1.0, 2.0, 1.0], name="y"), "1")
+
+
+def test_unseen_categories_are_counted_per_column_and_described():
+    spec = FeatureSpec(label="y", positive_label="1", numeric=["n"], categories={"c": ["a", "b"], "d": ["x"]})
+    frame = pd.DataFrame({"n": [1, 2, 3, 4], "c": ["a", " zzz ", "zzz", "?"], "d": ["x", "x", None, "x"]})
+    unseen = unseen_categories(frame, spec)
+    assert list(unseen) == ["c"]
+    assert unseen["c"].to_dict() == {"zzz": 2}
+    assert describe_unseen(unseen) == [
+        "column 'c' has 1 value(s) the model did not see in training, scored as missing: 'zzz' (2)"
+    ]
 
 
 def test_fit_learns_sorted_known_categories_without_missing(tiny_frame: pd.DataFrame, settings: Settings):

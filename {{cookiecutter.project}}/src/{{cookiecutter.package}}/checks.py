@@ -14,11 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from .data import NUMERIC_COLUMNS
 from .errors import ProjectError
+from .transforms import parse_numbers
 
 SUITES_DIR = Path("data_checks")
 EXAMPLES = 5  # unexpected values shown per failed expectation
 EXPECTATIONS_URL = "https://greatexpectations.io/expectations/"
+# Not a Great Expectations expectation: the project's own check that numeric columns hold numbers
+# (project.yaml numeric_features). It runs whatever the suite says, before the suite's expectations.
+NUMBERS = "numbers only (numeric_features in project.yaml)"
 
 
 @dataclass(frozen=True)
@@ -32,14 +37,17 @@ class Outcome:
     examples: list = field(default_factory=list)
     observed: object = None
     error: str | None = None
+    rows: list = field(default_factory=list)  # the examples' rows, when known
 
     @property
     def detail(self) -> str:
         if self.error:
             return f"could not be evaluated: {self.error}"
         if self.unexpected_count:
-            examples = ", ".join(repr(value) for value in self.examples)
-            return f"{self.unexpected_count:,} rows ({self.unexpected_percent:.2f}%) unexpected, e.g. {examples}"
+            where = [f" (row {row})" for row in self.rows] if len(self.rows) == len(self.examples) else None
+            examples = ", ".join(repr(value) + (where[i] if where else "") for i, value in enumerate(self.examples))
+            counted = f"{self.unexpected_count:,} rows ({self.unexpected_percent:.2f}%) unexpected"
+            return f"{counted}, e.g. {examples}" if examples else counted
         if self.observed is not None:
             return f"observed {self.observed}"
         return ""
@@ -145,10 +153,14 @@ def _import_gx():
 
 
 def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResult:
+    """Every expectation of the suite on the frame. Text in a numeric column (as read_dataset
+    keeps it) is a failure of its own, quoting the text with its rows; the suite's expectations see
+    those cells as missing, and their examples quote the text too, never 'nan'."""
     check_expectations(suite.get("expectations") or [], f"data-check suite {suite.get('name')!r}")
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    frame, text = _numbers(frame)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     try:
@@ -181,8 +193,37 @@ def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResul
     # Report in suite order (GE returns results grouped by the metrics it computes).
     order = {_key(e.configuration): i for i, e in enumerate(expectation_suite.expectations)}
     ranked = sorted(results, key=lambda item: order.get(_key(item.expectation_config), len(order)))
-    outcomes = [_outcome(item) for item in ranked]
+    outcomes = [_numbers_outcome(column, values, len(frame)) for column, values in text.items()]
+    outcomes += [_outcome(item, text) for item in ranked]
     return CheckResult(suite=suite["name"], data=data, rows=len(frame), outcomes=outcomes)
+
+
+def _numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """The frame with its numeric columns as numbers (text -> missing), and the text per column."""
+    numbers, text = {}, {}
+    for column in frame.attrs.get(NUMERIC_COLUMNS, ()):
+        if column in frame.columns:
+            parsed, bad = parse_numbers(frame[column])
+            if len(bad):
+                numbers[column], text[column] = parsed, bad
+    return (frame.assign(**numbers) if numbers else frame), text
+
+
+def _numbers_outcome(column: str, text: pd.Series, rows: int) -> Outcome:
+    return Outcome(
+        expectation=NUMBERS,
+        column=column,
+        notes="a numeric column takes numbers; leave a value empty (or '?') when it is missing",
+        success=False,
+        unexpected_count=len(text),
+        unexpected_percent=100 * len(text) / rows,
+        examples=text.head(EXAMPLES).tolist(),
+        rows=[_plain(row) for row in text.index[:EXAMPLES]],
+    )
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
 
 
 def _by_columns(expectations) -> dict[tuple[str, ...], list]:
@@ -211,10 +252,12 @@ def _key(config) -> str:
     return config.type + json.dumps(kwargs, sort_keys=True, default=str)
 
 
-def _outcome(item) -> Outcome:
+def _outcome(item, text: dict[str, pd.Series]) -> Outcome:
     config = item.expectation_config
     kwargs = config.kwargs
     details = item.result or {}
+    examples = list(details.get("partial_unexpected_list") or [])[:EXAMPLES]
+    rows = list(details.get("partial_unexpected_index_list") or [])[: len(examples)]
     return Outcome(
         expectation=config.type,
         column=kwargs.get("column"),
@@ -222,10 +265,34 @@ def _outcome(item) -> Outcome:
         success=bool(item.success),
         unexpected_count=details.get("unexpected_count"),
         unexpected_percent=details.get("unexpected_percent"),
-        examples=list(details.get("partial_unexpected_list") or [])[:EXAMPLES],
+        examples=_as_written(examples, rows, text.get(kwargs.get("column"))),
         observed=details.get("observed_value"),
         error=_error_message(item.exception_info),
     )
+
+
+def _as_written(examples: list, rows: list, text: pd.Series | None) -> list:
+    """Unexpected values as the data has them: a missing value that was text in a numeric column
+    is shown as that text; other missing values are left out (a list of 'nan' says nothing)."""
+    if text is not None and len(rows) == len(examples):
+        pairs = zip(examples, rows, strict=True)
+        examples = [text.get(row, value) if _missing(value) and _hashable(row) else value for value, row in pairs]
+    return [value for value in examples if not _missing(value)]
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or mapping is a value
+        return False
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _error_message(info) -> str | None:

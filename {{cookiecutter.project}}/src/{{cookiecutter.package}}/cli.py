@@ -133,6 +133,8 @@ def explain(
     bad = [r for r in rows if not 0 <= r < len(frame)]
     if bad:
         raise ProjectError(f"--row {bad[0]} is out of range: {data} has rows 0 to {len(frame) - 1}")
+    for warning in shap.check_rows(model, frame.iloc[list(rows)] if rows else frame, str(data)):
+        click.echo(f"Warning: {warning}", err=True)
     if rows:
         selected = frame.iloc[list(rows)]
         labels = selected[dataset.record_id].tolist() if dataset.record_id in frame.columns else list(rows)

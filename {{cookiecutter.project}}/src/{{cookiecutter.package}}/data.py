@@ -9,10 +9,13 @@ import pandas as pd
 
 from .errors import ProjectError
 from .settings import Dataset
+from .transforms import parse_numbers
 
 SUFFIXES = (".csv", ".parquet")
 # Columns SageMaker Feature Store adds to every offline-store row.
 STORE_COLUMNS = ("write_time", "api_invocation_time", "is_deleted")
+# frame.attrs key: the columns read as numbers, so the data checks can report text found in them.
+NUMERIC_COLUMNS = "numeric_columns"
 
 
 def data_files(path: Path) -> list[Path]:
@@ -28,17 +31,28 @@ def data_files(path: Path) -> list[Path]:
 
 
 def read_dataset(path: Path, dataset: Dataset, as_of: str | None = None) -> pd.DataFrame:
-    """Rows in the project schema: categorical columns as text, numeric columns as numbers (a
-    value that is not a number becomes missing, which the data checks then report).
+    """Rows in the project schema: categorical columns as text, numeric columns as numbers.
+
+    A numeric column holding text that is not a number (blank and '?' are missing) keeps that
+    text as it was written, among the numbers: nothing is silently turned into a missing value.
+    The data checks report it with its rows, and training and scoring refuse it
+    (transforms.NotANumber). frame.attrs[NUMERIC_COLUMNS] names the numeric columns.
 
     Feature Store offline-store data (Parquet with write_time, is_deleted) and any data read
     with `as_of` become a point-in-time snapshot: one row per record, as known at that time."""
     frame = read_table(path, dataset.categorical_features)
     if as_of or set(STORE_COLUMNS) <= set(frame.columns):
         frame = point_in_time(frame, dataset, as_of, where=str(path))
-    for column in dataset.numeric_features:
-        if column in frame.columns:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    numeric = [column for column in dataset.numeric_features if column in frame.columns]
+    for column in numeric:
+        if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+            continue  # already numbers (integers stay integers)
+        numbers, text = parse_numbers(frame[column])
+        if len(text):
+            numbers = numbers.astype(object)
+            numbers[text.index] = text
+        frame[column] = numbers
+    frame.attrs[NUMERIC_COLUMNS] = numeric
     return frame
 
 

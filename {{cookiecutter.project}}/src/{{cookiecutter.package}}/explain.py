@@ -11,7 +11,16 @@ import numpy as np
 import pandas as pd
 
 from .model import TrainedModel
-from .transforms import to_dmatrix
+from .transforms import describe_unseen, require_columns, require_numbers, to_dmatrix, unseen_categories
+
+
+def check_rows(model: TrainedModel, rows: pd.DataFrame, where: str) -> list[str]:
+    """Rows to explain as the model scores them: a missing feature column or text in a numeric
+    column is refused (ProjectError); a category the model did not see in training is scored as
+    missing, and returned as a warning line to show."""
+    require_columns(rows, model.spec.features, where)
+    require_numbers(rows, model.spec.numeric, where)
+    return [f"{where}: {line}" for line in describe_unseen(unseen_categories(rows, model.spec))]
 
 
 def shap_values(model: TrainedModel, features: pd.DataFrame) -> tuple[np.ndarray, float]:

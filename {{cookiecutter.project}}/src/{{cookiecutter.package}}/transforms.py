@@ -25,6 +25,11 @@ MISSING_TOKENS = ("", "?")  # the Adult source writes '?' for unknown
 SHOWN = 5  # offending values quoted in a message
 
 
+class NotANumber(ProjectError, ValueError):
+    """Text in a numeric column. A ProjectError for the CLI (one line, exit 2) and a ValueError for
+    the endpoint, whose container answers a ValueError from the handlers with an error response."""
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     label: str
@@ -54,12 +59,61 @@ def require_columns(frame: pd.DataFrame, columns: list[str], where: str) -> None
         )
 
 
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(the values as float64, the values that are not numbers, as given). A blank, '?' or null
+    is missing (NaN), not an error; text, booleans and anything else that is not a number are
+    errors, never silently missing."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64"), values.iloc[:0]
+    missing = values.map(_is_missing).astype(bool)
+    numbers = pd.Series(np.nan, index=values.index, dtype="float64")
+    given = values[~missing]
+    plain = given.map(lambda v: isinstance(v, (str, int, float, np.number)) and not isinstance(v, (bool, np.bool_)))
+    candidates = given[plain.astype(bool)]
+    if len(candidates):
+        text = candidates.map(lambda v: v.strip() if isinstance(v, str) else v).astype(object)
+        numbers[candidates.index] = pd.to_numeric(text, errors="coerce").astype("float64")
+    return numbers, values[~missing & numbers.isna()]
+
+
+def _is_missing(value) -> bool:
+    if isinstance(value, str):
+        return value.strip() in MISSING_TOKENS
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or a mapping: a value, just not a number
+        return False
+
+
+def describe_not_numbers(column: str, bad: pd.Series) -> str:
+    """What is wrong with a numeric column, in one line: a few values as given, with their rows."""
+    shown = ", ".join(f"{value!r} (row {row})" for row, value in bad.head(SHOWN).items())
+    more = f" and {len(bad) - SHOWN:,} more" if len(bad) > SHOWN else ""
+    return (
+        f"column '{column}' holds {len(bad):,} value(s) that are not numbers: {shown}{more}; "
+        "write numbers, or leave the value empty for missing"
+    )
+
+
+def require_numbers(frame: pd.DataFrame, columns: list[str], where: str | None = None) -> dict[str, pd.Series]:
+    """The numeric columns as float64; text in any of them is refused with NotANumber, naming each
+    column and a few values with their rows (the frame's row labels: from 0 in a file as read)."""
+    numbers, problems = {}, []
+    for column in columns:
+        if column in frame.columns:
+            numbers[column], bad = parse_numbers(frame[column])
+            if len(bad):
+                problems.append(describe_not_numbers(column, bad))
+    if problems:
+        raise NotANumber((f"{where}: " if where else "") + "; ".join(problems))
+    return numbers
+
+
 def clean(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
-    """Feature columns in a fixed order: numbers as float (unparseable -> NaN), trimmed strings
-    (unknown -> NaN). Idempotent, so already-clean data passes through unchanged."""
-    out = {}
-    for column in numeric:
-        out[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    """Feature columns in a fixed order: numbers as float (text in a numeric column is refused
+    with NotANumber: it is never silently missing), trimmed strings (unknown -> NaN). Idempotent,
+    so already-clean data passes through unchanged."""
+    out = require_numbers(frame[list(numeric)], numeric)
     for column in categorical:
         values = frame[column].astype("string").str.strip()
         values = values.mask(values.isin(MISSING_TOKENS))
@@ -115,6 +169,29 @@ def _counted(counts: pd.Series, shown: int = SHOWN) -> str:
 
 def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, (float, np.floating)) else repr(value)
+
+
+def unseen_categories(features: pd.DataFrame, spec: FeatureSpec) -> dict[str, pd.Series]:
+    """Per categorical column, the values training never saw, with their row counts. They are
+    scored as missing (XGBoost's learned default branch): callers warn about them."""
+    unseen = {}
+    for column, known in spec.categories.items():
+        if column not in features.columns:
+            continue
+        values = features[column].astype("string").str.strip()
+        values = values[values.notna() & ~values.isin(MISSING_TOKENS) & ~values.isin(known)]
+        if len(values):
+            unseen[column] = values.value_counts()
+    return unseen
+
+
+def describe_unseen(unseen: dict[str, pd.Series]) -> list[str]:
+    """One line per column: the values the model did not see in training, scored as missing."""
+    return [
+        f"column '{column}' has {len(counts):,} value(s) the model did not see in training, "
+        f"scored as missing: {_counted(counts)}"
+        for column, counts in unseen.items()
+    ]
 
 
 def fit(train_features: pd.DataFrame, dataset: Dataset) -> FeatureSpec:

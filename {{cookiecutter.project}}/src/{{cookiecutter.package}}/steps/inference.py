@@ -9,17 +9,26 @@ transforms used in training.
   the response is one positive-class probability per line (what Clarify expects).
 - application/json: {"instances": [{"age": 39, "sex": "Male", ...}, ...]} or a list of such
   objects; the response is {"predictions": [{"score": 0.87, "predicted_label": 1}, ...]}.
+
+A request the model cannot score raises ValueError with what is wrong (the container answers it
+with an error response): a missing feature, or a value that is not a number in a numeric feature
+(rows count from 0, not counting a CSV header). A category the model did not see in training is
+scored as missing, with a warning in the endpoint's log.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 
 import numpy as np
 import pandas as pd
 
 from ..model import THRESHOLD, TrainedModel
+from ..transforms import describe_unseen, require_numbers, unseen_categories
+
+LOG = logging.getLogger(__name__)
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -64,7 +73,7 @@ def _with_feature_names(frame: pd.DataFrame, model: TrainedModel) -> pd.DataFram
             )
         frame = frame.set_axis(features, axis=1)
         if len(frame) and [str(value).strip() for value in frame.iloc[0]] == features:
-            frame = frame.iloc[1:]
+            frame = frame.iloc[1:].reset_index(drop=True)
     missing = [name for name in features if name not in frame.columns]
     if missing:
         raise ValueError(f"missing feature(s) {', '.join(missing)}")
@@ -72,7 +81,11 @@ def _with_feature_names(frame: pd.DataFrame, model: TrainedModel) -> pd.DataFram
 
 
 def predict_fn(frame: pd.DataFrame, model: TrainedModel) -> np.ndarray:
-    return model.predict_proba(_with_feature_names(frame, model))
+    frame = _with_feature_names(frame, model)
+    require_numbers(frame, model.spec.numeric, "request")  # NotANumber is a ValueError
+    for line in describe_unseen(unseen_categories(frame, model.spec)):
+        LOG.warning("request: %s", line)
+    return model.predict_proba(frame)
 
 
 def output_fn(scores: np.ndarray, accept: str = CSV) -> tuple[str, str]:

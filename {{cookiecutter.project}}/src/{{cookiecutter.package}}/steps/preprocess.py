@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from ..data import cutoff, read_dataset
 from ..errors import ProjectError
 from ..settings import DEFAULT_PATH, Bias, Dataset, Split, load_settings
-from ..transforms import binary_label, clean_features, require_columns
+from ..transforms import binary_label, clean_features, require_columns, require_numbers
 
 SPLITS = ("train", "validation", "test")
 
@@ -25,10 +25,11 @@ def split_dataset(
     raw: pd.DataFrame, dataset: Dataset, split: Split, where: str = "data", bias: Bias | None = None
 ) -> dict[str, pd.DataFrame]:
     """Refuses, before anything is trained, data a run cannot use whatever its data checks said:
-    missing columns, labels other than the positive label and one other value, too few rows of a
-    class, and (with `bias`) facet values that do not occur or groups too small to measure in the
-    test split."""
+    missing columns, text in numeric columns, labels other than the positive label and one other
+    value, too few rows of a class, and (with `bias`) facet values that do not occur or groups
+    too small to measure in the test split."""
     require_columns(raw, [dataset.record_id, dataset.event_time, dataset.label, *dataset.features], where)
+    require_numbers(raw, dataset.numeric_features, where)
     labels = binary_label(raw[dataset.label], dataset.positive_label, where)
     frame = clean_features(raw, dataset)
     frame.insert(0, dataset.label, labels)
