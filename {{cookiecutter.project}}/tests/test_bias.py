@@ -396,7 +396,7 @@ def test_settings_reject_an_inconsistent_bias_section(change: dict, message: str
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     with pytest.raises(ProjectError) as error:
         load_settings(path)
-    assert str(error.value).startswith(f"{path}: 1 invalid setting(s):\n")
+    assert str(error.value).startswith(f"{path}: bias")  # one problem: one line, naming the key
     assert message in str(error.value)
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .data import NUMERIC_COLUMNS
 from .errors import ProjectError
+from .output import write_file
 from .transforms import parse_numbers
 
 SUITES_DIR = Path("data_checks")
@@ -326,6 +327,4 @@ def write_report(result: CheckResult, path: Path) -> Path:
         ],
         "",
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return write_file(path, "\n".join(lines), option="--report")

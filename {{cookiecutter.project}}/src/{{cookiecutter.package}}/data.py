@@ -69,9 +69,25 @@ def _read_file(file: Path, text_columns) -> pd.DataFrame:
             for column in set(text_columns) & set(frame.columns):
                 frame[column] = frame[column].astype("string")
             return frame
-        return pd.read_csv(file, dtype={c: "string" for c in text_columns}, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(file, dtype={c: "string" for c in text_columns}, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as error:
         raise ProjectError(f"{file}: not a readable {file.suffix[1:].upper()} file ({error})") from None
+    _check_shape(frame, file)
+    return frame
+
+
+def _check_shape(frame: pd.DataFrame, file: Path) -> None:
+    """A CSV that parsed but cannot be the data: another separator, or no rows."""
+    if frame.shape[1] == 1:
+        name = str(frame.columns[0])
+        separator = next((s for s in (";", "\t", "|") if s in name), None)
+        if separator:
+            raise ProjectError(
+                f"{file}: one column named {name[:60]!r}: the values seem separated by {separator!r}; "
+                "save the file as comma-separated CSV"
+            )
+    if frame.empty:
+        raise ProjectError(f"{file}: has a header but no rows")
 
 
 def cutoff(argument: str | None) -> str | None:

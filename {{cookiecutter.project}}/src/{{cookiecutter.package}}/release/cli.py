@@ -330,7 +330,9 @@ def deploy_destroy(stage: str, yes: bool, timeout: float, poll: float, environme
 
 @click.command()
 @env_option
-@click.option("--data", type=click.Path(path_type=Path), help="CSV or Parquet rows holding the model's features.")
+@click.option(
+    "--data", type=click.Path(path_type=Path, exists=True), help="CSV or Parquet rows holding the model's features."
+)
 {%- if cookiecutter.use_feature_store == "yes" %}
 @click.option("--id", "ids", multiple=True, help="A record id whose features come from the online store (repeatable).")
 @click.option("--group", "key", help="Feature group for --id (default: the only file in features/).")
