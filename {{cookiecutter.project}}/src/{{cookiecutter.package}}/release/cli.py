@@ -317,10 +317,10 @@ def deploy_destroy(stage: str, yes: bool, timeout: float, poll: float, environme
     from .stack import destroy, stack_name
 
     context = Context(settings)
-    signed_in_manifest(context, stage, environments_dir)  # never delete a stack in the wrong account
     name = stack_name(context.aws.pipeline_name, stage)
-    if not yes:
+    if not yes:  # asked (or refused with no terminal) before any AWS call
         confirm(f"delete stack {name} and its endpoint")
+    signed_in_manifest(context, stage, environments_dir)  # never delete a stack in the wrong account
     removed = destroy(context.client("cloudformation"), name, echo=click.echo, timeout=timeout, poll=poll)
     click.echo(f"{name}: deleted" if removed else f"{name}: no such stack, nothing to delete")
 
