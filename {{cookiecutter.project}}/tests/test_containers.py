@@ -24,6 +24,7 @@ import socket
 import subprocess
 import tarfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -249,6 +250,22 @@ def test_the_endpoint_scores_json_and_headerless_csv(endpoint, trained_in_image,
     assert json_status == 200
     predictions = json.loads(json_body)["predictions"]
     assert [p["score"] for p in predictions] == pytest.approx(list(expected), abs=1e-6)
+
+
+def test_the_endpoint_answers_a_refused_request_with_its_reason(endpoint, sample_path, settings) -> None:
+    """Through the image's own server: 400 with the reason as JSON, not the server's bare 500."""
+    rows = _rows(sample_path, settings)
+    rows.iloc[0, rows.columns.get_loc(settings.dataset.numeric_features[0])] = "forty"
+    body = rows.to_csv(header=False, index=False).encode()
+    request = urllib.request.Request(f"{endpoint[0]}/invocations", data=body, headers={"Content-Type": "text/csv"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    assert "forty" in json.loads(refused.value.read().decode())["error"]
+    wrong_type = urllib.request.Request(f"{endpoint[0]}/invocations", data=body, headers={"Content-Type": "text/xml"})
+    with pytest.raises(urllib.error.HTTPError) as unsupported:
+        urllib.request.urlopen(wrong_type, timeout=30)
+    assert unsupported.value.code == 415 and "text/xml" in json.loads(unsupported.value.read().decode())["error"]
 {%- if cookiecutter.use_clarify == "yes" %}
 
 

@@ -1,7 +1,7 @@
 """The XGBoost image's WSGI application for script mode, rebuilt for the contract tests from
 sagemaker-containers' own parts (the image's package itself is not on PyPI): the user module named
-by SAGEMAKER_PROGRAM provides model_fn/input_fn/predict_fn/output_fn, a Transformer chains them
-and a Worker serves /ping and /invocations. gunicorn loads it as `xgboost_serving:main`, as the
+by SAGEMAKER_PROGRAM provides model_fn and transform_fn (or input_fn/predict_fn/output_fn), a
+Transformer chains them and a Worker serves /ping and /invocations. gunicorn loads it as `xgboost_serving:main`, as the
 image's serving entry point loads its own.
 """
 
@@ -17,9 +17,12 @@ def main(environ, start_response):
     if _app is None:
         module_name = env.ServingEnv().module_name
         user = importlib.import_module(module_name)
-        handlers = transformer.Transformer(
-            model_fn=user.model_fn, input_fn=user.input_fn, predict_fn=user.predict_fn, output_fn=user.output_fn
-        )
+        if hasattr(user, "transform_fn"):  # as the image does: one function for the whole request
+            handlers = transformer.Transformer(model_fn=user.model_fn, transform_fn=user.transform_fn)
+        else:
+            handlers = transformer.Transformer(
+                model_fn=user.model_fn, input_fn=user.input_fn, predict_fn=user.predict_fn, output_fn=user.output_fn
+            )
         handlers.initialize()
         _app = worker.Worker(transform_fn=handlers.transform, module_name=module_name)
     return _app(environ, start_response)

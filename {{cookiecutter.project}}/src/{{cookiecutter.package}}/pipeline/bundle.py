@@ -24,7 +24,7 @@ ARCHIVE = "sourcedir.tar.gz"
 # The serving container imports SAGEMAKER_PROGRAM from the bundle's top level, after it runs
 # `pip install . -r requirements.txt` there: the requirements turn the package index off.
 SERVE_PROGRAM = "serve.py"
-SERVE_SOURCE = f"from {PACKAGE}.steps.inference import input_fn, model_fn, output_fn, predict_fn  # noqa: F401\n"
+SERVE_SOURCE = f"from {PACKAGE}.steps.inference import model_fn, transform_fn  # noqa: F401\n"
 SERVE_REQUIREMENTS = "requirements.txt"
 JOB_REQUIREMENTS = "requirements-jobs.txt"
 # Every processing and training job starts its step through this script (`bash job.sh WHEELS STEP

@@ -10,10 +10,12 @@ transforms used in training.
 - application/json: {"instances": [{"age": 39, "sex": "Male", ...}, ...]} or a list of such
   objects; the response is {"predictions": [{"score": 0.87, "predicted_label": 1}, ...]}.
 
-A request the model cannot score raises ValueError with what is wrong (the container answers it
-with an error response): a missing feature, or a value that is not a number in a numeric feature
-(rows count from 0, not counting a CSV header). A category the model did not see in training is
-scored as missing, with a warning in the endpoint's log.
+A request the model cannot score raises ValueError with what is wrong: a missing feature, or a
+value that is not a number in a numeric feature (rows count from 0, not counting a CSV header).
+In the container, `transform_fn` chains the handlers and answers such a request with 400 and the
+reason as JSON ({"error": "..."}; 415/406 for an unsupported content or accept type), where the
+image's server would answer a bare 500. A category the model did not see in training is scored as
+missing, with a warning in the endpoint's log.
 """
 
 from __future__ import annotations
@@ -96,3 +98,30 @@ def output_fn(scores: np.ndarray, accept: str = CSV) -> tuple[str, str]:
         predictions = [{"score": round(float(s), 6), "predicted_label": int(s >= THRESHOLD)} for s in scores]
         return json.dumps({"predictions": predictions}), JSON
     raise UnsupportedContentType(f"accept type {accept!r} is not supported; ask for {CSV} or {JSON}")
+
+
+def transform_fn(model: TrainedModel, request_body: str | bytes, content_type: str, accept: str):
+    """The container's whole request (the bundle's serve.py exports this and model_fn)."""
+    try:
+        frame = input_fn(request_body, content_type)
+    except UnsupportedContentType as error:
+        return _refusal(error, 415)
+    except ValueError as error:
+        return _refusal(error, 400)
+    try:
+        scores = predict_fn(frame, model)
+    except ValueError as error:
+        return _refusal(error, 400)
+    try:
+        return output_fn(scores, accept)
+    except UnsupportedContentType as error:
+        return _refusal(error, 406)
+
+
+def _refusal(error: ValueError, status: int):
+    """A response with a status of its own: the image's server (sagemaker-containers) is only
+    in the container, so it is imported here, when a request is refused there."""
+    from sagemaker_containers.beta.framework import worker
+
+    logging.getLogger(__name__).warning("refused a request (%s): %s", status, error)
+    return worker.Response(response=json.dumps({"error": str(error)}), status=status, mimetype=JSON)
