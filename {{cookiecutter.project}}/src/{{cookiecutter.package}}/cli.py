@@ -247,10 +247,9 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
     """Upload step code and configs (only what is missing), then create or update the pipeline."""
     import boto3
 
-    from .pipeline import wheels
     from .pipeline.definition import build
     from .pipeline.images import load_images
-    from .pipeline.publish import require_bucket, upload, upsert
+    from .pipeline.publish import require_bucket, upload, upload_wheels, upsert
 
     project, aws, sagemaker = _aws(settings)
     name = name or aws.pipeline_name
@@ -258,9 +257,7 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
     require_bucket(s3, aws.bucket)  # seconds, where the build takes half a minute
     built = build(project, name=name, settings_file=settings)  # run from the project's root folder
     upload(s3, built, echo=click.echo)
-    image = load_images()["xgboost"]
-    requirements = built.wheels_requirements
-    wheels.upload(s3, aws.bucket, built.wheels_prefix, requirements, image, Path("build/wheels"), click.echo)
+    upload_wheels(s3, built, load_images()["xgboost"], Path("build/wheels"), echo=click.echo)
     arn, action = upsert(
         sagemaker,
         name,

@@ -2,7 +2,7 @@
 to S3 once under a key named by the requirements they satisfy, so jobs never reach a package index.
 
 `pipeline build` only names the location (offline); `pipeline upsert` downloads the wheels (pip,
-hash-checked) and uploads them when that location does not hold them yet.
+hash-checked) and publish.py uploads them when that location does not hold them yet.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
-from botocore.exceptions import ClientError
 
 from ..errors import ProjectError
 from .images import Image
@@ -61,21 +59,3 @@ def download(requirements: str, image: Image, folder: Path, echo: Callable[[str]
         raise ProjectError(f"could not download the job wheels (pip download):\n{result.stderr.strip()[-2000:]}")
     marker.write_text(requirements, encoding="utf-8")
     return sorted(folder.glob("*.whl"))
-
-
-def upload(s3, bucket: str, prefix: str, requirements: str, image: Image, cache: Path, echo=print) -> int:
-    """Ship the wheels to s3://bucket/prefix/ unless they are there already; returns files uploaded."""
-    try:
-        s3.head_object(Bucket=bucket, Key=f"{prefix}/{COMPLETE}")
-        echo(f"wheels: already in s3://{bucket}/{prefix}/")
-        return 0
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
-            raise
-    wheels = download(requirements, image, cache / wheels_digest(requirements), echo)
-    for wheel in wheels:
-        s3.upload_file(str(wheel), bucket, f"{prefix}/{wheel.name}")
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/{COMPLETE}", Body=requirements.encode())
-    size = sum(wheel.stat().st_size for wheel in wheels)
-    echo(f"wheels: {len(wheels)} uploaded to s3://{bucket}/{prefix}/ ({size / 1e6:.1f} MB)")
-    return len(wheels) + 1
