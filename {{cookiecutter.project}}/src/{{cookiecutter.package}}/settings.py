@@ -24,11 +24,30 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ProblemType = Literal["binary", "multiclass", "regression"]
+# A label value as YAML writes it: ">50K", 1, true. Compared with the data by its text (labels.py).
+LabelValue = Annotated[str | bool | int | float, Field(union_mode="left_to_right")]
+
+# The test-set metrics a quality gate may name, per problem type: evaluation.json's keys under
+# binary_classification_metrics, multiclass_classification_metrics or regression_metrics.
+QUALITY_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": ("auc", "pr_auc", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "expected_cost"),
+    "multiclass": ("accuracy", "balanced_accuracy", "weighted_f1", "macro_f1", "weighted_precision", "weighted_recall"),
+    "regression": ("r2", "mae", "rmse", "mse", "mape"),
+}
+
+
 class Dataset(Strict):
-    record_id: str
-    event_time: str
+    sample: Path  # the bundled sample every default reads: local run, tests, smoke test, Makefile
+    # Generated from the row number and the file when the data has none and the Feature Store is
+    # off; required in the data when it is on (they are the feature group's identifier and time).
+    record_id: str = "record_id"
+    event_time: str = "event_time"  # ISO 8601 date or date-time
     label: str
-    positive_label: str
+    problem_type: ProblemType = "binary"
+    # binary and multiclass: every label value, in a fixed order (a class's index is its position).
+    classes: list[LabelValue] | None = None
+    positive_label: LabelValue | None = None  # binary only: the class predicted as 1
     numeric_features: list[str] = Field(min_length=0)
     categorical_features: list[str] = Field(min_length=0)
 
@@ -45,6 +64,28 @@ class Dataset(Strict):
             if column in seen:
                 raise ValueError(f"column {column!r} is listed twice; each column has one role")
             seen.add(column)
+        return self
+
+    @model_validator(mode="after")
+    def _labels_fit_the_problem(self) -> Dataset:
+        kind = self.problem_type
+        if kind == "regression":
+            if self.classes is not None or self.positive_label is not None:
+                raise ValueError("a regression label is a number: remove classes and positive_label")
+            return self
+        texts = [str(value) for value in self.classes or []]
+        if len(set(texts)) != len(texts):
+            raise ValueError(f"classes: each label value once (got {self.classes})")
+        if kind == "binary":
+            if len(texts) != 2:
+                raise ValueError("binary: list the label's two values under classes, e.g. classes: [no, yes]")
+            if self.positive_label is None or str(self.positive_label) not in texts:
+                raise ValueError(f"binary: positive_label must be one of classes {self.classes}")
+        else:
+            if len(texts) < 3:
+                raise ValueError("multiclass: list the label's values (three or more) under classes")
+            if self.positive_label is not None:
+                raise ValueError("multiclass: remove positive_label (it is for binary labels)")
         return self
 
 
@@ -73,18 +114,42 @@ class Model(Strict):
     hyperparameters: Hyperparameters = Hyperparameters()
 
 
-class Gates(Strict):
-    min_auc: float = Field(ge=0, le=1)
-
-
 PreTrainingMetric = Literal["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"]
 PostTrainingMetric = Literal["DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "SD", "GE"]
 NEEDS_GROUP_VARIABLE = {"CDDL", "CDDPL"}
 
 
+class Range(Strict):
+    """A numeric facet's sensitive group: min <= value < max (either bound may be left out)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Range:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"min {self.min} must be less than max {self.max}")
+        return self
+
+
 class Facet(Strict):
+    """A sensitive group, compared with everyone else. A facet column that is not a feature is
+    audited only: carried to the bias analysis, never shown to the model."""
+
     column: str
-    sensitive_values: list[str] = Field(min_length=1)
+    sensitive_values: list[LabelValue] | None = Field(None, min_length=1)  # a categorical facet
+    sensitive_range: Range | None = None  # a numeric facet, e.g. {max: 25} for under-25s
+    # Rows each group (the sensitive one, and everyone else) needs in the test split to be judged;
+    # below it the facet's gated metrics read "too few rows to judge" and the bias gate fails.
+    min_rows: int = Field(30, ge=1)
+
+    @model_validator(mode="after")
+    def _one_group(self) -> Facet:
+        if (self.sensitive_values is None) == (self.sensitive_range is None):
+            raise ValueError("give either sensitive_values (categories) or sensitive_range (numbers), not both")
+        return self
 
 
 class Limit(Strict):
@@ -110,6 +175,35 @@ class Limit(Strict):
         return f"in [{self.min:g}, {self.max:g}]"
 
 
+class Gates(Strict):
+    # The quality gate: test-set metric (evaluation.json's name) -> allowed range. A model outside
+    # any range is never registered. Names are checked against the problem type.
+    quality: dict[str, Limit] = Field(min_length=1)
+
+
+class Costs(Strict):
+    """What each kind of error costs (any unit, e.g. currency per row). Reported as expected cost;
+    without decision.threshold they set it to the cost-minimising cut-off fp / (fp + fn)."""
+
+    false_positive: float = Field(gt=0)
+    false_negative: float = Field(gt=0)
+
+
+class Decision(Strict):
+    """Binary only: how a score becomes a predicted label, for evaluation, Clarify, gates and the endpoint."""
+
+    threshold: float | None = Field(None, gt=0, lt=1)  # a row with score >= threshold is predicted positive
+    costs: Costs | None = None
+
+    @property
+    def cutoff(self) -> float:
+        if self.threshold is not None:
+            return self.threshold
+        if self.costs is not None:
+            return self.costs.false_positive / (self.costs.false_positive + self.costs.false_negative)
+        return 0.5
+
+
 class Bias(Strict):
     """One bias configuration for the local analysis (smclarify) and the pipeline's Clarify checks.
 
@@ -122,6 +216,12 @@ class Bias(Strict):
     pre_training_metrics: list[PreTrainingMetric] = ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS"]
     post_training_metrics: list[PostTrainingMetric] = ["DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "TE", "FT"]
     thresholds: dict[str, Limit] = {}  # the bias gate: metric -> allowed range, for every facet
+    # The outcome a person would want (Clarify's label_values_or_threshold). Classification: label
+    # values, by default [positive_label] for binary; set it to the other class when the positive
+    # label is the unfavourable outcome (default, reoffending). Regression: favourable_threshold,
+    # a label above it is favourable.
+    favourable_labels: list[LabelValue] | None = None
+    favourable_threshold: float | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Bias:
@@ -164,22 +264,66 @@ class Settings(Strict):
     split: Split = Split()
     model: Model = Model()
     gates: Gates
+    decision: Decision | None = None  # binary only
     bias: Bias | None = None
     aws: Aws | None = None  # needed by the pipeline commands only; the local run works without it
 
     @model_validator(mode="after")
-    def _bias_columns_exist(self) -> Settings:
+    def _fits_the_problem_type(self) -> Settings:
+        kind = self.dataset.problem_type
+        known = QUALITY_METRICS[kind]
+        unknown = [name for name in self.gates.quality if name not in known]
+        if unknown:
+            raise ValueError(
+                f"gates.quality: {', '.join(unknown)} is not a {kind} metric; choose from {', '.join(known)}"
+            )
+        if "expected_cost" in self.gates.quality and (self.decision is None or self.decision.costs is None):
+            raise ValueError("gates.quality.expected_cost needs decision.costs")
+        if self.decision is not None and kind != "binary":
+            raise ValueError(f"decision: a score cut-off is for binary labels; a {kind} model has none")
+        return self
+
+    @model_validator(mode="after")
+    def _bias_fits_the_data(self) -> Settings:
         if self.bias is None:
             return self
-        features = self.dataset.features
-        for position, facet in enumerate(self.bias.facets):
-            if facet.column not in features:
+        dataset, bias = self.dataset, self.bias
+        roles = {dataset.label, dataset.record_id, dataset.event_time}
+        for position, facet in enumerate(bias.facets):
+            if facet.column in roles:
+                raise ValueError(f"bias.facets.{position}.column: {facet.column!r} is the label, id or time column")
+            if facet.sensitive_range is not None and facet.column in dataset.categorical_features:
                 raise ValueError(
-                    f"bias.facets.{position}.column: {facet.column!r} is not a feature column listed under dataset"
+                    f"bias.facets.{position}: {facet.column!r} is categorical; use sensitive_values, not sensitive_range"
                 )
-        if self.bias.group_variable and self.bias.group_variable not in features:
-            raise ValueError(f"bias.group_variable: {self.bias.group_variable!r} is not a feature column")
+        if bias.group_variable and bias.group_variable in roles:
+            raise ValueError(f"bias.group_variable: {bias.group_variable!r} is the label, id or time column")
+        if dataset.problem_type == "regression":
+            if bias.favourable_labels is not None or bias.favourable_threshold is None:
+                raise ValueError("bias: a regression label needs favourable_threshold (a label above it is favourable)")
+        else:
+            if bias.favourable_threshold is not None:
+                raise ValueError("bias.favourable_threshold is for regression; use favourable_labels")
+            classes = [str(value) for value in dataset.classes or []]
+            if bias.favourable_labels is None and dataset.problem_type == "multiclass":
+                raise ValueError("bias: a multiclass label needs favourable_labels (the classes a person would want)")
+            wrong = [value for value in bias.favourable_labels or [] if str(value) not in classes]
+            if wrong:
+                raise ValueError(f"bias.favourable_labels: {wrong} not among dataset.classes {dataset.classes}")
         return self
+
+    @property
+    def favourable(self) -> list:
+        """The favourable label values (classification) as written in dataset.classes."""
+        bias, dataset = self.bias, self.dataset
+        if bias is not None and bias.favourable_labels is not None:
+            return list(bias.favourable_labels)
+        return [dataset.positive_label] if dataset.positive_label is not None else []
+
+    @property
+    def cutoff(self) -> float:
+        """Binary: the score at or above which a row is predicted positive (decision, default 0.5)."""
+        return (self.decision or Decision()).cutoff
 
 
 def load_settings(path: Path | str = DEFAULT_PATH) -> Settings:
