@@ -8,8 +8,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .settings import Bias, Gates, Limit
-from .steps.evaluate import auc
+from .settings import Bias, Gates
+
+# evaluation.json's section per problem type (SageMaker's model-quality statistics shape).
+METRICS_KEY = {
+    "binary": "binary_classification_metrics",
+    "multiclass": "multiclass_classification_metrics",
+    "regression": "regression_metrics",
+}
+
+
+def metrics_section(evaluation: dict) -> dict:
+    """The metrics of whichever problem type the evaluation is for."""
+    for key in METRICS_KEY.values():
+        if key in evaluation:
+            return evaluation[key]
+    raise KeyError(f"not an evaluation.json: none of {', '.join(METRICS_KEY.values())}")
+
+
+def metric_value(evaluation: dict, name: str) -> float | None:
+    """A metric's value from evaluation.json, None when it is not there."""
+    entry = metrics_section(evaluation).get(name)
+    return None if entry is None else entry["value"]
+
+
+def auc(evaluation: dict) -> float:
+    return evaluation["binary_classification_metrics"]["auc"]["value"]
 
 
 @dataclass(frozen=True)
@@ -37,16 +61,22 @@ def format_value(value: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.6g}"
 
 
-def quality_gate(evaluation: dict, gates: Gates) -> GateResult:
-    value = auc(evaluation)
-    return GateResult(
-        gate="quality",
-        metric="auc",
-        value=value,
-        expected=str(Limit(min=gates.min_auc)),
-        passed=value >= gates.min_auc,
-        fix="improve the model or data, or lower gates.min_auc in project.yaml after review",
-    )
+def quality_gates(evaluation: dict, gates: Gates) -> list[GateResult]:
+    """One result per metric under gates.quality: the test-set value against its range."""
+    results = []
+    for name, limit in gates.quality.items():
+        value = metric_value(evaluation, name)
+        results.append(
+            GateResult(
+                gate="quality",
+                metric=name,
+                value=value,
+                expected=str(limit),
+                passed=value is not None and limit.allows(value),
+                fix=f"improve the model or data, or change gates.quality.{name} in project.yaml after review",
+            )
+        )
+    return results
 
 
 def bias_gates(metric_rows: list[tuple], bias: Bias) -> list[GateResult]:

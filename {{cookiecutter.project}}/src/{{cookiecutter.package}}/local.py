@@ -18,11 +18,11 @@ import pandas as pd
 from . import checks, explain, report
 from .data import read_dataset
 from .errors import ProjectError
-from .gates import GateResult, bias_gates, data_gate, quality_gate
+from .gates import GateResult, bias_gates, data_gate, quality_gates
 from .output import replaced_folder
 from .progress import Stages
 from .settings import Settings
-from .steps.evaluate import THRESHOLD, auc, evaluate, write_evaluation
+from .steps.evaluate import evaluate, headline, write_evaluation
 from .steps.preprocess import split_dataset, write_splits
 from .steps.train import TrainingResult, train
 
@@ -114,17 +114,21 @@ def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages
         summary.append(", ".join(f"{name} {len(frame):,}" for name, frame in splits.items()))
     with stages.stage("train") as summary:
         results.training = training = train(
-            splits["train"], splits["validation"], dataset, settings.model.hyperparameters, progress=stages.echo
+            splits["train"],
+            splits["validation"],
+            dataset,
+            settings.model.hyperparameters,
+            progress=stages.echo,
+            cutoff=settings.cutoff,
         )
         training.model.save(out / "model")
-        best_auc = training.validation_auc[training.best_round - 1]
-        summary.append(f"best round {training.best_round}, validation AUC {best_auc:.4f}")
+        summary.append(f"best round {training.best_round}, {training.metric_name} {training.best_value:.4f}")
     test = splits["test"]
     with stages.stage("evaluate") as summary:
-        results.evaluation = evaluate(training.model, test, dataset)
+        results.evaluation = evaluate(training.model, test, dataset, settings.decision)
         write_evaluation(results.evaluation, out)
-        results.gates.append(quality_gate(results.evaluation, settings.gates))
-        summary.append(f"test AUC {auc(results.evaluation):.4f}")
+        results.gates.extend(quality_gates(results.evaluation, settings.gates))
+        summary.append(headline(results.evaluation))
     if settings.bias:
         with stages.stage("bias") as summary:
             _bias(settings, results, out)
@@ -149,7 +153,10 @@ def _bias(settings: Settings, results: RunResults, out: Path) -> None:
 
     labelled = pd.concat(results.splits.values())
     test = results.splits["test"]
-    predicted = (results.training.model.predict_proba(test) >= THRESHOLD).astype(int)
+    model = results.training.model
+    predicted = model.predict(test)
+    if settings.dataset.problem_type != "regression":
+        predicted = model.classes_of(predicted)
     pre = bias.pre_training(labelled, settings.dataset, settings.bias)
     post = bias.post_training(test, predicted, results.training.model.spec, settings.dataset, settings.bias)
     results.bias = bias.analysis(pre, post)

@@ -21,7 +21,6 @@ from .transforms import FeatureSpec, to_dmatrix
 BOOSTER_FILE = "xgboost-model.json"
 SPEC_FILE = "feature_spec.json"
 ARCHIVE = "model.tar.gz"
-THRESHOLD = 0.5  # probability at or above which a row is predicted positive
 
 
 @dataclass
@@ -29,9 +28,27 @@ class TrainedModel:
     booster: xgb.Booster
     spec: FeatureSpec
 
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        """Probability of the positive class for each row of raw (or cleaned) feature columns."""
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """What the model says for each row of raw (or cleaned) feature columns: binary the
+        probability of the positive class (n,), multiclass the probability of each class (n, K)
+        in FeatureSpec.classes order, regression the predicted value (n,)."""
         return self.booster.predict(to_dmatrix(features, self.spec))
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """Classification: binary the positive class's probability, multiclass one per class."""
+        if self.spec.problem_type == "regression":
+            raise ProjectError("a regression model predicts values, not probabilities: use predict()")
+        return self.predict(features)
+
+    def classes_of(self, predictions: np.ndarray) -> np.ndarray:
+        """Classification: the encoded class of each prediction (binary: score >= the cut-off)."""
+        if self.spec.problem_type == "binary":
+            return (predictions >= self.cutoff).astype(int)
+        return np.asarray(predictions).argmax(axis=1)
+
+    @property
+    def cutoff(self) -> float:
+        return 0.5 if self.spec.cutoff is None else self.spec.cutoff
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

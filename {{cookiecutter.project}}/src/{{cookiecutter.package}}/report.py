@@ -14,13 +14,26 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
 
-from .gates import GateResult, format_value
+from .gates import GateResult, format_value, metrics_section
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .local import RunResults
 
-QUALITY_METRICS = ["auc", "pr_auc", "accuracy", "precision", "recall", "f1", "false_positive_rate"]
+QUALITY_METRICS = {  # the table's rows per problem type (all values are in evaluation.json)
+    "binary": ["auc", "pr_auc", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "false_positive_rate"],
+    "multiclass": [
+        "accuracy",
+        "balanced_accuracy",
+        "weighted_f1",
+        "macro_f1",
+        "weighted_precision",
+        "weighted_recall",
+        "log_loss",
+        "accuracy_best_constant_classifier",
+    ],
+    "regression": ["rmse", "mae", "r2", "mape", "mse"],
+}
 TOP_FEATURES = 15
 STAGE_TITLES = {
     "pre_training_bias_metrics": "Pre-training (data)",
@@ -39,7 +52,7 @@ def write(out: Path, settings: Settings, results: RunResults) -> Path:
         sections.append(_explanations(out, results))
         sections.append(
             f"## Training\n\nBest boosting round {results.training.best_round} of at most "
-            f"{settings.model.hyperparameters.num_round} (early stopping on validation AUC). "
+            f"{settings.model.hyperparameters.num_round} (early stopping on {results.training.metric_name}). "
             f"Data checks: {len(results.checks.outcomes)} expectations met ([data_checks.md](data_checks.md))."
         )
     path = out / "report.md"
@@ -64,8 +77,43 @@ def _decision(results: RunResults) -> str:
 
 
 def _quality(out: Path, settings: Settings, results: RunResults) -> str:
+    kind = settings.dataset.problem_type
     evaluation = results.evaluation
-    metrics = evaluation["binary_classification_metrics"]
+    metrics = metrics_section(evaluation)
+    names = [*QUALITY_METRICS[kind], *(["expected_cost"] if "expected_cost" in metrics else [])]
+    table = ["| metric | value |", "| --- | ---: |", *[f"| {name} | {metrics[name]['value']:.4f} |" for name in names]]
+    if kind == "regression":
+        _plot_regression(results, out / "curves.png")
+        return "\n".join(
+            [
+                "## Quality on the test set",
+                "",
+                f"`{settings.dataset.label}` averages {evaluation['label_mean']:.4g} over {evaluation['rows']:,} test rows.",
+                "",
+                *table,
+                "",
+                "![Predicted against actual, residuals and learning curve](curves.png)",
+            ]
+        )
+    if kind == "multiclass":
+        _plot_multiclass(evaluation, results.training, out / "curves.png")
+        per_class = metrics["per_class_metrics"]
+        return "\n".join(
+            [
+                f"## Quality on the test set ({len(per_class)} classes, {evaluation['rows']:,} rows)",
+                "",
+                *table,
+                "",
+                "| class | precision | recall | f1 | rows |",
+                "| --- | ---: | ---: | ---: | ---: |",
+                *[
+                    f"| {name} | {m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} | {m['support']:,} |"
+                    for name, m in per_class.items()
+                ],
+                "",
+                "![Confusion matrix, f1 per class and learning curve](curves.png)",
+            ]
+        )
     matrix = metrics["confusion_matrix"]
     _plot_curves(evaluation, results.training, out / "curves.png")
     return "\n".join(
@@ -75,9 +123,7 @@ def _quality(out: Path, settings: Settings, results: RunResults) -> str:
             f"Positive class `{settings.dataset.label} = {settings.dataset.positive_label}` in "
             f"{evaluation['positive_rate']:.1%} of {evaluation['rows']:,} test rows.",
             "",
-            "| metric | value |",
-            "| --- | ---: |",
-            *[f"| {name} | {metrics[name]['value']:.4f} |" for name in QUALITY_METRICS],
+            *table,
             "",
             "| | predicted 0 | predicted 1 |",
             "| --- | ---: | ---: |",
@@ -121,7 +167,9 @@ def _explanations(out: Path, results: RunResults) -> str:
     importance = shap["global_shap_values"]
     example = results.explained_rows["explanations"][0]
     _plot_global_shap(importance, out / "shap_global.png")
-    _plot_example(example, results.explained_rows["expected_value"], out / "shap_example.png")
+    # Multiclass: the example is explained for its predicted class, with that class's expected value.
+    expected = example.get("expected_value", results.explained_rows["expected_value"])
+    _plot_example(example, expected, results.explained_rows["units"], out / "shap_example.png")
     return "\n".join(
         [
             "## Explanations (TreeSHAP)",
@@ -136,7 +184,8 @@ def _explanations(out: Path, results: RunResults) -> str:
             "| --- | ---: |",
             *[f"| {name} | {value:.4f} |" for name, value in list(importance.items())[:TOP_FEATURES]],
             "",
-            f"One prediction explained: record {example['id']}, score {example['score']:.3f}.",
+            f"One prediction explained: record {example['id']}, score {example['score']:.3f}"
+            + (f" for class {example['class']}." if "class" in example else "."),
             "",
             "![One prediction explained](shap_example.png)",
         ]
@@ -169,12 +218,61 @@ def _plot_curves(evaluation: dict, training, path: Path) -> None:
     ax_roc.set(title="ROC curve (test)", xlabel="false positive rate", ylabel="true positive rate")
     ax_pr.plot(pr["recalls"], pr["precisions"], label=f"PR AUC {metrics['pr_auc']['value']:.3f}")
     ax_pr.set(title="Precision-recall (test)", xlabel="recall", ylabel="precision", ylim=(0, 1.02))
-    rounds = range(1, len(training.validation_auc) + 1)
-    ax_learn.plot(rounds, training.validation_auc, label="validation AUC")
-    ax_learn.axvline(training.best_round, linestyle=":", color="grey", label=f"best round {training.best_round}")
-    ax_learn.set(title="Learning curve", xlabel="boosting round", ylabel="AUC")
+    _plot_learning(ax_learn, training)
     for ax in (ax_roc, ax_pr, ax_learn):
-        ax.legend(loc="lower right")
+        ax.legend(loc="best")
+        ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def _plot_learning(ax, training) -> None:
+    rounds = range(1, len(training.validation_curve) + 1)
+    ax.plot(rounds, training.validation_curve, label=training.metric_name)
+    ax.axvline(training.best_round, linestyle=":", color="grey", label=f"best round {training.best_round}")
+    ax.set(title="Learning curve", xlabel="boosting round", ylabel=training.metric_name)
+
+
+def _plot_multiclass(evaluation: dict, training, path: Path) -> None:
+    metrics = evaluation["multiclass_classification_metrics"]
+    names = list(metrics["confusion_matrix"])
+    counts = [[metrics["confusion_matrix"][actual][guess] for guess in names] for actual in names]
+    # Each row as a share of its actual class, so a small class's errors are as visible as a large one's.
+    shares = [[count / max(sum(row), 1) for count in row] for row in counts]
+    fig, (ax_matrix, ax_f1, ax_learn) = plt.subplots(1, 3, figsize=(15, 4.5))
+    ax_matrix.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i, row in enumerate(counts):
+        for j, count in enumerate(row):
+            ax_matrix.text(j, i, f"{count:,}", ha="center", va="center", color="black" if shares[i][j] < 0.6 else "white")
+    ax_matrix.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax_matrix.set_yticks(range(len(names)), names)
+    ax_matrix.set(title="Confusion matrix (test; colour = share of actual)", xlabel="predicted", ylabel="actual")
+    per_class = metrics["per_class_metrics"]
+    ax_f1.barh(names[::-1], [per_class[name]["f1"] for name in names[::-1]])
+    ax_f1.set(title="f1 per class (test)", xlabel="f1", xlim=(0, 1))
+    ax_f1.grid(axis="x", alpha=0.3)
+    _plot_learning(ax_learn, training)
+    ax_learn.legend(loc="best")
+    ax_learn.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def _plot_regression(results: RunResults, path: Path) -> None:
+    test = results.splits["test"]
+    label = test.columns[0]  # preprocess writes the label first
+    actual = test[label].to_numpy(dtype=float)
+    predicted = results.training.model.predict(test)
+    fig, (ax_scatter, ax_residuals, ax_learn) = plt.subplots(1, 3, figsize=(15, 4.5))
+    ax_scatter.scatter(actual, predicted, s=6, alpha=0.4)
+    low, high = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
+    ax_scatter.plot([low, high], [low, high], linestyle=":", color="grey", label="predicted = actual")
+    ax_scatter.set(title="Predicted against actual (test)", xlabel=f"actual {label}", ylabel=f"predicted {label}")
+    ax_scatter.legend(loc="best")
+    ax_residuals.hist(actual - predicted, bins=40)
+    ax_residuals.axvline(0, color="black", linewidth=0.8)
+    ax_residuals.set(title="Residuals (actual - predicted, test)", xlabel="residual", ylabel="rows")
+    _plot_learning(ax_learn, results.training)
+    ax_learn.legend(loc="best")
+    for ax in (ax_scatter, ax_residuals, ax_learn):
         ax.grid(alpha=0.3)
     _save(fig, path)
 
@@ -210,12 +308,12 @@ def _plot_global_shap(importance: dict, path: Path) -> None:
     top = list(importance.items())[:TOP_FEATURES][::-1]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(top) + 1))
     ax.barh([name for name, _ in top], [value for _, value in top])
-    ax.set(title="Global importance: mean |SHAP value| (log-odds)", xlabel="mean |SHAP value|")
+    ax.set(title="Global importance: mean |SHAP value|", xlabel="mean |SHAP value|")
     ax.grid(axis="x", alpha=0.3)
     _save(fig, path)
 
 
-def _plot_example(example: dict, expected: float, path: Path) -> None:
+def _plot_example(example: dict, expected: float, units: str, path: Path) -> None:
     items = example["contributions"][:TOP_FEATURES][::-1]
     labels = [f"{item['feature']} = {item['value']}" for item in items]
     values = [item["shap_value"] for item in items]
@@ -223,8 +321,8 @@ def _plot_example(example: dict, expected: float, path: Path) -> None:
     ax.barh(labels, values, color=["tab:red" if v > 0 else "tab:blue" for v in values])
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set(
-        title=f"Record {example['id']}: score {example['score']:.3f} (base log-odds {expected:.2f})",
-        xlabel="SHAP value (log-odds; red pushes towards the positive label)",
+        title=f"Record {example['id']}: score {example['score']:.3f} (base {expected:.2f})",
+        xlabel=f"SHAP value ({units}; red pushes the score up)",
     )
     ax.grid(axis="x", alpha=0.3)
     _save(fig, path)

@@ -35,6 +35,13 @@ QUALITY_METRICS: dict[str, tuple[str, ...]] = {
     "multiclass": ("accuracy", "balanced_accuracy", "weighted_f1", "macro_f1", "weighted_precision", "weighted_recall"),
     "regression": ("r2", "mae", "rmse", "mse", "mape"),
 }
+# The values each metric can take, (low, high) with None for no bound: a limit outside is a typo.
+METRIC_RANGES: dict[str, tuple[float | None, float | None]] = {
+    **{name: (0.0, 1.0) for names in QUALITY_METRICS.values() for name in names},
+    "expected_cost": (0.0, None),
+    "r2": (None, 1.0),
+    **{name: (0.0, None) for name in ("mae", "rmse", "mse", "mape")},
+}
 
 
 class Dataset(Strict):
@@ -277,6 +284,12 @@ class Settings(Strict):
             raise ValueError(
                 f"gates.quality: {', '.join(unknown)} is not a {kind} metric; choose from {', '.join(known)}"
             )
+        for name, limit in self.gates.quality.items():
+            low, high = METRIC_RANGES[name]
+            for side, bound in (("min", limit.min), ("max", limit.max)):
+                if bound is not None and ((low is not None and bound < low) or (high is not None and bound > high)):
+                    shown = f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+                    raise ValueError(f"gates.quality.{name}.{side}: {bound:g} is outside {name}'s range {shown}")
         if "expected_cost" in self.gates.quality and (self.decision is None or self.decision.costs is None):
             raise ValueError("gates.quality.expected_cost needs decision.costs")
         if self.decision is not None and kind != "binary":

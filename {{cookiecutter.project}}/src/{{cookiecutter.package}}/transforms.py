@@ -33,13 +33,29 @@ class NotANumber(ProjectError, ValueError):
 @dataclass(frozen=True)
 class FeatureSpec:
     label: str
-    positive_label: str
+    positive_label: str | int | float | bool | None  # binary: the class predicted as 1
     numeric: list[str]
     categories: dict[str, list[str]]  # known values per categorical column, fitted on training data
+    # What the model predicts, so the endpoint answers with label names without project.yaml.
+    problem_type: str = "binary"  # binary, multiclass or regression
+    classes: list | None = None  # classification: label values as in project.yaml; index = encoded label
+    cutoff: float | None = None  # binary: a score at or above it is predicted positive
 
     @property
     def features(self) -> list[str]:
         return [*self.numeric, *self.categories]
+
+    @property
+    def class_names(self) -> list:
+        """The label value of each encoded class: binary 0 = the other class, 1 = positive_label."""
+        if self.problem_type == "regression":
+            return []
+        classes = list(self.classes or [])
+        if self.problem_type == "binary":
+            positive = str(self.positive_label)
+            other = [value for value in classes if str(value) != positive]
+            return [other[0] if other else None, self.positive_label]
+        return classes
 
     def save(self, path: Path) -> None:
         # Key order is feature order: never sort it.
@@ -126,39 +142,86 @@ def clean_features(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     return clean(frame, dataset.numeric_features, dataset.categorical_features)
 
 
-def binary_label(values: pd.Series, positive_label: str, where: str = "data") -> pd.Series:
-    """1 for the positive class, 0 for the other class, NaN where the label is missing.
+def _text(value) -> str:
+    return str(value).strip()
 
-    Binary classification needs exactly two label values: the positive label and one other. Any
-    other set is refused, naming the values seen, so that a variant of the positive label
-    ('>50K.', '>50k') never silently counts as the negative class."""
-    if pd.api.types.is_numeric_dtype(values):  # e.g. a 0/1 label read as float because of blanks
-        keys, positive = values, pd.to_numeric(positive_label, errors="coerce")
-        missing = values.isna()
-    else:
-        keys, positive = values.astype("string").str.strip(), positive_label
-        missing = keys.isna() | (keys == "")
-    counts = keys[~missing].value_counts()
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def same_label(data_value, declared) -> bool:
+    """A label value in the data equals a declared one (project.yaml) when their texts agree,
+    stripped; both numbers compare as numbers (YAML 1, CSV "1" and a float column's 1.0 agree),
+    both booleans case-blind (YAML true, "True", "true")."""
+    data_text, declared_text = _text(data_value), _text(declared)
+    if data_text == declared_text:
+        return True
+    if data_text.lower() in ("true", "false") and declared_text.lower() in ("true", "false"):
+        return data_text.lower() == declared_text.lower()
+    data_number, declared_number = _number(data_text), _number(declared_text)
+    return data_number is not None and declared_number is not None and data_number == declared_number
+
+
+def _label_missing(values: pd.Series) -> pd.Series:
+    return values.map(_is_missing).astype(bool)
+
+
+def encode_labels(
+    values: pd.Series, problem_type: str, classes: list | None, positive_label=None, where: str = "data"
+) -> pd.Series:
+    """The label as the model learns it, NaN where missing: binary 1 for positive_label and 0
+    for the other class; multiclass the class's position in `classes`; regression the number.
+
+    A value outside the declared classes (e.g. '>50K.' next to '>50K') is refused, naming the
+    values seen with their counts: it never silently counts as another class."""
     column = f"label column '{values.name}'" if values.name is not None else "the label column"
-    fix = "correct the labels, or dataset.positive_label in project.yaml"
-    if counts.empty:
+    missing = _label_missing(values)
+    if missing.all():
         raise ProjectError(f"{where}: {column} has no values; rows without a label cannot be learned from")
-    if positive not in counts.index:
+    if problem_type == "regression":
+        numbers, bad = parse_numbers(values)
+        if len(bad):
+            counts = bad.map(_text).value_counts()
+            raise ProjectError(
+                f"{where}: {column} holds {len(bad):,} value(s) that are not numbers: {_counted(counts)}; "
+                "a regression label is a number: correct the labels, or dataset.problem_type in project.yaml"
+            )
+        return numbers
+    declared = list(classes or [])
+    given = values[~missing]
+    counts = given.map(_text).value_counts()
+    index_of = {}
+    for text in counts.index:
+        matches = [position for position, value in enumerate(declared) if same_label(text, value)]
+        if matches:
+            index_of[text] = matches[0]
+    outside = counts[[text not in index_of for text in counts.index]]
+    if len(outside):
         raise ProjectError(
-            f"{where}: {column} never holds the positive label {positive_label!r}; "
-            f"values seen: {_counted(counts)}; {fix}"
+            f"{where}: {column} holds value(s) outside dataset.classes {declared}: {_counted(outside)} "
+            f"(all values seen: {_counted(counts)}); list every label value under dataset.classes in "
+            "project.yaml, or correct the labels"
         )
-    if len(counts) == 1:
-        raise ProjectError(
-            f"{where}: {column} holds only the positive label {positive_label!r} ({counts.iloc[0]:,} rows); "
-            "binary classification needs rows of one other value too"
-        )
-    if len(counts) > 2:
-        raise ProjectError(
-            f"{where}: {column} holds {len(counts)} distinct values, but binary classification takes two, "
-            f"the positive label {positive_label!r} and one other: {_counted(counts)}; {fix}"
-        )
-    return (keys == positive).astype("Int8").mask(missing)
+    codes = given.map(lambda value: index_of[_text(value)])
+    if problem_type == "binary":
+        positive = next(position for position, value in enumerate(declared) if same_label(positive_label, value))
+        seen = set(codes)
+        if positive not in seen:
+            raise ProjectError(
+                f"{where}: {column} never holds the positive label {positive_label!r}; values seen: "
+                f"{_counted(counts)}; correct the labels, or dataset.positive_label in project.yaml"
+            )
+        if len(seen) == 1:
+            raise ProjectError(
+                f"{where}: {column} holds only the positive label {positive_label!r} ({len(codes):,} rows); "
+                "binary classification needs rows of the other class too"
+            )
+        codes = (codes == positive).astype(int)
+    return codes.astype("float64").reindex(values.index)
 
 
 def _counted(counts: pd.Series, shown: int = SHOWN) -> str:
@@ -194,7 +257,7 @@ def describe_unseen(unseen: dict[str, pd.Series]) -> list[str]:
     ]
 
 
-def fit(train_features: pd.DataFrame, dataset: Dataset) -> FeatureSpec:
+def fit(train_features: pd.DataFrame, dataset: Dataset, cutoff: float = 0.5) -> FeatureSpec:
     categories = {
         column: sorted(train_features[column].dropna().unique().tolist()) for column in dataset.categorical_features
     }
@@ -203,6 +266,9 @@ def fit(train_features: pd.DataFrame, dataset: Dataset) -> FeatureSpec:
         positive_label=dataset.positive_label,
         numeric=list(dataset.numeric_features),
         categories=categories,
+        problem_type=dataset.problem_type,
+        classes=None if dataset.classes is None else list(dataset.classes),
+        cutoff=cutoff if dataset.problem_type == "binary" else None,
     )
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..settings import Bias, Dataset
-
-THRESHOLD = 0.5  # the probability cut-off the evaluate step and the endpoint's callers use
+from ..settings import Bias, Dataset, Settings
 
 
 @dataclass(frozen=True)
 class ClarifyInputs:
-    train_uri: object  # header-less CSV, label (0/1) first: the preprocess step's `clarify_train` output
+    # header-less CSV, label first (binary 0/1, multiclass the class name, regression the number):
+    # the preprocess step's `clarify` output
+    train_uri: object
     test_uri: object  # the same for the test split
     model_name: object  # the CreateModel step's model, served by Clarify's shadow endpoint
     output_uri: object  # a function of the step name -> where the analysis goes
@@ -37,20 +37,41 @@ def _data_config(dataset: Dataset, source: object, output: object, config_uri: s
     )
 
 
-def _bias_config(bias: Bias):
+def _bias_config(dataset: Dataset, bias: Bias, favourable: list):
     from sagemaker.core.clarify import BiasConfig
 
+    if dataset.problem_type == "regression":
+        outcome = bias.favourable_threshold  # a label above it is favourable
+    elif dataset.problem_type == "multiclass":
+        outcome = [str(value) for value in favourable]  # the Clarify inputs name the classes
+    else:
+        outcome = [1]  # preprocess writes the positive label as 1
     return BiasConfig(
-        label_values_or_threshold=[1],  # preprocess writes the positive label as 1
+        label_values_or_threshold=outcome,
         facet_name=[facet.column for facet in bias.facets],
         facet_values_or_threshold=[facet.sensitive_values for facet in bias.facets],
         group_name=bias.group_variable,
     )
 
 
-def clarify_steps(dataset: Dataset, bias: Bias, inputs: ClarifyInputs, job_config, cache, depends: dict) -> dict:
+def predicted_label_config(settings: Settings):
+    """How Clarify reads the endpoint's CSV answer (steps/inference.py) for the problem type:
+    binary one probability, labelled at the decision cut-off; multiclass one probability per
+    class, the highest naming the predicted class; regression the predicted value as it is."""
+    from sagemaker.core.clarify import ModelPredictedLabelConfig
+
+    dataset = settings.dataset
+    if dataset.problem_type == "binary":
+        return ModelPredictedLabelConfig(probability_threshold=settings.cutoff)
+    if dataset.problem_type == "multiclass":
+        return ModelPredictedLabelConfig(label_headers=[str(value) for value in dataset.classes])
+    return ModelPredictedLabelConfig()
+
+
+def clarify_steps(settings: Settings, inputs: ClarifyInputs, job_config, cache, depends: dict) -> dict:
     """The DataBias, ModelBias and Explainability steps, by name."""
-    from sagemaker.core.clarify import ModelConfig, ModelPredictedLabelConfig, SHAPConfig
+    dataset, bias = settings.dataset, settings.bias
+    from sagemaker.core.clarify import ModelConfig, SHAPConfig
     from sagemaker.mlops.workflow.clarify_check_step import (
         ClarifyCheckStep,
         DataBiasCheckConfig,
@@ -68,14 +89,14 @@ def clarify_steps(dataset: Dataset, bias: Bias, inputs: ClarifyInputs, job_confi
     configs = {
         "DataBias": DataBiasCheckConfig(
             data_config=_data_config(dataset, inputs.train_uri, inputs.output_uri("DataBias"), inputs.config_uri),
-            data_bias_config=_bias_config(bias),
+            data_bias_config=_bias_config(dataset, bias, settings.favourable),
             methods=list(bias.pre_training_metrics),
         ),
         "ModelBias": ModelBiasCheckConfig(
             data_config=_data_config(dataset, inputs.test_uri, inputs.output_uri("ModelBias"), inputs.config_uri),
-            data_bias_config=_bias_config(bias),
+            data_bias_config=_bias_config(dataset, bias, settings.favourable),
             model_config=model,
-            model_predicted_label_config=ModelPredictedLabelConfig(probability_threshold=THRESHOLD),
+            model_predicted_label_config=predicted_label_config(settings),
             methods=list(bias.post_training_metrics),
         ),
         "Explainability": ModelExplainabilityCheckConfig(
@@ -83,6 +104,8 @@ def clarify_steps(dataset: Dataset, bias: Bias, inputs: ClarifyInputs, job_confi
             model_config=model,
             # One k-prototypes cluster as the baseline, a fixed seed so reruns agree.
             explainability_config=SHAPConfig(num_clusters=1, num_samples=100, agg_method="mean_abs", seed=42),
+            # Multiclass: one SHAP value set per class, named by the endpoint's probability columns.
+            model_scores=predicted_label_config(settings) if dataset.problem_type == "multiclass" else None,
         ),
     }
     return {

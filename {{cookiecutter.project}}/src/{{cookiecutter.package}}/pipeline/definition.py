@@ -360,7 +360,7 @@ class _Builder:
             max_runtime_in_seconds=MAX_RUNTIME,
             sagemaker_session=self.session,
         )
-        steps = clarify_steps(self.settings.dataset, self.settings.bias, inputs, job_config, self.cache, {})
+        steps = clarify_steps(self.settings, inputs, job_config, self.cache, {})
         for step in steps.values():  # the monitoring config URI has a random part: use the staged one
             config = step.clarify_check_config
             config.monitoring_analysis_config_uri = self.session.renamed.get(
@@ -375,7 +375,12 @@ class _Builder:
         inputs = {"evaluation": self.output_of(evaluate, "evaluation")}
         arguments = [
             "--evaluation", "/opt/ml/processing/input/evaluation/evaluation.json",
-            "--min-auc", self.params.min_auc.to_string(),
+            # e.g. --min-auc <MinAuc>: the run's quality limits (steps/gate.py)
+            *[
+                argument
+                for (metric, side), parameter in self.params.quality.items()
+                for argument in (f"--{side}-{metric.replace('_', '-')}", parameter.to_string())
+            ],
             "--output", "/opt/ml/processing/output/gates",
         ]  # fmt: skip
         for name in ("DataBias", "ModelBias"):
@@ -436,14 +441,25 @@ class _Builder:
         return ModelStep(name="Register", step_args=step_args, retry_policies=[self.step_retry])
 
     def condition_step(self, evaluation, evaluate, gates_file, gates, register):
-        from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+        from sagemaker.core.workflow.conditions import (
+            ConditionEquals,
+            ConditionGreaterThanOrEqualTo,
+            ConditionLessThanOrEqualTo,
+        )
         from sagemaker.core.workflow.functions import JsonGet
         from sagemaker.mlops.workflow.condition_step import ConditionStep
         from sagemaker.mlops.workflow.fail_step import FailStep
 
-        auc = JsonGet(
-            step_name=evaluate.name, property_file=evaluation, json_path="binary_classification_metrics.auc.value"
-        )
+        from ..gates import METRICS_KEY
+
+        section = METRICS_KEY[self.settings.dataset.problem_type]
+        # Every quality limit, read from evaluation.json as the gates step does (that step's
+        # verdict below also covers them, with the message the fail step shows).
+        quality = []
+        for (metric, side), parameter in self.params.quality.items():
+            value = JsonGet(step_name=evaluate.name, property_file=evaluation, json_path=f"{section}.{metric}.value")
+            compare = ConditionGreaterThanOrEqualTo if side == "min" else ConditionLessThanOrEqualTo
+            quality.append(compare(left=value, right=parameter))
         failed = FailStep(
             name="GateFailed",
             # gates.json names every failed gate: metric, value, limit and what to do.
@@ -459,7 +475,7 @@ class _Builder:
         return ConditionStep(
             name="CheckGates",
             conditions=[
-                ConditionGreaterThanOrEqualTo(left=auc, right=self.params.min_auc),
+                *quality,
                 ConditionEquals(
                     left=JsonGet(step_name=gates.name, property_file=gates_file, json_path="passed"), right=True
                 ),

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter, ValidationError
 
 from ..errors import ProjectError
-from ..settings import Aws, Gates, Settings
+from ..settings import METRIC_RANGES, QUALITY_METRICS, Aws, Settings
 
 LATEST = "latest"
 
@@ -25,7 +25,7 @@ class Parameters:
     training_instance_type: object
     clarify_instance_type: object
     clarify_instance_count: object
-    min_auc: object
+    quality: dict  # (metric, "min" or "max") -> ParameterFloat Min<Metric>/Max<Metric>, one per gates.quality limit
     approval_status: object
     register_model: object
     git_commit: object
@@ -33,7 +33,22 @@ class Parameters:
 
     def all(self) -> list:
         # Clarify's are left out when bias analysis is off: an unused parameter only confuses.
-        return [value for value in vars(self).values() if value is not None]
+        found = []
+        for value in vars(self).values():
+            found.extend(value.values() if isinstance(value, dict) else [] if value is None else [value])
+        return found
+
+
+def quality_parameter_name(metric: str, side: str) -> str:
+    """gates.quality.auc.min -> MinAuc, gates.quality.pr_auc.max -> MaxPrAuc."""
+    return side.capitalize() + "".join(part.capitalize() for part in metric.split("_"))
+
+
+QUALITY_PARAMETERS = {
+    quality_parameter_name(metric, side): (metric, side)
+    for metric in sorted({name for names in QUALITY_METRICS.values() for name in names})
+    for side in ("min", "max")
+}
 
 
 def make_parameters(settings: Settings, aws: Aws) -> Parameters:
@@ -57,7 +72,13 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
         clarify_instance_count=ParameterInteger("ClarifyInstanceCount", default_value=aws.clarify_instance_count)
         if clarify
         else None,
-        min_auc=ParameterFloat("MinAuc", default_value=settings.gates.min_auc),
+        # The quality gate's limits, one parameter each: a run may tighten or relax one after review.
+        quality={
+            (metric, side): ParameterFloat(quality_parameter_name(metric, side), default_value=bound)
+            for metric, limit in settings.gates.quality.items()
+            for side, bound in (("min", limit.min), ("max", limit.max))
+            if bound is not None
+        },
         approval_status=ParameterString("ModelApprovalStatus", default_value=aws.approval_status),
         # Pull-request runs set it false: every gate runs, but no version enters the registry (only
         # code merged to main may produce a version someone can approve).
@@ -69,7 +90,6 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
 
 # Parameters whose values project.yaml also sets are checked by the rule of that setting.
 SETTINGS_RULES = {
-    "MinAuc": (Gates, "min_auc"),
     "ProcessingInstanceType": (Aws, "processing_instance_type"),
     "TrainingInstanceType": (Aws, "training_instance_type"),
     "ClarifyInstanceType": (Aws, "clarify_instance_type"),
@@ -83,6 +103,10 @@ OTHER_RULES = {
 
 
 def _rule(name: str) -> tuple[TypeAdapter, str] | None:
+    if name in QUALITY_PARAMETERS:
+        metric, side = QUALITY_PARAMETERS[name]
+        low, high = METRIC_RANGES.get(metric, (None, None))
+        return TypeAdapter(Annotated[float, Field(ge=low, le=high)]), f"as project.yaml's gates.quality.{metric}.{side}"
     if name in SETTINGS_RULES:
         model, field = SETTINGS_RULES[name]
         info = model.model_fields[field]

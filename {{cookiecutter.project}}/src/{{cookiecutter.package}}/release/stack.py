@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from ..errors import ProjectError
-from ..model import THRESHOLD
 from ..settings import Aws
 from .accounts import execution_role_arn
 from .environments import Manifest
@@ -39,8 +38,11 @@ def stack_name(project: str, stage: str) -> str:
     return f"{project}-{stage}"
 
 
-def parameters(manifest: Manifest, version: Version, aws: Aws, commit: str = "") -> dict[str, str]:
-    """The stack parameters for a manifest (all strings, as CloudFormation stores them)."""
+def parameters(
+    manifest: Manifest, version: Version, aws: Aws, commit: str = "", cutoff: float | None = 0.5
+) -> dict[str, str]:
+    """The stack parameters for a manifest (all strings, as CloudFormation stores them). `cutoff`
+    is project.yaml's decision cut-off (Settings.cutoff) for a binary model, None otherwise."""
     deployment, monitoring = manifest.deployment, manifest.monitoring
     stage_prefix = f"s3://{aws.bucket}"
     values = {
@@ -72,7 +74,8 @@ def parameters(manifest: Manifest, version: Version, aws: Aws, commit: str = "")
             "MonitoringInstanceType": monitoring.instance_type,
             "MonitoringOutputS3Uri": f"{stage_prefix}/monitoring/{manifest.stage}",
             "GroundTruthS3Uri": monitoring.ground_truth_s3_uri,
-            "ProbabilityThreshold": THRESHOLD,  # Clarify labels the endpoint's scores at the evaluate step's cut-off
+            # Clarify labels a binary endpoint's scores at the evaluate step's cut-off; none otherwise.
+            "ProbabilityThreshold": "" if cutoff is None else cutoff,
             **monitoring_baselines(version),
         }
     return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in values.items()}

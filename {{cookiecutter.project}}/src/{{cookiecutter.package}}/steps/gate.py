@@ -13,8 +13,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import ProjectError
-from ..gates import GateResult, quality_gate
-from ..settings import DEFAULT_PATH, Gates, Settings, load_settings
+from ..gates import GateResult, quality_gates
+from ..settings import DEFAULT_PATH, QUALITY_METRICS, Gates, Limit, Settings, load_settings
 
 
 def _read_json(path: Path) -> dict:
@@ -26,8 +26,12 @@ def _read_json(path: Path) -> dict:
         raise ProjectError(f"{path}: cannot read ({error})") from None
 
 
-def apply_gates(settings: Settings, evaluation: dict, min_auc: float, analyses: list[dict]) -> list[GateResult]:
-    results = [quality_gate(evaluation, Gates(min_auc=min_auc))]
+def apply_gates(
+    settings: Settings, evaluation: dict, analyses: list[dict], limits: dict[str, float] | None = None
+) -> list[GateResult]:
+    """`limits` are the run's quality limits by option name ("min_auc", "max_rmse"): the
+    pipeline's Min<Metric>/Max<Metric> parameters, overriding project.yaml's gates.quality."""
+    results = quality_gates(evaluation, quality_limits(settings.gates, limits or {}))
     if settings.bias and analyses:
         from ..bias import metric_values
         from ..gates import bias_gates
@@ -35,6 +39,15 @@ def apply_gates(settings: Settings, evaluation: dict, min_auc: float, analyses: 
         rows = [row for analysis in analyses for row in metric_values(analysis)]
         results.extend(bias_gates(rows, settings.bias))
     return results
+
+
+def quality_limits(gates: Gates, limits: dict[str, float]) -> Gates:
+    quality = dict(gates.quality)
+    for option, value in limits.items():
+        side, metric = option.split("_", 1)
+        bounds = quality[metric].model_dump() if metric in quality else {}
+        quality[metric] = Limit(**{**bounds, side: value})
+    return Gates(quality=quality)
 
 
 def verdict(results: list[GateResult]) -> dict:
@@ -50,14 +63,23 @@ def verdict(results: list[GateResult]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--evaluation", type=Path, required=True)
-    parser.add_argument("--min-auc", type=float, required=True)
+    # One option per quality limit, e.g. --min-auc 0.88 or --max-rmse 12 (the pipeline's parameters).
+    for metric in sorted({name for names in QUALITY_METRICS.values() for name in names}):
+        for side in ("min", "max"):
+            option = f"{side}_{metric}"
+            parser.add_argument(f"--{option.replace('_', '-')}", dest=option, type=float, default=None)
     parser.add_argument("--bias-analysis", type=Path, action="append", default=[], help="Clarify analysis.json")
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/gates"))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
     settings = load_settings(args.settings)
+    limits = {
+        option: value
+        for option, value in vars(args).items()
+        if option.startswith(("min_", "max_")) and value is not None
+    }
     results = apply_gates(
-        settings, _read_json(args.evaluation), args.min_auc, [_read_json(path) for path in args.bias_analysis]
+        settings, _read_json(args.evaluation), [_read_json(path) for path in args.bias_analysis], limits
     )
     outcome = verdict(results)
     args.output.mkdir(parents=True, exist_ok=True)

@@ -6,9 +6,15 @@ Requests carry raw feature values; the model's own FeatureSpec encodes them with
 transforms used in training.
 
 - text/csv: one row per line, feature values in FeatureSpec order (a header line is allowed);
-  the response is one positive-class probability per line (what Clarify expects).
+  the response has one line per row, what Clarify's shadow endpoint expects: binary the
+  positive class's probability, multiclass the probability of each class (FeatureSpec.classes
+  order, comma-separated), regression the predicted value.
 - application/json: {"instances": [{"age": 39, "sex": "Male", ...}, ...]} or a list of such
-  objects; the response is {"predictions": [{"score": 0.87, "predicted_label": 1}, ...]}.
+  objects; the response is {"predictions": [...]}, one object per row:
+  binary {"score": 0.87, "predicted_label": 1, "label": ">50K"} (predicted_label is 1 when the
+  score reaches the model's cut-off, project.yaml's decision; label is that class's name),
+  multiclass {"scores": {"<class>": 0.7, ...}, "predicted_label": "<class>"},
+  regression {"prediction": 41.3}.
 
 A request the model cannot score raises ValueError with what is wrong: a missing feature, or a
 value that is not a number in a numeric feature (rows count from 0, not counting a CSV header).
@@ -27,8 +33,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ..model import THRESHOLD, TrainedModel
-from ..transforms import describe_unseen, require_numbers, unseen_categories
+from ..model import TrainedModel
+from ..transforms import FeatureSpec, describe_unseen, require_numbers, unseen_categories
 
 LOG = logging.getLogger(__name__)
 
@@ -87,16 +93,41 @@ def predict_fn(frame: pd.DataFrame, model: TrainedModel) -> np.ndarray:
     require_numbers(frame, model.spec.numeric, "request")  # NotANumber is a ValueError
     for line in describe_unseen(unseen_categories(frame, model.spec)):
         LOG.warning("request: %s", line)
-    return model.predict_proba(frame)
+    return model.predict(frame)
 
 
-def output_fn(scores: np.ndarray, accept: str = CSV) -> tuple[str, str]:
+BINARY = FeatureSpec(label="", positive_label=1, numeric=[], categories={}, classes=[0, 1], cutoff=0.5)
+
+
+def output_fn(values: np.ndarray, accept: str = CSV, spec: FeatureSpec = BINARY) -> tuple[str, str]:
+    """The response body for predict_fn's values; `spec` (the model's) names the classes."""
     media_type = (accept or CSV).split(";")[0].strip().lower()
+    kind = spec.problem_type
     if media_type in (CSV, "*/*"):
-        return "\n".join(f"{score:.6f}" for score in scores) + "\n", CSV
+        if kind == "multiclass":
+            lines = (",".join(f"{p:.6f}" for p in row) for row in values)
+        else:
+            lines = (f"{value:.6f}" for value in values)
+        return "\n".join(lines) + "\n", CSV
     if media_type == JSON:
-        predictions = [{"score": round(float(s), 6), "predicted_label": int(s >= THRESHOLD)} for s in scores]
-        return json.dumps({"predictions": predictions}), JSON
+        names = spec.class_names
+        if kind == "regression":
+            rows = [{"prediction": round(float(value), 6)} for value in values]
+        elif kind == "multiclass":
+            rows = [
+                {
+                    "scores": {str(name): round(float(p), 6) for name, p in zip(names, row, strict=True)},
+                    "predicted_label": names[int(np.argmax(row))],
+                }
+                for row in values
+            ]
+        else:
+            chosen = (values >= (0.5 if spec.cutoff is None else spec.cutoff)).astype(int)
+            rows = [
+                {"score": round(float(s), 6), "predicted_label": int(c), "label": names[int(c)]}
+                for s, c in zip(values, chosen, strict=True)
+            ]
+        return json.dumps({"predictions": rows}), JSON
     raise UnsupportedContentType(f"accept type {accept!r} is not supported; ask for {CSV} or {JSON}")
 
 
@@ -113,7 +144,7 @@ def transform_fn(model: TrainedModel, request_body: str | bytes, content_type: s
     except ValueError as error:
         return _refusal(error, 400)
     try:
-        return output_fn(scores, accept)
+        return output_fn(scores, accept, model.spec)
     except UnsupportedContentType as error:
         return _refusal(error, 406)
 

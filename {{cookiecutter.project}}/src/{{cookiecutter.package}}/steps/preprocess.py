@@ -1,6 +1,7 @@
 """Preprocess: clean raw rows and split them into train, validation and test sets.
 
-Output columns: the label as 0/1 first, then the feature columns in project.yaml order, cleaned
+Output columns: the label as the model learns it first (binary 0/1, multiclass the class index,
+regression the number), then the feature columns in project.yaml order, cleaned
 but not encoded (encoding is fitted by the training step and travels with the model).
 """
 
@@ -16,35 +17,57 @@ from sklearn.model_selection import train_test_split
 from ..data import cutoff, read_dataset
 from ..errors import ProjectError
 from ..settings import DEFAULT_PATH, Bias, Dataset, Split, load_settings
-from ..transforms import binary_label, clean_features, require_columns, require_numbers
+from ..transforms import clean_features, encode_labels, require_columns, require_numbers
 
 SPLITS = ("train", "validation", "test")
+MIN_CLASS_ROWS = 10  # rows each class needs to be split three ways and learned at all
+
+
+def _class_names(dataset: Dataset) -> list:
+    """The label value of each encoded class (binary: 0 the other class, 1 the positive label)."""
+    if dataset.problem_type == "binary":
+        other = [value for value in dataset.classes if str(value) != str(dataset.positive_label)]
+        return [*other, dataset.positive_label]
+    return list(dataset.classes or [])
 
 
 def split_dataset(
     raw: pd.DataFrame, dataset: Dataset, split: Split, where: str = "data", bias: Bias | None = None
 ) -> dict[str, pd.DataFrame]:
     """Refuses, before anything is trained, data a run cannot use whatever its data checks said:
-    missing columns, text in numeric columns, labels other than the positive label and one other
-    value, too few rows of a class, and (with `bias`) facet values that do not occur or groups
+    missing columns, text in numeric columns, label values outside dataset.classes (or not numbers,
+    for regression), too few rows of a class, and (with `bias`) facet values that do not occur or groups
     too small to measure in the test split."""
     require_columns(raw, [dataset.record_id, dataset.event_time, dataset.label, *dataset.features], where)
     require_numbers(raw, dataset.numeric_features, where)
-    labels = binary_label(raw[dataset.label], dataset.positive_label, where)
+    labels = encode_labels(
+        raw[dataset.label], dataset.problem_type, dataset.classes, dataset.positive_label, where
+    ).rename(dataset.label)
     frame = clean_features(raw, dataset)
     frame.insert(0, dataset.label, labels)
-    frame = frame[labels.notna()].astype({dataset.label: "int8"})
-    counts = frame[dataset.label].value_counts()
-    if len(counts) < 2 or counts.min() < 10:
-        raise ProjectError(
-            f"{where}: need at least 10 rows of each class in '{dataset.label}' "
-            f"(positive is {dataset.positive_label!r}); found {counts.to_dict()}"
-        )
-    rest, test = train_test_split(frame, test_size=split.test, stratify=frame[dataset.label], random_state=split.seed)
+    frame = frame[labels.notna()]
+    if dataset.problem_type == "regression":
+        if len(frame) < MIN_CLASS_ROWS * 2:
+            raise ProjectError(
+                f"{where}: need at least {MIN_CLASS_ROWS * 2} rows with a value in '{dataset.label}'; found {len(frame)}"
+            )
+        strata = None  # a number has no classes to stratify by
+    else:
+        frame = frame.astype({dataset.label: "int8"})
+        counts = frame[dataset.label].value_counts()
+        names = _class_names(dataset)
+        found = {str(name): int(counts.get(code, 0)) for code, name in enumerate(names)}
+        if min(found.values()) < MIN_CLASS_ROWS:
+            raise ProjectError(
+                f"{where}: need at least {MIN_CLASS_ROWS} rows of each class in '{dataset.label}'; found {found} "
+                "(more data, or fewer classes under dataset.classes in project.yaml)"
+            )
+        strata = frame[dataset.label]
+    rest, test = train_test_split(frame, test_size=split.test, stratify=strata, random_state=split.seed)
     train, validation = train_test_split(
         rest,
         test_size=split.validation / (1 - split.test),
-        stratify=rest[dataset.label],
+        stratify=None if strata is None else rest[dataset.label],
         random_state=split.seed,
     )
     if bias:
@@ -61,11 +84,17 @@ def write_splits(splits: dict[str, pd.DataFrame], out: Path) -> None:
         frame.to_csv(out / name / f"{name}.csv", index=False)
 
 
-def write_clarify_inputs(splits: dict[str, pd.DataFrame], out: Path) -> None:
-    """Header-less copies (label first) of train and test for the pipeline's Clarify jobs."""
+def write_clarify_inputs(splits: dict[str, pd.DataFrame], out: Path, dataset: Dataset | None = None) -> None:
+    """Header-less copies (label first) of train and test for the pipeline's Clarify jobs. A
+    multiclass label is written as its class name: the name Clarify gives the endpoint's
+    highest probability (label_headers in pipeline/clarify.py), so the two compare."""
     (out / "clarify").mkdir(parents=True, exist_ok=True)
     for name in ("train", "test"):
-        splits[name].to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
+        frame = splits[name]
+        if dataset is not None and dataset.problem_type == "multiclass":
+            names = [str(value) for value in dataset.classes]
+            frame = frame.assign(**{dataset.label: frame[dataset.label].map(lambda code: names[int(code)])})
+        frame.to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
 
 
 def require_checks_passed(result_file: Path) -> None:
@@ -104,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     raw = sample(raw, args.sample_fraction, settings.split.seed)
     splits = split_dataset(raw, settings.dataset, settings.split, where=str(args.input), bias=settings.bias)
     write_splits(splits, args.output)
-    write_clarify_inputs(splits, args.output)
+    write_clarify_inputs(splits, args.output, settings.dataset)
     print(", ".join(f"{name}: {len(frame):,} rows" for name, frame in splits.items()))
 
 

@@ -1,4 +1,4 @@
-"""Train: fit the feature encoding and an XGBoost binary classifier with early stopping.
+"""Train: fit the feature encoding and an XGBoost model for the problem type, with early stopping.
 
 In SageMaker this is the script-mode entry point of the XGBoost framework container: channels
 arrive as SM_CHANNEL_* directories, hyperparameters as --name value arguments that override
@@ -25,27 +25,50 @@ from ..settings import DEFAULT_PATH, Dataset, Hyperparameters, describe_errors, 
 from ..transforms import clean_features, fit, to_dmatrix
 
 CHECKPOINT = "checkpoint"
-OBJECTIVE = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist"}
+# Per problem type: the loss XGBoost minimises and the validation metric early stopping watches.
+OBJECTIVES = {
+    "binary": {"objective": "binary:logistic", "eval_metric": "auc"},
+    "multiclass": {"objective": "multi:softprob", "eval_metric": "mlogloss"},
+    "regression": {"objective": "reg:squarederror", "eval_metric": "rmse"},
+}
+METRIC_NAMES = {"auc": "AUC", "mlogloss": "log loss", "rmse": "RMSE"}
+
+
+def objective(dataset: Dataset) -> dict:
+    params = {**OBJECTIVES[dataset.problem_type], "tree_method": "hist"}
+    if dataset.problem_type == "multiclass":
+        params["num_class"] = len(dataset.classes)
+    return params
 
 
 @dataclass
 class TrainingResult:
     model: TrainedModel
     best_round: int
-    validation_auc: list[float]  # per boosting round, for the learning curve
+    validation_curve: list[float]  # the validation metric per boosting round, for the learning curve
+    metric: str = "auc"  # XGBoost's name of that metric (auc, mlogloss, rmse)
+
+    @property
+    def metric_name(self) -> str:
+        return f"validation {METRIC_NAMES[self.metric]}"
+
+    @property
+    def best_value(self) -> float:
+        return self.validation_curve[self.best_round - 1]
 
 
 class _ReportProgress(xgb.callback.TrainingCallback):
-    """Prints the round and validation AUC at most every `every` seconds, for long trainings."""
+    """Prints the round and validation metric at most every `every` seconds, for long trainings."""
 
-    def __init__(self, echo: Callable[[str], None], total: int, every: float = 10.0) -> None:
-        self.echo, self.total, self.every = echo, total, every
+    def __init__(self, echo: Callable[[str], None], total: int, metric: str, every: float = 10.0) -> None:
+        self.echo, self.total, self.metric, self.every = echo, total, metric, every
         self.last = time.monotonic()
 
     def after_iteration(self, model, epoch: int, evals_log: dict) -> bool:
         if time.monotonic() - self.last >= self.every:
             self.last = time.monotonic()
-            self.echo(f"  round {epoch + 1}/{self.total}: validation AUC {evals_log['validation']['auc'][-1]:.4f}")
+            value = evals_log["validation"][self.metric][-1]
+            self.echo(f"  round {epoch + 1}/{self.total}: validation {METRIC_NAMES[self.metric]} {value:.4f}")
         return False  # never stop training from here
 
 
@@ -61,14 +84,17 @@ def train(
     hp: Hyperparameters,
     progress: Callable[[str], None] | None = None,
     checkpoint_dir: Path | None = None,
+    cutoff: float = 0.5,
 ) -> TrainingResult:
+    """`cutoff` (binary: settings.cutoff) is saved with the model for the endpoint's labels."""
     train_features = clean_features(train, dataset)
-    spec = fit(train_features, dataset)
+    spec = fit(train_features, dataset, cutoff)
     dtrain = to_dmatrix(train_features, spec, train[dataset.label])
     dvalidation = to_dmatrix(validation, spec, validation[dataset.label])
-    params = {**OBJECTIVE, **hp.model_dump(exclude={"num_round", "early_stopping_rounds"})}
+    params = {**objective(dataset), **hp.model_dump(exclude={"num_round", "early_stopping_rounds"})}
+    metric = params["eval_metric"]
     history: dict = {}
-    callbacks: list = [_ReportProgress(progress, hp.num_round)] if progress else []
+    callbacks: list = [_ReportProgress(progress, hp.num_round, metric)] if progress else []
     resume, rounds = None, hp.num_round
     if checkpoint_dir:
         # Managed spot: SageMaker restores this folder after an interruption; continue from it.
@@ -92,7 +118,7 @@ def train(
     )
     best = booster.best_iteration
     # Keep only the trees up to the best round, so every consumer predicts with the best model.
-    return TrainingResult(TrainedModel(booster[: best + 1], spec), best + 1, history["validation"]["auc"])
+    return TrainingResult(TrainedModel(booster[: best + 1], spec), best + 1, history["validation"][metric], metric)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -119,9 +145,17 @@ def main(argv: list[str] | None = None) -> None:
         raise ProjectError(describe_errors("hyperparameter arguments", error)) from None
     dataset = settings.dataset
     train_rows, validation_rows = read_dataset(args.train, dataset), read_dataset(args.validation, dataset)
-    result = train(train_rows, validation_rows, dataset, hp, progress=print, checkpoint_dir=args.checkpoint_dir)
+    result = train(
+        train_rows,
+        validation_rows,
+        dataset,
+        hp,
+        progress=print,
+        checkpoint_dir=args.checkpoint_dir,
+        cutoff=settings.cutoff,
+    )
     result.model.save(args.model_dir)
-    print(f"best round {result.best_round}, validation AUC {result.validation_auc[result.best_round - 1]:.4f}")
+    print(f"best round {result.best_round}, {result.metric_name} {result.best_value:.4f}")
 
 
 if __name__ == "__main__":
