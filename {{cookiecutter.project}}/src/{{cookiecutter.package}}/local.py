@@ -155,13 +155,32 @@ def _bias(settings: Settings, results: RunResults, out: Path) -> None:
     test = results.splits["test"]
     model = results.training.model
     predicted = model.predict(test)
-    if settings.dataset.problem_type != "regression":
+    dataset = settings.dataset
+    if dataset.problem_type == "binary":
         predicted = model.classes_of(predicted)
+    else:
+        # The bias metrics compare a favourable outcome with the rest, as Clarify does with
+        # label_values_or_threshold: label and prediction become 1 when favourable.
+        predicted = _favourable(settings, predicted if dataset.problem_type == "regression" else predicted.argmax(1))
+        labelled = labelled.assign(**{dataset.label: _favourable(settings, labelled[dataset.label].to_numpy())})
+        test = test.assign(**{dataset.label: _favourable(settings, test[dataset.label].to_numpy())})
     pre = bias.pre_training(labelled, settings.dataset, settings.bias)
     post = bias.post_training(test, predicted, results.training.model.spec, settings.dataset, settings.bias)
     results.bias = bias.analysis(pre, post)
     _write_json(out / "bias.json", results.bias)
     results.gates.extend(bias_gates(bias.metric_values(results.bias), settings.bias))
+
+
+def _favourable(settings: Settings, values):
+    """1 where a regression value exceeds bias.favourable_threshold, or a class index is one of
+    bias.favourable_labels; 0 otherwise."""
+    import numpy as np
+
+    if settings.dataset.problem_type == "regression":
+        return (np.asarray(values, dtype=float) > settings.bias.favourable_threshold).astype(int)
+    classes = [str(value) for value in settings.dataset.classes]
+    chosen = [classes.index(str(value)) for value in settings.favourable]
+    return np.isin(np.asarray(values, dtype=int), chosen).astype(int)
 
 
 def _write_json(path: Path, payload: dict) -> None:
