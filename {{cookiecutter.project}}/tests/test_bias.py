@@ -37,7 +37,7 @@ from {{ cookiecutter.package }}.settings import (
     Settings,
     load_settings,
 )
-from {{ cookiecutter.package }}.steps.evaluate import THRESHOLD
+THRESHOLD = 0.5  # the default decision cut-off (project.yaml decision.threshold)
 from {{ cookiecutter.package }}.steps.preprocess import split_dataset
 from {{ cookiecutter.package }}.steps.train import train
 from {{ cookiecutter.package }}.transforms import FeatureSpec

@@ -80,11 +80,11 @@ def test_local_run_passes_with_exit_0(tmp_path: Path, project_root: Path):
 def test_bad_settings_exit_2_with_one_error_naming_the_key(
     tmp_path: Path, project_root: Path, raw_settings: dict, write_settings
 ):
-    raw_settings["gates"]["min_auc"] = 1.5
+    raw_settings["gates"]["quality"]["auc"]["min"] = 1.5
     path = write_settings(raw_settings)
     result = run(console_script, "local", "run", "--settings", path, "--out", tmp_path / "run", cwd=project_root)
     assert result.returncode == 2
-    expected = f"Error: {path}: gates.min_auc: Input should be less than or equal to 1 (got 1.5)"
+    expected = f"Error: {path}: gates.quality.auc.min: 1.5 is outside auc's range [0, 1]"
     assert result.stderr.splitlines() == [expected]
     assert result.stdout == ""
     assert not (tmp_path / "run").exists()
@@ -93,7 +93,7 @@ def test_bad_settings_exit_2_with_one_error_naming_the_key(
 def test_misspelt_settings_key_exit_2_without_traceback(
     tmp_path: Path, project_root: Path, raw_settings: dict, write_settings
 ):
-    raw_settings["gates"]["min_acu"] = raw_settings["gates"]["min_auc"]
+    raw_settings["gates"]["min_acu"] = raw_settings["gates"]["quality"]
     path = write_settings(raw_settings)
     result = run(python_module, "local", "run", "--settings", path, "--out", tmp_path / "run", cwd=project_root)
     assert result.returncode == 2
@@ -122,7 +122,7 @@ def test_missing_data_file_exit_2(tmp_path: Path, project_root: Path):
 
 
 def test_impossible_gate_exit_1(tmp_path: Path, project_root: Path, raw_settings: dict, write_settings):
-    raw_settings["gates"]["min_auc"] = 0.999
+    raw_settings["gates"]["quality"]["auc"]["min"] = 0.999
     path = write_settings(raw_settings)
     out = tmp_path / "run"
     result = run(python_module, "local", "run", "--settings", path, "--out", out, cwd=project_root)

@@ -34,12 +34,14 @@ import pytest
 import image_env
 import job_runner
 from {{ cookiecutter.package }}.data import read_dataset
-from {{ cookiecutter.package }}.model import THRESHOLD, TrainedModel
+from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.pipeline import wheels
 from {{ cookiecutter.package }}.pipeline.bundle import job_requirements
 from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.pipeline.images import load_images
 from {{ cookiecutter.package }}.steps.inference import input_fn, predict_fn
+
+THRESHOLD = 0.5  # the default decision cut-off (project.yaml decision.threshold)
 
 TESTS = Path(__file__).resolve().parent
 

@@ -18,7 +18,14 @@ from {{ cookiecutter.package }}.steps.evaluate import CURVE_POINTS, auc, evaluat
 from {{ cookiecutter.package }}.steps.train import TrainingResult, train
 
 TINY = Dataset(
-    record_id="id", event_time="time", label="y", positive_label="1", numeric_features=["x"], categorical_features=[]
+    sample="tiny.csv",
+    record_id="id",
+    event_time="time",
+    label="y",
+    classes=[0, 1],
+    positive_label="1",
+    numeric_features=["x"],
+    categorical_features=[],
 )
 
 
@@ -44,8 +51,8 @@ def metric(evaluation: dict, name: str) -> float:
 def test_step_model_scores_two_levels_either_side_of_the_threshold(step_model: TrainedModel, hand_case):
     scores = step_model.predict_proba(hand_case)
     low, high = sorted(set(scores.tolist()))
-    assert low < evaluate_step.THRESHOLD <= high
-    assert (scores >= evaluate_step.THRESHOLD).tolist() == [False, False, False, True, True, True, True]
+    assert low < 0.5 <= high
+    assert (scores >= 0.5).tolist() == [False, False, False, True, True, True, True]
 
 
 def test_confusion_matrix_by_hand(step_model: TrainedModel, hand_case):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package }}.gates import GateResult, data_gate, format_value, quality_gate
+from {{ cookiecutter.package }}.gates import GateResult, data_gate, format_value, quality_gates
 from {{ cookiecutter.package }}.settings import Gates, Limit, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-QUALITY_FIX = "improve the model or data, or lower gates.min_auc in project.yaml after review"
+QUALITY_FIX = "improve the model or data, or change gates.quality.auc in project.yaml after review"
 
 
 def evaluation(auc: float) -> dict:
@@ -25,37 +25,65 @@ def gates() -> Gates:
     return load_settings(ROOT / "project.yaml").gates
 
 
+def min_auc(limit: float) -> Gates:
+    return Gates(quality={"auc": Limit(min=limit)})
+
+
+def quality_gate(evaluation: dict, gates: Gates) -> GateResult:
+    (gate,) = quality_gates(evaluation, gates)
+    return gate
+
+
 def test_quality_gate_passes_when_auc_equals_the_limit():
-    gate = quality_gate(evaluation(0.88), Gates(min_auc=0.88))
+    gate = quality_gate(evaluation(0.88), min_auc(0.88))
     assert gate.passed
     assert (gate.gate, gate.metric, gate.value, gate.expected) == ("quality", "auc", 0.88, ">= 0.88")
     assert gate.message == "quality gate passed: auc 0.88, expected >= 0.88"
 
 
 def test_quality_gate_passes_above_the_limit():
-    gate = quality_gate(evaluation(0.9312), Gates(min_auc=0.88))
+    gate = quality_gate(evaluation(0.9312), min_auc(0.88))
     assert gate.passed
     assert gate.message == "quality gate passed: auc 0.9312, expected >= 0.88"
     assert QUALITY_FIX not in gate.message
 
 
 def test_quality_gate_fails_just_below_the_limit_and_says_what_to_do():
-    gate = quality_gate(evaluation(0.8799), Gates(min_auc=0.88))
+    gate = quality_gate(evaluation(0.8799), min_auc(0.88))
     assert not gate.passed
     assert gate.message == f"quality gate FAILED: auc 0.8799, expected >= 0.88; {QUALITY_FIX}"
 
 
-def test_quality_gate_uses_the_project_limit_at_its_boundary(gates: Gates):
-    assert quality_gate(evaluation(gates.min_auc), gates).passed
-    below = quality_gate(evaluation(round(gates.min_auc - 0.0001, 6)), gates)
-    assert not below.passed
-    assert f"expected >= {gates.min_auc:g}" in below.message
+def test_quality_gate_uses_the_project_limits(gates: Gates):
+    for name, limit in gates.quality.items():
+        section = {"binary_classification_metrics": {}}
+        for bound in (limit.min, limit.max):
+            if bound is not None:
+                section["binary_classification_metrics"][name] = {"value": bound}
+                assert all(gate.passed for gate in quality_gates(section, Gates(quality={name: limit})))
+
+
+def test_a_regression_gate_fails_on_max_rmse_and_min_r2_naming_the_setting():
+    evaluation = {"regression_metrics": {"rmse": {"value": 12.5}, "r2": {"value": 0.1}, "mae": {"value": 9.0}}}
+    gates = Gates(quality={"rmse": Limit(max=12), "r2": Limit(min=0.15), "mae": Limit(min=0, max=10)})
+    results = {gate.metric: gate for gate in quality_gates(evaluation, gates)}
+    assert [results[name].passed for name in ("rmse", "r2", "mae")] == [False, False, True]
+    assert results["rmse"].message == (
+        "quality gate FAILED: rmse 12.5, expected <= 12; improve the model or data, or change gates.quality.rmse "
+        "in project.yaml after review"
+    )
+    assert "expected >= 0.15" in results["r2"].message and "gates.quality.r2" in results["r2"].message
+
+
+def test_a_gated_metric_missing_from_the_evaluation_fails():
+    (gate,) = quality_gates({"regression_metrics": {}}, Gates(quality={"mape": Limit(max=0.5)}))
+    assert not gate.passed and "mape not computed" in gate.message
 
 
 @pytest.mark.parametrize("min_auc", [0.0, 0.5, 1.0])
 def test_quality_gate_limits_at_the_ends_of_the_range(min_auc: float):
-    assert quality_gate(evaluation(min_auc), Gates(min_auc=min_auc)).passed
-    assert quality_gate(evaluation(1.0), Gates(min_auc=min_auc)).passed
+    assert quality_gate(evaluation(min_auc), Gates(quality={"auc": Limit(min=min_auc)})).passed
+    assert quality_gate(evaluation(1.0), Gates(quality={"auc": Limit(min=min_auc)})).passed
 
 
 def test_data_gate_passes_with_no_failed_expectations():

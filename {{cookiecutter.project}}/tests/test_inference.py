@@ -125,7 +125,7 @@ def test_csv_response_is_one_probability_per_line():
 def test_json_response_labels_at_the_threshold():
     body, _ = output_fn(np.array([0.4999, 0.5]), "application/json")
     assert json.loads(body) == {
-        "predictions": [dict(score=0.4999, predicted_label=0), dict(score=0.5, predicted_label=1)]
+        "predictions": [dict(score=0.4999, predicted_label=0, label=0), dict(score=0.5, predicted_label=1, label=1)]
     }
 
 

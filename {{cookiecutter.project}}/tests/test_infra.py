@@ -17,7 +17,7 @@ from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import cfn_yaml
 
 from {{ cookiecutter.package }}.release.accounts import STAGING_READER_ROLE
-from {{ cookiecutter.package }}.settings import Settings
+from {{ cookiecutter.package }}.settings import Settings, load_settings
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
 TEMPLATES = sorted(INFRA.rglob("*.yaml"))
@@ -300,7 +300,7 @@ def test_model_bias_monitoring_labels_scores_at_the_code_s_threshold(settings: S
     Clarify's bias monitor would take those probabilities for labels."""
     import yaml
 
-    from {{ cookiecutter.package }}.model import THRESHOLD
+    THRESHOLD = load_settings(project_root / "project.yaml").cutoff
     from {{ cookiecutter.package }}.release.environments import parse_manifest
     from {{ cookiecutter.package }}.release.registry import Version
     from {{ cookiecutter.package }}.release.stack import parameters

@@ -11,7 +11,7 @@ import pytest
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.local import LocalRun, run_local
 from {{ cookiecutter.package }}.model import TrainedModel
-from {{ cookiecutter.package }}.settings import Gates, Settings
+from {{ cookiecutter.package }}.settings import Gates, Limit, Settings
 from {{ cookiecutter.package }}.steps.evaluate import auc
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -37,7 +37,7 @@ def failing(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_fa
     out.mkdir()
     (out / "report.md").write_text("an earlier run's report", encoding="utf-8")
     (out / "stale.txt").write_text("from an earlier run", encoding="utf-8")
-    impossible = settings.model_copy(update={"gates": Gates(min_auc=0.999)})
+    impossible = settings.model_copy(update={"gates": Gates(quality={"auc": Limit(min=0.999)})})
     return run_local(impossible, data=sample_path, out=out, suites=suites_dir, echo=lambda _: None)
 
 
@@ -79,7 +79,7 @@ def test_run_passes_every_gate(passing, settings: Settings):
     run, _ = passing
     assert run.passed
     evaluation = json.loads((run.out / "evaluation.json").read_text(encoding="utf-8"))
-    assert auc(evaluation) >= settings.gates.min_auc
+    assert settings.gates.quality["auc"].allows(auc(evaluation))
     quality = [gate for gate in run.gates if gate.gate == "quality"]
     assert len(quality) == 1
     assert quality[0].value == auc(evaluation)
@@ -130,7 +130,7 @@ def test_impossible_gate_fails_the_run(failing: LocalRun):
     assert refused[0].expected == ">= 0.999"
     assert refused[0].message.startswith("quality gate FAILED: auc 0.9")
     assert "expected >= 0.999" in refused[0].message
-    assert "gates.min_auc" in refused[0].message
+    assert "gates.quality.auc" in refused[0].message
 
 
 def test_impossible_gate_report_says_fail(failing: LocalRun):

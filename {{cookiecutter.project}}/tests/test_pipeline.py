@@ -107,7 +107,7 @@ def test_definition_has_every_step_wired_as_designed(definition, settings):
 def test_parameters_default_to_project_settings(definition, settings):
     defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
     assert defaults["InputDataUri"] == settings.aws.data_drops_uri  # runs name a drop (see the drop tests)
-    assert defaults["MinAuc"] == settings.gates.min_auc
+    assert defaults["MinAuc"] == settings.gates.quality["auc"].min
     assert defaults["ModelApprovalStatus"] == "PendingManualApproval"
     assert defaults["SampleFraction"] == 1.0
     assert defaults["RegisterModel"] is True  # pull-request runs pass false
@@ -236,7 +236,7 @@ def test_build_with_bad_aws_setting_names_the_key(tmp_path, settings_path):
 def test_diff_shows_a_changed_threshold(tmp_path, project_root, settings_path):
     runner = CliRunner()
     base, head = tmp_path / "base.json", tmp_path / "head.json"
-    changed = _settings_file(tmp_path, settings_path, lambda raw: raw["gates"].update(min_auc=0.9))
+    changed = _settings_file(tmp_path, settings_path, lambda raw: raw["gates"]["quality"]["auc"].update(min=0.9))
     (tmp_path / "data_checks").symlink_to(project_root / "data_checks")
     (tmp_path / "containers").symlink_to(project_root / "containers")
     assert (
@@ -256,7 +256,7 @@ def test_diff_shows_a_changed_threshold(tmp_path, project_root, settings_path):
         ("SampleFraction", "expected NAME=VALUE"),
         ("RegisterModel=no", "RegisterModel is a Boolean .true or false., got .no."),
         # Values the parameter's type allows but a run cannot use: the rules of project.yaml.
-        ("MinAuc=7", r"MinAuc=7: Input should be less than or equal to 1 \(as project.yaml's gates.min_auc\)"),
+        ("MinAuc=7", r"MinAuc=7: Input should be less than or equal to 1 \(as project.yaml's gates.quality.auc.min\)"),
         ("SampleFraction=-1", "SampleFraction=-1: Input should be greater than 0"),
         ("SampleFraction=0", "SampleFraction=0: Input should be greater than 0"),
         ("TrainingInstanceType=m5.huge", r"String should match pattern .*aws.training_instance_type"),
@@ -486,7 +486,7 @@ def test_the_jobs_get_the_settings_file_the_definition_was_built_from(tmp_path, 
     """`--settings FILE`: the bundle ships FILE as the jobs' project.yaml, even with no project.yaml
     beside it, so jobs run exactly the thresholds and hyperparameters the definition shows."""
     raw = yaml.safe_load(settings_path.read_text())
-    raw["gates"]["min_auc"] = 0.91
+    raw["gates"]["quality"]["auc"]["min"] = 0.91
     variant = tmp_path / "variant.yaml"
     variant.write_text(yaml.safe_dump(raw))
     result = CliRunner().invoke(

@@ -101,7 +101,15 @@ def test_explainability_json_ranks_every_feature(clean_run: LocalRun, settings: 
     explanation = read_json(clean_run.out / "explainability.json")
     assert explanation["version"] == "1.0"
     shap = explanation["explanations"]["tree_shap"]
-    assert set(shap) == {"label", "positive_label", "units", "rows", "expected_value", "global_shap_values"}
+    assert set(shap) == {
+        "label",
+        "positive_label",
+        "problem_type",
+        "units",
+        "rows",
+        "expected_value",
+        "global_shap_values",
+    }
     assert (shap["label"], shap["positive_label"], shap["units"]) == (
         settings.dataset.label,
         settings.dataset.positive_label,

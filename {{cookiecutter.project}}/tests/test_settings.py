@@ -21,7 +21,7 @@ def test_real_project_yaml_loads(settings: Settings):
     assert settings.dataset.positive_label == ">50K"
     assert "age" in settings.dataset.numeric_features
     assert "sex" in settings.dataset.categorical_features
-    assert 0 < settings.gates.min_auc < 1
+    assert 0 < settings.gates.quality["auc"].min < 1
 
 
 def test_features_are_numeric_then_categorical(settings: Settings):
@@ -35,7 +35,7 @@ def test_a_rewritten_copy_of_the_real_file_loads_the_same(raw_settings: dict, wr
 
 def test_settings_are_frozen(settings: Settings):
     with pytest.raises(ValueError, match="frozen"):
-        settings.gates.min_auc = 0.1
+        settings.gates.quality = {}
 
 
 def test_unknown_key_is_named_with_its_path(raw_settings: dict, write_settings):
@@ -65,8 +65,8 @@ def test_wrong_type_is_named_with_the_value_given(raw_settings: dict, write_sett
 @pytest.mark.parametrize(
     ("section", "key", "value", "key_path"),
     [
-        ("gates", "min_auc", 1.5, "gates.min_auc"),
-        ("gates", "min_auc", -0.1, "gates.min_auc"),
+        ("gates", "quality", {"auc": {"min": 1.5}}, "gates.quality.auc.min"),
+        ("gates", "quality", {"auc": {"min": -0.1}}, "gates.quality.auc.min"),
         ("split", "test", 0.7, "split.test"),
         ("split", "validation", 0.0, "split.validation"),
     ],
@@ -87,11 +87,11 @@ def test_out_of_range_hyperparameter_is_named(raw_settings: dict, write_settings
 
 
 def test_every_problem_is_listed(raw_settings: dict, write_settings):
-    raw_settings["gates"]["min_auc"] = 1.5
+    raw_settings["gates"]["quality"]["auc"]["min"] = 1.5
     raw_settings["split"]["test"] = 0.7
     message = error_for(write_settings(raw_settings))
     assert "2 invalid settings" in message
-    assert "gates.min_auc" in message
+    assert "gates.quality.auc.min" in message
     assert "split.test" in message
 
 
@@ -148,7 +148,7 @@ def test_file_not_found_names_the_file(tmp_path: Path):
 
 
 def test_invalid_yaml_names_the_file(write_settings):
-    path = write_settings("dataset: [age, sex\ngates: {min_auc: 0.9}\n")
+    path = write_settings("dataset: [age, sex\ngates: {quality: {auc: {min: 0.9}}}\n")
     message = error_for(path)
     assert str(path) in message
     assert "not valid YAML" in message

@@ -23,7 +23,7 @@ def deepest_leaf(model: TrainedModel) -> int:
 
 
 def test_sample_model_clears_the_project_gate(evaluation: dict, settings: Settings):
-    assert auc(evaluation) >= settings.gates.min_auc
+    assert settings.gates.quality["auc"].allows(auc(evaluation))
 
 
 def test_sample_model_is_in_the_expected_range(evaluation: dict):
@@ -34,11 +34,11 @@ def test_sample_model_is_in_the_expected_range(evaluation: dict):
 def test_early_stopping_stopped_before_the_round_limit(trained: TrainingResult, settings: Settings):
     hp = settings.model.hyperparameters
     assert trained.best_round < hp.num_round
-    assert len(trained.validation_auc) == trained.best_round + hp.early_stopping_rounds
+    assert len(trained.validation_curve) == trained.best_round + hp.early_stopping_rounds
 
 
-def test_best_round_has_the_best_validation_auc(trained: TrainingResult):
-    assert trained.validation_auc[trained.best_round - 1] == max(trained.validation_auc)
+def test_best_round_has_the_best_validation_curve(trained: TrainingResult):
+    assert trained.validation_curve[trained.best_round - 1] == max(trained.validation_curve)
 
 
 def test_model_holds_only_the_trees_up_to_the_best_round(trained: TrainingResult):

@@ -13,7 +13,7 @@ from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.transforms import (
     FeatureSpec,
     NotANumber,
-    binary_label,
+    encode_labels,
     clean,
     clean_features,
     describe_unseen,
@@ -114,34 +114,33 @@ def test_category_that_looks_like_a_number_stays_text():
     assert cleaned["zip"].tolist() == ["01234", "42"]
 
 
+def binary_label(values: pd.Series, positive, where: str = "data", classes=("<=50K", ">50K")) -> pd.Series:
+    return encode_labels(values, "binary", list(classes), positive, where)
+
+
 def test_binary_label_maps_positive_other_and_missing():
     labels = binary_label(pd.Series([">50K", "<=50K", " >50K ", "", None, "<=50K"]), ">50K")
-    assert labels.iloc[0] == 1
-    assert labels.iloc[1] == 0
-    assert labels.iloc[2] == 1
-    assert labels.iloc[3] is pd.NA
-    assert labels.iloc[4] is pd.NA
+    assert labels.iloc[:3].tolist() == [1, 0, 1]
+    assert labels.iloc[3:5].isna().all()
     assert labels.iloc[5] == 0
 
 
 @pytest.mark.parametrize("variant", [">50K.", ">50k", "maybe"])
-def test_a_third_label_value_is_refused_not_counted_as_negative(variant: str):
+def test_a_label_value_outside_the_classes_is_refused_not_counted_as_negative(variant: str):
     values = pd.Series([">50K"] * 3 + ["<=50K"] * 5 + [variant] * 2, name="income")
     with pytest.raises(ProjectError) as caught:
         binary_label(values, ">50K", where="in.csv")
     assert str(caught.value) == (
-        "in.csv: label column 'income' holds 3 distinct values, but binary classification takes two, the positive "
-        f"label '>50K' and one other: '<=50K' (5), '>50K' (3), {variant!r} (2); correct the labels, or "
-        "dataset.positive_label in project.yaml"
+        f"in.csv: label column 'income' holds value(s) outside dataset.classes ['<=50K', '>50K']: {variant!r} (2) "
+        f"(all values seen: '<=50K' (5), '>50K' (3), {variant!r} (2)); list every label value under "
+        "dataset.classes in project.yaml, or correct the labels"
     )
 
 
 def test_a_label_without_the_positive_value_is_refused_naming_the_values_seen():
     with pytest.raises(ProjectError) as caught:
-        binary_label(pd.Series(["high", "low", "low"], name="income"), ">50K", where="in.csv")
-    assert str(caught.value).startswith(
-        "in.csv: label column 'income' never holds the positive label '>50K'; values seen: 'low' (2), 'high' (1);"
-    )
+        binary_label(pd.Series(["low", "low"], name="income"), "high", where="in.csv", classes=("low", "high"))
+    assert str(caught.value).startswith("in.csv: label column 'income' never holds the positive label 'high'")
 
 
 def test_a_label_with_one_value_is_refused():
@@ -151,10 +150,39 @@ def test_a_label_with_one_value_is_refused():
         binary_label(pd.Series(["", None], name="income"), ">50K")
 
 
-def test_a_numeric_label_takes_the_positive_value_and_one_other():
-    assert binary_label(pd.Series([0.0, 1.0, np.nan, 1.0]), "1").tolist() == [0, 1, pd.NA, 1]
-    with pytest.raises(ProjectError, match=r"3 distinct values, .*: 1 \(2\), 0 \(1\), 2 \(1\);"):
-        binary_label(pd.Series([0.0, 1.0, 2.0, 1.0], name="y"), "1")
+@pytest.mark.parametrize(
+    ("data", "classes", "positive"),
+    [
+        ([0.0, 1.0, np.nan, 1.0], [0, 1], 1),  # a float column (blanks) against YAML integers
+        (["0", "1", "", "1"], [0, 1], "1"),  # CSV text against YAML integers, positive as text
+        ([0, 1, None, 1], ["0", "1"], 1.0),
+        ([False, True, None, True], [False, True], True),  # booleans, as YAML true
+        (["false", "True", "", "TRUE"], [False, True], True),
+    ],
+)
+def test_label_values_compare_by_their_text_or_number(data, classes, positive):
+    labels = encode_labels(pd.Series(data, dtype=object), "binary", classes, positive)
+    assert labels.iloc[[0, 1, 3]].tolist() == [0, 1, 1]
+    assert pd.isna(labels.iloc[2])
+
+
+def test_multiclass_labels_are_the_class_position():
+    values = pd.Series(["b", " c", "a", None, "b"], name="kind")
+    assert encode_labels(values, "multiclass", ["a", "b", "c"]).tolist()[:3] == [1, 2, 0]
+    with pytest.raises(ProjectError) as caught:
+        encode_labels(pd.Series(["a", "b", "d", "d", "c"], name="kind"), "multiclass", ["a", "b", "c"], where="x.csv")
+    assert str(caught.value).startswith("x.csv: label column 'kind' holds value(s) outside dataset.classes")
+    assert "'d' (2)" in str(caught.value) and "dataset.classes in project.yaml" in str(caught.value)
+
+
+def test_a_regression_label_must_be_numbers():
+    assert encode_labels(pd.Series(["1.5", " 2 ", "", None]), "regression", None).tolist()[:2] == [1.5, 2.0]
+    with pytest.raises(ProjectError) as caught:
+        encode_labels(pd.Series(["1.5", "many", "many", "3"], name="hours"), "regression", None, where="x.csv")
+    assert str(caught.value) == (
+        "x.csv: label column 'hours' holds 2 value(s) that are not numbers: 'many' (2); a regression label is a "
+        "number: correct the labels, or dataset.problem_type in project.yaml"
+    )
 
 
 def test_unseen_categories_are_counted_per_column_and_described():
