@@ -37,7 +37,6 @@ from {{ cookiecutter.package }}.settings import (
     Settings,
     load_settings,
 )
-THRESHOLD = 0.5  # the default decision cut-off (project.yaml decision.threshold)
 from {{ cookiecutter.package }}.steps.preprocess import split_dataset
 from {{ cookiecutter.package }}.steps.train import train
 from {{ cookiecutter.package }}.transforms import FeatureSpec
@@ -68,9 +67,11 @@ BY_HAND = {
 REPEAT = 1
 
 HAND_DATASET = Dataset(
+    sample="hand.csv",
     record_id="id",
     event_time="time",
     label="y",
+    classes=["0", "1"],
     positive_label="1",
     numeric_features=["x"],
     categorical_features=["sex"],
@@ -260,7 +261,7 @@ def test_infinite_values_are_numbers_that_fail_a_bounded_limit():
 def test_the_default_model_passes_the_project_bias_gate(strict_run: LocalRun, settings: Settings, splits):
     model = TrainedModel.load(strict_run.out / "model")
     test = splits["test"]
-    predicted = (model.predict_proba(test) >= THRESHOLD).astype(int)
+    predicted = (model.predict_proba(test) >= settings.cutoff).astype(int)
     pre = bias.pre_training(pd.concat(splits.values()), settings.dataset, settings.bias)
     post = bias.post_training(test, predicted, model.spec, settings.dataset, settings.bias)
     gates = bias_gates(bias.metric_values(bias.analysis(pre, post)), settings.bias)
@@ -274,7 +275,7 @@ def test_a_model_blind_to_one_group_fires_the_disparate_impact_gate(strict_run: 
     model = TrainedModel.load(strict_run.out / "model")
     test = splits["test"]
     sensitive = test[facet.column].isin(facet.sensitive_values).to_numpy()
-    predicted = (model.predict_proba(test) >= THRESHOLD).astype(int)
+    predicted = (model.predict_proba(test) >= settings.cutoff).astype(int)
     predicted[sensitive] = 0
     four_fifths = Bias(
         facets=[facet],
@@ -305,7 +306,7 @@ def test_a_model_trained_on_labels_set_by_the_facet_fires_the_project_bias_gate(
     quick = Hyperparameters(num_round=20, early_stopping_rounds=5, max_depth=3, eta=1.0, seed=1)
     model = train(biased(splits["train"]), biased(splits["validation"]), dataset, quick).model
     test = biased(splits["test"])
-    predicted = (model.predict_proba(test) >= THRESHOLD).astype(int)
+    predicted = (model.predict_proba(test) >= settings.cutoff).astype(int)
     post = bias.post_training(test, predicted, model.spec, dataset, settings.bias)
     analysis = bias.analysis(bias.pre_training(test, dataset, settings.bias), post)
     group = facet.sensitive_values[0]
@@ -354,11 +355,7 @@ def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun
         ),
         (
             {"facets": [{"column": "income", "sensitive_values": [">50K"]}]},
-            "bias.facets.0.column: 'income' is not a feature column",
-        ),
-        (
-            {"facets": [{"column": "zodiac", "sensitive_values": ["Leo"]}]},
-            "bias.facets.0.column: 'zodiac' is not a feature column",
+            "bias.facets.0.column: 'income' is the label, id or time column",
         ),
         ({"facets": [{"column": "sex", "sensitive_values": []}]}, "bias.facets.0.sensitive_values: List should have"),
         ({"facets": []}, "bias.facets: List should have at least 1 item"),
@@ -366,7 +363,7 @@ def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun
         ({"post_training_metrics": ["DPPL", "CDDPL"], "thresholds": {}}, "bias: CDDL and CDDPL need group_variable"),
         (
             {"pre_training_metrics": ["CDDL"], "group_variable": "income"},
-            "bias.group_variable: 'income' is not a feature column",
+            "bias.group_variable: 'income' is the label, id or time column",
         ),
         ({"thresholds": {"DPPL": {"min": 0.3, "max": -0.3}}}, "bias.thresholds.DPPL: min 0.3 is greater than max -0.3"),
         ({"thresholds": {"DPPL": {}}}, "bias.thresholds.DPPL: give min, max or both"),
@@ -377,12 +374,11 @@ def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun
         "threshold on a metric not computed",
         "threshold on a metric dropped from the list",
         "facet is the label",
-        "facet is not a column",
         "facet without sensitive values",
         "no facets",
         "CDDL without group_variable",
         "CDDPL without group_variable",
-        "group_variable is not a feature",
+        "group_variable is the label",
         "limit min above max",
         "limit without bounds",
         "limit with a misspelt key",

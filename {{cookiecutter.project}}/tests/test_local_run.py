@@ -261,5 +261,6 @@ def test_label_values_other_than_the_two_classes_stop_the_run_before_training(
     with pytest.raises(ProjectError) as caught:
         run_local(settings, data=data, out=tmp_path / "run", suites=lenient_suites, echo=lambda _: None)
     message = str(caught.value)
-    assert message.startswith(f"{data}: label column 'income' holds 3 distinct values")
-    assert "'>50K.' (25)" in message
+    assert message.startswith(f"{data}: label column 'income' holds value(s) outside dataset.classes ['<=50K', '>50K']")
+    assert ": '>50K.' (25) (all values seen:" in message
+    assert "list every label value under dataset.classes in project.yaml" in message

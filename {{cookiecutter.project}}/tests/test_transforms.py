@@ -13,11 +13,11 @@ from {{ cookiecutter.package }}.settings import Settings
 from {{ cookiecutter.package }}.transforms import (
     FeatureSpec,
     NotANumber,
-    encode_labels,
     clean,
     clean_features,
     describe_unseen,
     encode,
+    encode_labels,
     fit,
     parse_numbers,
     require_columns,

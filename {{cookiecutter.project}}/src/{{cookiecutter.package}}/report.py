@@ -88,7 +88,8 @@ def _quality(out: Path, settings: Settings, results: RunResults) -> str:
             [
                 "## Quality on the test set",
                 "",
-                f"`{settings.dataset.label}` averages {evaluation['label_mean']:.4g} over {evaluation['rows']:,} test rows.",
+                f"`{settings.dataset.label}` averages {evaluation['label_mean']:.4g} "
+                f"over {evaluation['rows']:,} test rows.",
                 "",
                 *table,
                 "",
@@ -242,7 +243,9 @@ def _plot_multiclass(evaluation: dict, training, path: Path) -> None:
     ax_matrix.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for i, row in enumerate(counts):
         for j, count in enumerate(row):
-            ax_matrix.text(j, i, f"{count:,}", ha="center", va="center", color="black" if shares[i][j] < 0.6 else "white")
+            ax_matrix.text(
+                j, i, f"{count:,}", ha="center", va="center", color="black" if shares[i][j] < 0.6 else "white"
+            )
     ax_matrix.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax_matrix.set_yticks(range(len(names)), names)
     ax_matrix.set(title="Confusion matrix (test; colour = share of actual)", xlabel="predicted", ylabel="actual")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ProjectError
 
@@ -26,7 +26,8 @@ class Strict(BaseModel):
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 # A label value as YAML writes it: ">50K", 1, true. Compared with the data by its text (labels.py).
-LabelValue = Annotated[str | bool | int | float, Field(union_mode="left_to_right")]
+# Smart union mode keeps each value's own type: left-to-right would read 0 and 1 as False and True.
+LabelValue = Annotated[str | bool | int | float, Field(union_mode="smart")]
 
 # The test-set metrics a quality gate may name, per problem type: evaluation.json's keys under
 # binary_classification_metrics, multiclass_classification_metrics or regression_metrics.
@@ -187,6 +188,18 @@ class Gates(Strict):
     # any range is never registered. Names are checked against the problem type.
     quality: dict[str, Limit] = Field(min_length=1)
 
+    # Checked here, not with the names in Settings, so it is reported next to other field errors.
+    @field_validator("quality")
+    @classmethod
+    def _limits_in_range(cls, quality: dict[str, Limit]) -> dict[str, Limit]:
+        for name, limit in quality.items():
+            low, high = METRIC_RANGES.get(name, (None, None))
+            for side, bound in (("min", limit.min), ("max", limit.max)):
+                if bound is not None and ((low is not None and bound < low) or (high is not None and bound > high)):
+                    shown = f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+                    raise ValueError(f"gates.quality.{name}.{side}: {bound:g} is outside {name}'s range {shown}")
+        return quality
+
 
 class Costs(Strict):
     """What each kind of error costs (any unit, e.g. currency per row). Reported as expected cost;
@@ -284,12 +297,6 @@ class Settings(Strict):
             raise ValueError(
                 f"gates.quality: {', '.join(unknown)} is not a {kind} metric; choose from {', '.join(known)}"
             )
-        for name, limit in self.gates.quality.items():
-            low, high = METRIC_RANGES[name]
-            for side, bound in (("min", limit.min), ("max", limit.max)):
-                if bound is not None and ((low is not None and bound < low) or (high is not None and bound > high)):
-                    shown = f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
-                    raise ValueError(f"gates.quality.{name}.{side}: {bound:g} is outside {name}'s range {shown}")
         if "expected_cost" in self.gates.quality and (self.decision is None or self.decision.costs is None):
             raise ValueError("gates.quality.expected_cost needs decision.costs")
         if self.decision is not None and kind != "binary":
@@ -307,7 +314,8 @@ class Settings(Strict):
                 raise ValueError(f"bias.facets.{position}.column: {facet.column!r} is the label, id or time column")
             if facet.sensitive_range is not None and facet.column in dataset.categorical_features:
                 raise ValueError(
-                    f"bias.facets.{position}: {facet.column!r} is categorical; use sensitive_values, not sensitive_range"
+                    f"bias.facets.{position}: {facet.column!r} is categorical; "
+                    "use sensitive_values, not sensitive_range"
                 )
         if bias.group_variable and bias.group_variable in roles:
             raise ValueError(f"bias.group_variable: {bias.group_variable!r} is the label, id or time column")
@@ -375,7 +383,8 @@ def describe_errors(source: str, error: ValidationError) -> str:
             message = "unknown key (check its spelling and indentation)"
         elif problem["type"] != "missing" and not isinstance(problem.get("input"), (dict, list)):
             message += f" (got {problem['input']!r})"  # a whole section would drown the message
-        problems.append(f"{key}: {message}" if key else message)
+        # A validator that names the exact key itself (gates.quality.auc.min) is shown as it says.
+        problems.append(f"{key}: {message}" if key and not message.startswith(f"{key}.") else message)
     if len(problems) == 1:
         return f"{source}: {problems[0]}"
     return "\n".join([f"{source}: {len(problems)} invalid settings:", *(f"  {problem}" for problem in problems)])

@@ -151,7 +151,8 @@ def _regression(model: TrainedModel, test: pd.DataFrame, dataset: Dataset) -> di
         "residuals": {  # for the report's histogram: truth - prediction
             "mean": round(float(residuals.mean()), 6),
             "quantiles": {
-                str(q): round(float(v), 6) for q, v in zip((0.05, 0.5, 0.95), np.quantile(residuals, [0.05, 0.5, 0.95]))
+                str(q): round(float(v), 6)
+                for q, v in zip((0.05, 0.5, 0.95), np.quantile(residuals, [0.05, 0.5, 0.95]), strict=False)
             },
         },
     }

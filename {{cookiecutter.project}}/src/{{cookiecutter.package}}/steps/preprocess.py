@@ -49,7 +49,8 @@ def split_dataset(
     if dataset.problem_type == "regression":
         if len(frame) < MIN_CLASS_ROWS * 2:
             raise ProjectError(
-                f"{where}: need at least {MIN_CLASS_ROWS * 2} rows with a value in '{dataset.label}'; found {len(frame)}"
+                f"{where}: need at least {MIN_CLASS_ROWS * 2} rows with a value in '{dataset.label}'; "
+                f"found {len(frame)}"
             )
         strata = None  # a number has no classes to stratify by
     else:
@@ -89,11 +90,12 @@ def write_clarify_inputs(splits: dict[str, pd.DataFrame], out: Path, dataset: Da
     multiclass label is written as its class name: the name Clarify gives the endpoint's
     highest probability (label_headers in pipeline/clarify.py), so the two compare."""
     (out / "clarify").mkdir(parents=True, exist_ok=True)
+    multiclass = dataset is not None and dataset.problem_type == "multiclass"
+    names = dict(enumerate(str(value) for value in dataset.classes)) if multiclass else {}
     for name in ("train", "test"):
         frame = splits[name]
-        if dataset is not None and dataset.problem_type == "multiclass":
-            names = [str(value) for value in dataset.classes]
-            frame = frame.assign(**{dataset.label: frame[dataset.label].map(lambda code: names[int(code)])})
+        if multiclass:
+            frame = frame.assign(**{dataset.label: frame[dataset.label].astype(int).map(names)})
         frame.to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
 
 
