@@ -295,19 +295,13 @@ def test_a_success_object_deeper_than_a_drop_starts_nothing(aws, drop_events: di
 
 
 # ---------------------------------------------------------------- monitoring
-def test_model_bias_monitoring_labels_scores_at_the_code_s_threshold(settings: Settings, project_root: Path):
-    """The endpoint answers CSV with one positive-class probability per line; without a threshold
-    Clarify's bias monitor would take those probabilities for labels."""
+def monitored_stack_parameters(settings: Settings, project_root: Path, **kind) -> dict[str, str]:
+    """The endpoint stack's parameters for staging with data capture and monitoring on."""
     import yaml
 
-    THRESHOLD = load_settings(project_root / "project.yaml").cutoff
     from {{ cookiecutter.package }}.release.environments import parse_manifest
     from {{ cookiecutter.package }}.release.registry import Version
     from {{ cookiecutter.package }}.release.stack import parameters
-
-    template = load(ENDPOINT)
-    bias = template["Resources"]["ModelBiasJobDefinition"]["Properties"]["ModelBiasJobInput"]["EndpointInput"]
-    assert bias["ProbabilityThresholdAttribute"] == {"Ref": "ProbabilityThreshold"}
 
     raw = yaml.safe_load((project_root / "environments" / "staging.yaml").read_text(encoding="utf-8"))
     raw["data_capture"]["enabled"] = True
@@ -321,9 +315,46 @@ def test_model_bias_monitoring_labels_scores_at_the_code_s_threshold(settings: S
     account = settings.aws.role_arn.split(":")[4]
     arn = f"arn:aws:sagemaker:{settings.aws.region}:{account}:model-package/{settings.aws.model_package_group}/1"
     version = Version(arn=arn, number=1, status="Approved", created="", commit="", note="", baselines=baselines)
-    given = parameters(manifest, version, settings.aws)
-    declared = template["Parameters"]
+    given = parameters(manifest, version, settings.aws, **kind)
+    declared = load(ENDPOINT)["Parameters"]
     assert set(given) <= set(declared)
-    assert float(given["ProbabilityThreshold"]) == THRESHOLD
-    assert re.fullmatch(declared["ProbabilityThreshold"]["AllowedPattern"], given["ProbabilityThreshold"])
-    assert float(declared["ProbabilityThreshold"]["Default"]) == THRESHOLD
+    for name, value in given.items():
+        if "AllowedPattern" in declared[name]:
+            assert re.fullmatch(declared[name]["AllowedPattern"], value), name
+        if "AllowedValues" in declared[name]:
+            assert value in declared[name]["AllowedValues"], name
+    return given
+
+
+def test_model_bias_monitoring_labels_scores_at_the_code_s_threshold(settings: Settings, project_root: Path):
+    """A binary endpoint answers CSV with one positive-class probability per line; without a
+    threshold Clarify's bias monitor would take those probabilities for labels."""
+    threshold = load_settings(project_root / "project.yaml").cutoff
+    template = load(ENDPOINT)
+    bias = template["Resources"]["ModelBiasJobDefinition"]["Properties"]["ModelBiasJobInput"]["EndpointInput"]
+    attribute = {"Fn::If": ["HasProbabilityThreshold", {"Ref": "ProbabilityThreshold"}, {"Ref": "AWS::NoValue"}]}
+    assert bias["ProbabilityThresholdAttribute"] == attribute
+    assert template["Conditions"]["HasProbabilityThreshold"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ProbabilityThreshold"}, ""]}]
+    }
+    given = monitored_stack_parameters(settings, project_root, cutoff=0.35, problem_type="binary")
+    assert (given["ProbabilityThreshold"], given["ProblemType"]) == ("0.35", "binary")
+    assert float(template["Parameters"]["ProbabilityThreshold"]["Default"]) == threshold == 0.5
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "regression"])
+def test_monitoring_without_a_cut_off_for_multiclass_and_regression(kind: str, settings: Settings, project_root: Path):
+    """No score cut-off: the threshold attribute is left out. A multiclass endpoint's answer (one
+    probability per class) is no single label the bias monitor can read, so it gets none; the
+    feature-attribution monitor stays."""
+    given = monitored_stack_parameters(settings, project_root, cutoff=None, problem_type=kind)
+    assert (given["ProbabilityThreshold"], given["ProblemType"]) == ("", kind)
+    template = load(ENDPOINT)
+    resources = template["Resources"]
+    assert resources["ModelBiasJobDefinition"]["Condition"] == "ModelBiasMonitoring"
+    assert resources["ModelBiasSchedule"]["Condition"] == "ModelBiasMonitoring"
+    assert resources["ModelExplainabilityJobDefinition"]["Condition"] == "Monitoring"
+    assert resources["ModelExplainabilitySchedule"]["Condition"] == "Monitoring"
+    assert template["Conditions"]["ModelBiasMonitoring"] == {
+        "Fn::And": [{"Condition": "Monitoring"}, {"Fn::Not": [{"Fn::Equals": [{"Ref": "ProblemType"}, "multiclass"]}]}]
+    }

@@ -93,8 +93,9 @@ def plan(context, stage: str, directory: Path, check_order: bool = True) -> Plan
             )
     body = (context.root / TEMPLATE).read_text(encoding="utf-8")
     commit = manifest_commit(manifest_path(stage, directory))
-    cutoff = context.project.cutoff if context.project.dataset.problem_type == "binary" else None
-    desired = parameters(manifest, version, context.aws, commit, cutoff)
+    kind = context.project.dataset.problem_type
+    cutoff = context.project.cutoff if kind == "binary" else None
+    desired = parameters(manifest, version, context.aws, commit, cutoff, kind)
     compared = {key: value for key, value in desired.items() if key not in IGNORED}
     differences = changes(existing, compared, existing is not None and template_changed(cloudformation, name, body))
     return Plan(stage, name, existing, desired, body, differences)

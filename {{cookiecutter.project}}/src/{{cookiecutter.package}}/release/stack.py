@@ -39,10 +39,16 @@ def stack_name(project: str, stage: str) -> str:
 
 
 def parameters(
-    manifest: Manifest, version: Version, aws: Aws, commit: str = "", cutoff: float | None = 0.5
+    manifest: Manifest,
+    version: Version,
+    aws: Aws,
+    commit: str = "",
+    cutoff: float | None = 0.5,
+    problem_type: str = "binary",
 ) -> dict[str, str]:
     """The stack parameters for a manifest (all strings, as CloudFormation stores them). `cutoff`
-    is project.yaml's decision cut-off (Settings.cutoff) for a binary model, None otherwise."""
+    is project.yaml's decision cut-off (Settings.cutoff) for a binary model, None otherwise;
+    `problem_type` its dataset.problem_type (multiclass models get no model bias monitor)."""
     deployment, monitoring = manifest.deployment, manifest.monitoring
     stage_prefix = f"s3://{aws.bucket}"
     values = {
@@ -66,6 +72,7 @@ def parameters(
         "AutoscalingMaxCapacity": manifest.autoscaling.max_capacity,
         "AutoscalingTargetInvocations": manifest.autoscaling.target_invocations_per_instance,
         "MonitoringEnabled": monitoring.enabled,
+        "ProblemType": problem_type,
         "GitCommit": commit,
     }
     if monitoring.enabled:
