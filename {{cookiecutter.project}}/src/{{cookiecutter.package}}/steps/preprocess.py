@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..data import cutoff, read_dataset
+from ..data import cutoff, read_dataset, with_ids
 from ..errors import ProjectError
 from ..settings import DEFAULT_PATH, Bias, Dataset, Split, load_settings
 from ..transforms import binary_label, clean_features, require_columns, require_numbers
@@ -28,6 +28,7 @@ def split_dataset(
     missing columns, text in numeric columns, labels other than the positive label and one other
     value, too few rows of a class, and (with `bias`) facet values that do not occur or groups
     too small to measure in the test split."""
+    raw = with_ids(raw, dataset, where)
     require_columns(raw, [dataset.record_id, dataset.event_time, dataset.label, *dataset.features], where)
     require_numbers(raw, dataset.numeric_features, where)
     labels = binary_label(raw[dataset.label], dataset.positive_label, where)
