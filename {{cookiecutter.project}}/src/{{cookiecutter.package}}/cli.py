@@ -127,7 +127,7 @@ def data_init(
         click.echo("\nDry run: nothing written.")
     else:
         written = proposals.apply(plan, Path())
-        click.echo(f"\nWrote {len(written)} file(s): {', '.join(map(str, written)) or 'none'}")
+        click.echo(f"\nWrote {len(written)} file(s): {', '.join(written) or 'none'}")
     click.echo("\nStill to decide (a person, not data init):")
     for number, item in enumerate(plan.checklist, 1):
         click.echo(f"  {number}. {item}")

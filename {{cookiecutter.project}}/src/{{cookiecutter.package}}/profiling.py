@@ -97,26 +97,37 @@ def _text(values: pd.Series) -> pd.Series:
     return text.mask(text.isin(MISSING_TOKENS))
 
 
+def distinct_counts(values: pd.Series) -> pd.Series:
+    """Row counts per distinct trimmed text value, most frequent first, missing ones left out.
+    Counted on the raw values first (one hash pass), so trimming touches each distinct value once:
+    a million rows of a few hundred values take milliseconds, not seconds."""
+    raw = values.value_counts(dropna=True)
+    text = _text(raw.index.to_series(index=range(len(raw))))
+    counts = pd.Series(raw.to_numpy(), index=text.to_numpy())
+    counts = counts[text.notna().to_numpy()]
+    return counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
+
+
 def _column(values: pd.Series, rows: int) -> Column:
     name = str(values.name)
+    counts = None
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.astype("float64")
+        present = values.dropna().astype("float64")
     else:
-        text = _text(values)
-        numbers = pd.to_numeric(text, errors="coerce")
-        if numbers.notna().sum() != text.notna().sum() or text.notna().sum() == 0:
-            numbers = None  # some text is not a number: a category
-    if numbers is not None:
-        present = numbers.dropna()
-        column = Column(name, "numeric", null_rate=1 - len(present) / rows, distinct=present.nunique())
+        counts = distinct_counts(values)
+        numbers = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce")
+        present = None if numbers.isna().any() or not len(counts) else numbers
+    if present is not None:
+        known = int(counts.sum()) if counts is not None else len(present)
+        distinct = present.nunique()
+        column = Column(name, "numeric", null_rate=1 - known / rows, distinct=distinct)
         if len(present):
             column.minimum, column.maximum = float(present.min()), float(present.max())
             column.integral = bool((present % 1 == 0).all())
-        if column.distinct <= 1:
+        if distinct <= 1:
             column.excluded = "a single value: it cannot inform the model"
         return column
-    counts = text.value_counts()
-    column = Column(name, "categorical", null_rate=float(text.isna().mean()), distinct=len(counts))
+    column = Column(name, "categorical", null_rate=1 - int(counts.sum()) / rows, distinct=len(counts))
     column.values = [str(value) for value in counts.index[:MAX_CATEGORIES]]
     if column.distinct <= 1:
         column.excluded = "a single value: it cannot inform the model"
@@ -136,19 +147,15 @@ def _plain(value):
 
 def _label(result: Profile, values: pd.Series, problem_type: str | None, positive_label: str | None) -> None:
     where = f"--label {result.label!r} in {result.path}"
-    if pd.api.types.is_bool_dtype(values) or (
-        pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    ):
-        present = values.dropna()
-    else:
-        present = _text(values).dropna()
-    result.label_nulls = int(len(values) - len(present))
-    distinct = present.unique()
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    plain = numeric or pd.api.types.is_bool_dtype(values)
+    counts = values.value_counts(dropna=True) if plain else distinct_counts(values)
+    result.label_nulls = int(len(values) - counts.sum())
+    distinct = counts.index
     if len(distinct) < 2:
         seen = f"only {_plain(distinct[0])!r}" if len(distinct) else "no values"
         raise ProjectError(f"{where}: the label holds {seen}; a model needs at least two label values")
-    numeric = pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present)
-    whole = numeric and bool((present % 1 == 0).all())
+    whole = numeric and bool((pd.Series(distinct) % 1 == 0).all())
     if problem_type is None:
         if len(distinct) == 2:
             problem_type = "binary"
@@ -170,7 +177,6 @@ def _label(result: Profile, values: pd.Series, problem_type: str | None, positiv
         return
     if len(distinct) > 100:
         raise ProjectError(f"{where}: {len(distinct):,} distinct values is too many classes for {problem_type}")
-    counts = present.value_counts()
     if problem_type == "binary" and len(counts) != 2:
         raise ProjectError(f"{where}: binary needs exactly two label values; found {len(counts)}")
     if problem_type == "multiclass" and len(counts) < 3:

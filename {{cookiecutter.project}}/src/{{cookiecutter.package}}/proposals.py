@@ -23,7 +23,7 @@ import yaml
 from .data import GENERATED_EVENT_TIME, feature_store_enabled
 from .errors import ProjectError
 from .output import write_file
-from .profiling import Column, Profile, margin, safe_name
+from .profiling import Column, Profile, distinct_counts, margin, safe_name
 from .settings import Settings, validate
 
 SAMPLE_DIR = Path("data/sample")
@@ -175,6 +175,18 @@ def _flow(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _wrapped(values: list, width: int = 110) -> str:
+    """A flow list over several lines when long (YAML allows it), so a wide table stays readable."""
+    items, lines, line = [_plain_text(value) for value in values], [], ""
+    for item in items:
+        if line and len(line) + len(item) > width:
+            lines.append(line + ",")
+            line = "    " + item
+        else:
+            line = f"{line}, {item}" if line else item
+    return "[" + "\n".join([*lines, line]) + "]"
+
+
 def _plain_text(value) -> str:
     if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][\w-]*", value) and yaml.safe_load(value) == value:
         return value
@@ -208,7 +220,7 @@ def _yaml_block(key: str, values: dict, _comment: str = "") -> str:
     lines = [f"{key}:"]
     for name, value in values.items():
         text = str(value) if name in ("sample", "problem_type") else _plain_text(value)
-        text = _flow(value) if isinstance(value, list) else text
+        text = _wrapped(value) if isinstance(value, list) else text
         line = f"  {name}: {text}"
         note = NOTES.get(name)
         lines.append(f"{line:<31} # {note}" if note else line)
@@ -225,7 +237,7 @@ def _split(profile: Profile) -> str:
 
 def _gates(profile: Profile, checklist: list[str]) -> str:
     if profile.problem_type == "multiclass":
-        counts = profile.frame[profile.label].astype("string").value_counts(normalize=True)
+        counts = profile.frame[profile.label].value_counts(normalize=True)
         metric, limit = "accuracy", min(0.95, round(float(counts.iloc[0]) + 0.05, 2))
         why = "a placeholder: the share of the commonest class plus 0.05 (always guessing it scores that share)"
     else:
@@ -259,8 +271,7 @@ def _bias(profile: Profile, facets: list[Column], checklist: list[str]) -> str |
         values = frame[column.name]
         lines.append(f"    - column: {_plain_text(column.name)}")
         if column.kind == "categorical":
-            text = values.astype("string").str.strip()
-            counts = text.value_counts()
+            counts = distinct_counts(values)
             # The smallest group big enough to judge (min_rows in the test split): the one most often
             # overlooked; the smallest of all when none is.
             ascending = counts.iloc[1:].sort_values(kind="stable")
@@ -676,7 +687,7 @@ def _decisions(profile: Profile, dataset: dict) -> list[str]:
 # ---- writing
 
 
-def apply(plan: Plan, root: Path) -> list[Path]:
+def apply(plan: Plan, root: Path) -> list[str]:
     """Write every change (each file whole, via output.write_file); everything was computed and
     validated before the first write, so a bad input never leaves a half-written project."""
     written = []
@@ -690,7 +701,7 @@ def apply(plan: Plan, root: Path) -> list[Path]:
             _copy(change.copy_from, target)
         else:
             write_file(target, change.new, option="data init")
-        written.append(change.path)
+        written.append(f"{change.path}" + (" (deleted)" if change.new is None else ""))
     return written
 
 
