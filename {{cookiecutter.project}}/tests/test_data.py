@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package }}.data import NUMERIC_COLUMNS, point_in_time, read_dataset
+from {{ cookiecutter.package }}.data import (
+    GENERATED_EVENT_TIME,
+    NUMERIC_COLUMNS,
+    event_times,
+    feature_store_enabled,
+    feature_store_times,
+    point_in_time,
+    read_dataset,
+    with_ids,
+)
 from {{ cookiecutter.package }}.errors import ProjectError
 
 
@@ -82,3 +92,64 @@ def test_text_in_a_numeric_column_is_kept_as_written_not_made_missing(sample_pat
     assert frame.loc[4, "age"] == float(raw.loc[4, "age"])
     assert frame["fnlwgt"].dtype == "int64"  # columns without text are plain numbers
     assert frame.attrs[NUMERIC_COLUMNS] == settings.dataset.numeric_features
+
+
+def _without_ids(sample_path: Path, settings, folder: Path) -> Path:
+    raw = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
+    path = folder / "no-ids.csv"
+    raw.drop(columns=[settings.dataset.record_id, settings.dataset.event_time]).to_csv(path, index=False)
+    return path
+
+
+def test_without_the_feature_store_missing_ids_and_times_are_generated(tmp_path, sample_path, settings, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no features/ here: the Feature Store is off
+    assert not feature_store_enabled()
+    path = _without_ids(sample_path, settings, tmp_path)
+    frame = read_dataset(path, settings.dataset)
+    dataset = settings.dataset
+    assert frame[dataset.record_id].tolist() == list(range(len(frame)))
+    assert frame[dataset.event_time].eq(GENERATED_EVENT_TIME).all()
+    pd.testing.assert_frame_equal(frame, read_dataset(path, settings.dataset))  # the same every time
+    assert len(point_in_time(frame, dataset, "2000-01-01")) == len(frame)  # any --as-of keeps every row
+
+
+@pytest.mark.skipif(importlib.util.find_spec("{{ cookiecutter.package }}.feature_store") is None, reason="no Feature Store")
+def test_with_the_feature_store_missing_ids_are_refused_in_one_line(tmp_path, sample_path, settings, monkeypatch):
+    from {{ cookiecutter.package }}.steps.preprocess import split_dataset
+
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "group.yaml").write_text("name: g\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert feature_store_enabled()
+    path = _without_ids(sample_path, settings, tmp_path)
+    frame = read_dataset(path, settings.dataset)
+    assert settings.dataset.record_id not in frame.columns
+    refusals = [
+        lambda: with_ids(frame, settings.dataset, str(path)),
+        lambda: split_dataset(frame, settings.dataset, settings.split, where=str(path)),
+    ]
+    for refuse in refusals:
+        with pytest.raises(ProjectError) as error:
+            refuse()
+        [line] = str(error.value).splitlines()
+        assert line.startswith(f"{path}: no {settings.dataset.record_id!r} or {settings.dataset.event_time!r} column;")
+        assert "add the column(s) to the data" in line
+
+
+def test_date_only_event_times_are_read_checked_and_stored_as_the_feature_store_takes_them(
+    sample, settings, suites_dir
+):
+    from {{ cookiecutter.package }}.checks import load_suite, validate
+
+    dataset = settings.dataset
+    times = pd.Series(["2024-01-01", "2024-01-02T03:04:05Z", "2024-01-03T03:04:05.250+02:00"])
+    expected = ["2024-01-01T00:00:00Z", "2024-01-02T03:04:05Z", "2024-01-03T01:04:05.250Z"]
+    assert event_times(times, "t").tolist() == [pd.Timestamp(text) for text in expected]
+    assert feature_store_times(times, "t").tolist() == expected
+    frame = sample.assign(**{dataset.event_time: "2024-01-01"})
+    suite = load_suite(suites_dir / "training.json")
+    time_checks = [e for e in suite["expectations"] if e.get("kwargs", {}).get("column") == dataset.event_time]
+    result = validate(frame, {**suite, "expectations": time_checks}, dataset=dataset)
+    assert result.success, result.summary()
+    wrong = validate(frame.assign(**{dataset.event_time: "01/02/2024"}), {**suite, "expectations": time_checks})
+    assert not wrong.success

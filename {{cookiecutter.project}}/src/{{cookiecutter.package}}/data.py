@@ -161,10 +161,9 @@ def feature_store_times(values: pd.Series, where: str) -> pd.Series:
     """Event times as the Feature Store takes them as text: yyyy-MM-ddTHH:mm:ssZ, with .SSS when a
     time has fractions of a second (a date alone, 2024-01-01, becomes 2024-01-01T00:00:00Z)."""
     times = event_times(values, where)
-    text = times.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    fractions = times.dt.microsecond != 0
-    text[fractions] += "." + times[fractions].dt.strftime("%f").str[:3]
-    return (text + "Z").astype(object)
+    seconds = times.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    milliseconds = ("." + times.dt.strftime("%f").str[:3]).where(times.dt.microsecond != 0, "")
+    return (seconds + milliseconds + "Z").astype(object)
 
 
 def point_in_time(frame: pd.DataFrame, dataset: Dataset, as_of: str | None, where: str = "data") -> pd.DataFrame:

@@ -169,6 +169,8 @@ def _label(result: Profile, values: pd.Series, problem_type: str | None, positiv
                 "(pass --problem-type, or choose another --label)"
             )
     result.problem_type = problem_type
+    if positive_label is not None and problem_type != "binary":
+        raise ProjectError(f"{where}: --positive-label is for binary labels; this one is {problem_type}")
     if problem_type == "regression":
         if not numeric:
             raise ProjectError(
@@ -187,8 +189,6 @@ def _label(result: Profile, values: pd.Series, problem_type: str | None, positiv
         positive = _positive(classes, counts, positive_label, where)
         classes = [value for value in classes if str(value) != str(positive)] + [positive]
         result.positive_label = positive
-    elif positive_label is not None:
-        raise ProjectError(f"{where}: --positive-label is for binary labels; this one is {problem_type}")
     result.classes = classes
 
 
