@@ -35,8 +35,9 @@ def settings_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_path() -> Path:
-    return ROOT / "data" / "sample" / "adult.csv"
+def sample_path(settings: Settings) -> Path:
+    """project.yaml's dataset.sample: the one setting that names the bundled sample."""
+    return ROOT / settings.dataset.sample
 
 
 @pytest.fixture(scope="session")

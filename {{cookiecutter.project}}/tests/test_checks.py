@@ -1,4 +1,7 @@
-"""Data checks: the Great Expectations suites in data_checks/ against the sample and a corrupted copy of it."""
+"""Data checks: the Great Expectations suites in data_checks/ against the sample and a corrupted copy of it.
+
+Columns, values and counts come from project.yaml, the suites and the sample, so these tests hold
+for any dataset `data init` set up."""
 
 from __future__ import annotations
 
@@ -27,9 +30,28 @@ from {{ cookiecutter.package }}.steps import check_data
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ROOT / "data_checks"
-SAMPLE = ROOT / "data" / "sample" / "adult.csv"
 SETTINGS = ROOT / "project.yaml"
+DATASET = load_settings(SETTINGS).dataset
+SAMPLE = ROOT / DATASET.sample
+ROWS = len(pd.read_csv(SAMPLE, usecols=[0]))
 COMMAND = "{{ cookiecutter.project }}"
+LABEL, RECORD_ID = DATASET.label, DATASET.record_id
+
+
+TRAINING = json.loads((SUITES / "training.json").read_text(encoding="utf-8"))["expectations"]
+CHECKS = {(e["type"], e["kwargs"].get("column")): e["kwargs"] for e in TRAINING}
+# The columns the corrupted copy breaks: a numeric feature the suite requires and bounds, and a
+# categorical feature with a value set (the first of each in project.yaml's order).
+AGE = next(
+    c for c in DATASET.numeric_features
+    if ("expect_column_values_to_be_between", c) in CHECKS
+    and "mostly" not in CHECKS.get(("expect_column_values_to_not_be_null", c), {"mostly": 1})
+)  # fmt: skip
+WORKCLASS = next(c for c in DATASET.categorical_features if ("expect_column_values_to_be_in_set", c) in CHECKS)
+TOO_BIG = int(CHECKS["expect_column_values_to_be_between", AGE]["max_value"]) * 2 + 100
+UNKNOWN = "Astronaut-not-a-category"
+PERCENT = f"{100 / ROWS:.2f}%"
+BETWEEN = next(i for i, e in enumerate(TRAINING) if e["type"] == "expect_column_values_to_be_between")
 
 # Rows of the sample that the corrupted copy changes, one problem each.
 OUT_OF_RANGE_AGE, UNKNOWN_WORKCLASS, DUPLICATED_ID, MISSING_LABEL, NON_NUMERIC_AGE = 0, 1, 3, 4, 5
@@ -54,11 +76,11 @@ def sample(settings: Settings) -> pd.DataFrame:
 def corrupt_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample as text with five problems, written as a CSV file a user might hand in."""
     raw = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
-    raw.loc[OUT_OF_RANGE_AGE, "age"] = "150"
-    raw.loc[UNKNOWN_WORKCLASS, "workclass"] = "Astronaut"
-    raw.loc[DUPLICATED_ID, "record_id"] = raw.loc[DUPLICATED_ID - 1, "record_id"]
-    raw.loc[MISSING_LABEL, "income"] = ""
-    raw.loc[NON_NUMERIC_AGE, "age"] = "forty"
+    raw.loc[OUT_OF_RANGE_AGE, AGE] = str(TOO_BIG)
+    raw.loc[UNKNOWN_WORKCLASS, WORKCLASS] = UNKNOWN
+    raw.loc[DUPLICATED_ID, RECORD_ID] = raw.loc[DUPLICATED_ID - 1, RECORD_ID]
+    raw.loc[MISSING_LABEL, LABEL] = ""
+    raw.loc[NON_NUMERIC_AGE, AGE] = "forty"
     path = tmp_path_factory.mktemp("corrupt") / "corrupt.csv"
     raw.to_csv(path, index=False)
     return path
@@ -66,7 +88,7 @@ def corrupt_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def duplicated_id() -> int:
-    return int(pd.read_csv(SAMPLE, nrows=DUPLICATED_ID)["record_id"].iloc[DUPLICATED_ID - 1])
+    return int(pd.read_csv(SAMPLE, nrows=DUPLICATED_ID)[RECORD_ID].iloc[DUPLICATED_ID - 1])
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +112,7 @@ def test_the_sample_passes_the_suite(name: str, sample: pd.DataFrame, suites: di
     assert result.failures == []
     assert len(result.outcomes) == len(suites[name]["expectations"])
     total = len(result.outcomes)
-    assert result.summary() == f"data checks '{name}' on sample (5,000 rows): {total}/{total} passed"
+    assert result.summary() == f"data checks '{name}' on sample ({ROWS:,} rows): {total}/{total} passed"
 
 
 def test_an_inference_payload_without_label_or_ids_passes_the_inference_suite(
@@ -127,45 +149,47 @@ def test_the_inference_suite_needs_every_feature_and_no_label(settings: Settings
 def test_the_corrupted_sample_fails_exactly_the_expectations_it_breaks(corrupt_result: CheckResult):
     assert not corrupt_result.success
     failed = sorted((o.column, o.expectation) for o in corrupt_result.failures)
-    assert failed == [
-        ("age", "expect_column_values_to_be_between"),  # 150
-        ("age", "expect_column_values_to_not_be_null"),  # 'forty' is no age either
-        ("age", NUMBERS),  # 'forty': whatever the suite says
-        ("income", "expect_column_values_to_not_be_null"),
-        ("record_id", "expect_column_values_to_be_unique"),
-        ("workclass", "expect_column_values_to_be_in_set"),
-    ]
+    assert failed == sorted(
+        [
+            (AGE, "expect_column_values_to_be_between"),  # TOO_BIG
+            (AGE, "expect_column_values_to_not_be_null"),  # 'forty' is no number either
+            (AGE, NUMBERS),  # 'forty': whatever the suite says
+            (LABEL, "expect_column_values_to_not_be_null"),
+            (RECORD_ID, "expect_column_values_to_be_unique"),
+            (WORKCLASS, "expect_column_values_to_be_in_set"),
+        ]
+    )
 
 
 def test_text_in_a_numeric_column_is_reported_as_written_with_its_row(corrupt_result: CheckResult):
     failures = {(o.column, o.expectation): o for o in corrupt_result.failures}
-    numbers = failures["age", NUMBERS]
+    numbers = failures[AGE, NUMBERS]
     assert (numbers.unexpected_count, numbers.examples, numbers.rows) == (1, ["forty"], [NON_NUMERIC_AGE])
-    assert numbers.line == f"age: {NUMBERS}: 1 rows (0.02%) unexpected, e.g. 'forty' (row {NON_NUMERIC_AGE})"
+    assert numbers.line == f"{AGE}: {NUMBERS}: 1 rows ({PERCENT}) unexpected, e.g. 'forty' (row {NON_NUMERIC_AGE})"
     # The suite's own expectation on the column shows the text too, not the 'nan' it was read as.
-    assert failures["age", "expect_column_values_to_not_be_null"].examples == ["forty"]
+    assert failures[AGE, "expect_column_values_to_not_be_null"].examples == ["forty"]
     assert "nan" not in corrupt_result.summary()
 
 
 def test_text_in_a_numeric_column_fails_a_suite_that_does_not_check_the_column(corrupt_path: Path, settings):
     suite = {"name": "rows", "expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {}}]}
     result = validate(read_dataset(corrupt_path, settings.dataset), suite)
-    assert [(o.column, o.expectation) for o in result.failures] == [("age", NUMBERS)]
+    assert [(o.column, o.expectation) for o in result.failures] == [(AGE, NUMBERS)]
 
 
 def test_failed_outcomes_carry_unexpected_counts_and_examples(corrupt_result: CheckResult, duplicated_id: int):
     failures = {(o.column, o.expectation): o for o in corrupt_result.failures}
-    age = failures["age", "expect_column_values_to_be_between"]
-    assert (age.unexpected_count, age.examples) == (1, [150])
-    assert age.unexpected_percent == pytest.approx(100 / 4999)  # of the non-missing ages
-    workclass = failures["workclass", "expect_column_values_to_be_in_set"]
-    assert (workclass.unexpected_count, workclass.examples) == (1, ["Astronaut"])
-    unique = failures["record_id", "expect_column_values_to_be_unique"]
+    age = failures[AGE, "expect_column_values_to_be_between"]
+    assert (age.unexpected_count, age.examples) == (1, [TOO_BIG])
+    assert age.unexpected_percent == pytest.approx(100 / (ROWS - 1))  # of the non-missing values
+    workclass = failures[WORKCLASS, "expect_column_values_to_be_in_set"]
+    assert (workclass.unexpected_count, workclass.examples) == (1, [UNKNOWN])
+    unique = failures[RECORD_ID, "expect_column_values_to_be_unique"]
     assert (unique.unexpected_count, unique.examples) == (2, [duplicated_id, duplicated_id])
-    for column in ("age", "income"):
+    for column in (AGE, LABEL):
         missing = failures[column, "expect_column_values_to_not_be_null"]
         assert missing.unexpected_count == 1
-        assert missing.unexpected_percent == pytest.approx(100 / 5000)
+        assert missing.unexpected_percent == pytest.approx(100 / ROWS)
     assert all(o.error is None for o in corrupt_result.outcomes)
     assert all(o.notes for o in corrupt_result.failures), "every expectation says why it matters"
 
@@ -175,16 +199,16 @@ def test_the_summary_names_each_failure_with_counts_and_examples(
 ):
     lines = corrupt_result.summary().splitlines()
     total = len(corrupt_result.outcomes)
-    assert lines[0] == f"data checks 'training' on {corrupt_path} (5,000 rows): {total - 6}/{total} passed"
+    assert lines[0] == f"data checks 'training' on {corrupt_path} ({ROWS:,} rows): {total - 6}/{total} passed"
     assert sorted(lines[1:]) == sorted(f"  FAILED {o.line}" for o in corrupt_result.failures)
     summary = "\n".join(lines)
-    assert "FAILED age: expect_column_values_to_be_between: 1 rows (0.02%) unexpected, e.g. 150.0" in summary
-    assert "FAILED workclass: expect_column_values_to_be_in_set: 1 rows (0.02%) unexpected, e.g. 'Astronaut'" in summary
+    assert f"FAILED {AGE}: expect_column_values_to_be_between: 1 rows ({100 / (ROWS - 1):.2f}%) unexpected, e.g. " in summary
+    assert f"FAILED {WORKCLASS}: expect_column_values_to_be_in_set: 1 rows ({PERCENT}) unexpected, e.g. {UNKNOWN!r}" in summary
     assert (
-        "FAILED record_id: expect_column_values_to_be_unique: 2 rows (0.04%) unexpected, "
+        f"FAILED {RECORD_ID}: expect_column_values_to_be_unique: 2 rows ({200 / ROWS:.2f}%) unexpected, "
         f"e.g. {duplicated_id}, {duplicated_id}" in summary
     )
-    assert "FAILED income: expect_column_values_to_not_be_null: 1 rows (0.02%) unexpected\n" in summary + "\n"
+    assert f"FAILED {LABEL}: expect_column_values_to_not_be_null: 1 rows ({PERCENT}) unexpected\n" in summary + "\n"
 
 
 def test_an_expectation_on_a_missing_column_fails_with_the_reason(sample: pd.DataFrame):
@@ -205,7 +229,7 @@ def test_write_report_lists_failures_first_in_a_markdown_table(corrupt_result: C
     lines = text.splitlines()
     total = len(corrupt_result.outcomes)
     assert lines[0] == "# Data checks 'training': FAILED"
-    assert f"5,000 rows, {total - 6} of {total} expectations met." in text
+    assert f"{ROWS:,} rows, {total - 6} of {total} expectations met." in text
     header = lines.index("| result | column | expectation | why it matters | details |")
     assert lines[header + 1] == "| --- | --- | --- | --- | --- |"
     rows = [line for line in lines[header + 2 :] if line.startswith("|")]
@@ -213,8 +237,8 @@ def test_write_report_lists_failures_first_in_a_markdown_table(corrupt_result: C
     assert all(row.count("|") == 6 for row in rows), "a '|' in a value must not break the table"
     verdicts = [row.split("|")[1].strip() for row in rows]
     assert verdicts == ["**FAIL**"] * 6 + ["pass"] * (total - 6)
-    assert "| **FAIL** | workclass | expect_column_values_to_be_in_set | " in text
-    assert "1 rows (0.02%) unexpected, e.g. 'Astronaut' |" in text
+    assert f"| **FAIL** | {WORKCLASS} | expect_column_values_to_be_in_set | " in text
+    assert f"1 rows ({PERCENT}) unexpected, e.g. {UNKNOWN!r} |" in text
 
 
 def test_write_report_of_a_passing_result(sample: pd.DataFrame, suites: dict[str, dict], tmp_path: Path):
@@ -262,7 +286,7 @@ def test_a_suite_without_expectations_is_refused_naming_its_file(tmp_path: Path,
 def typo_suite(tmp_path: Path) -> Path:
     """The training suite with one expectation type misspelt."""
     suite = json.loads((SUITES / "training.json").read_text(encoding="utf-8"))
-    suite["expectations"][7]["type"] = "expect_column_values_to_be_betwen"
+    suite["expectations"][BETWEEN]["type"] = "expect_column_values_to_be_betwen"
     path = tmp_path / "training.json"
     path.write_text(json.dumps(suite), encoding="utf-8")
     return path
@@ -276,7 +300,7 @@ def test_an_unknown_expectation_type_is_refused_naming_file_expectation_and_type
         load_suite(path)
     message = str(error.value)
     assert message.startswith(
-        f"{path}: expectations.7.type: unknown expectation type 'expect_column_values_to_be_betwen'; "
+        f"{path}: expectations.{BETWEEN}.type: unknown expectation type 'expect_column_values_to_be_betwen'; "
         "did you mean 'expect_column_values_to_be_between'? Great Expectations "
     )
     assert message.endswith("types, listed at https://greatexpectations.io/expectations/")
@@ -288,7 +312,7 @@ def test_checks_run_with_an_unknown_expectation_type_prints_one_line(tmp_path: P
     result = run_command("checks", "run", "--suite", "training", "--suites-dir", tmp_path, "--data", SAMPLE)
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"Error: {tmp_path / 'training.json'}: expectations.7.type: unknown expectation type ")
+    assert line.startswith(f"Error: {tmp_path / 'training.json'}: expectations.{BETWEEN}.type: unknown expectation type ")
 
 
 @pytest.mark.parametrize(
@@ -331,13 +355,13 @@ def test_the_processing_job_exits_1_on_bad_data_and_still_writes_its_report(
     assert (output / "report.md").read_text(encoding="utf-8").startswith("# Data checks 'training': FAILED")
     result = json.loads((output / "result.json").read_text(encoding="utf-8"))
     assert result["suite"] == "training"
-    assert result["rows"] == 5000
+    assert result["rows"] == ROWS
     failed = sorted(o["column"] for o in result["outcomes"] if not o["success"])
-    assert failed == ["age", "age", "age", "income", "record_id", "workclass"]
-    assert "FAILED workclass" in capsys.readouterr().out
+    assert failed == sorted([AGE, AGE, AGE, LABEL, RECORD_ID, WORKCLASS])
+    assert f"FAILED {WORKCLASS}" in capsys.readouterr().out
     report = (output / "report.md").read_text(encoding="utf-8")
-    assert f"| **FAIL** | age | {NUMBERS} | " in report
-    assert f"1 rows (0.02%) unexpected, e.g. 'forty' (row {NON_NUMERIC_AGE}) |" in report
+    assert f"| **FAIL** | {AGE} | {NUMBERS} | " in report
+    assert f"1 rows ({PERCENT}) unexpected, e.g. 'forty' (row {NON_NUMERIC_AGE}) |" in report
     assert "nan" not in report
 
 
@@ -362,7 +386,7 @@ def test_checks_run_exits_1_on_the_corrupted_file(corrupt_path: Path, tmp_path: 
     report = tmp_path / "checks.md"
     result = run_command("checks", "run", "--suite", "training", "--data", corrupt_path, "--report", report)
     assert result.returncode == 1, result.stderr
-    assert "FAILED workclass: expect_column_values_to_be_in_set" in result.stdout
+    assert f"FAILED {WORKCLASS}: expect_column_values_to_be_in_set" in result.stdout
     assert f"Report: {report}" in result.stdout
     assert "Traceback" not in result.stderr
     assert report.read_text(encoding="utf-8").startswith("# Data checks 'training': FAILED")
@@ -371,7 +395,7 @@ def test_checks_run_exits_1_on_the_corrupted_file(corrupt_path: Path, tmp_path: 
 def test_checks_run_exits_0_on_the_sample():
     result = run_command("checks", "run", "--suite", "inference", "--data", SAMPLE)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith(f"data checks 'inference' on {SAMPLE} (5,000 rows): ")
+    assert result.stdout.startswith(f"data checks 'inference' on {SAMPLE} ({ROWS:,} rows): ")
     assert "FAILED" not in result.stdout
 
 

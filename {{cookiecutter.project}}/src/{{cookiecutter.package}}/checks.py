@@ -17,6 +17,7 @@ import pandas as pd
 from .data import NUMERIC_COLUMNS
 from .errors import ProjectError
 from .output import write_file
+from .settings import Dataset
 from .transforms import parse_numbers
 
 SUITES_DIR = Path("data_checks")
@@ -25,6 +26,27 @@ EXPECTATIONS_URL = "https://greatexpectations.io/expectations/"
 # Not a Great Expectations expectation: the project's own check that numeric columns hold numbers
 # (project.yaml numeric_features). It runs whatever the suite says, before the suite's expectations.
 NUMBERS = "numbers only (numeric_features in project.yaml)"
+
+
+def label_expectations(suite: dict, dataset: Dataset) -> list[dict]:
+    """The label's value check, derived from project.yaml so a suite never retypes the classes:
+    added to a suite that checks the label column (the training suite). Classification: every
+    label is one of dataset.classes, compared by text (1, "1" and a CSV's 1 agree); regression:
+    the label is a number (the numbers-only check, see validate)."""
+    named = {
+        entry.get("kwargs", {}).get("column") for entry in suite.get("expectations") or [] if isinstance(entry, dict)
+    }
+    if dataset.label not in named or dataset.problem_type == "regression":
+        return []
+    values = [str(value) for value in dataset.classes or []]
+    values += [text.lower() for text in values if text in ("True", "False")]  # a CSV's true/false
+    return [
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": dataset.label, "value_set": values},
+            "meta": {"notes": "every label is one of dataset.classes in project.yaml (added from there)"},
+        }
+    ]
 
 
 @dataclass(frozen=True)
@@ -153,15 +175,30 @@ def _import_gx():
     return gx
 
 
-def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResult:
+def validate(frame: pd.DataFrame, suite: dict, data: str = "data", dataset: Dataset | None = None) -> CheckResult:
     """Every expectation of the suite on the frame. Text in a numeric column (as read_dataset
     keeps it) is a failure of its own, quoting the text with its rows; the suite's expectations see
-    those cells as missing, and their examples quote the text too, never 'nan'."""
+    those cells as missing, and their examples quote the text too, never 'nan'.
+
+    With `dataset` (project.yaml), a suite that checks the label also checks its values against
+    dataset.classes (label_expectations), or, for regression, that the label holds numbers."""
     check_expectations(suite.get("expectations") or [], f"data-check suite {suite.get('name')!r}")
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    frame, text = _numbers(frame)
+    numeric = list(frame.attrs.get(NUMERIC_COLUMNS, ()))
+    if dataset is not None:
+        added = label_expectations(suite, dataset)
+        suite = {**suite, "expectations": [*suite["expectations"], *added]}
+        if added and dataset.label in frame.columns:
+            labels = frame[dataset.label]
+            if pd.api.types.is_float_dtype(labels) and (labels.dropna() % 1 == 0).all():
+                labels = labels.astype("Int64")  # a 0/1 label read as float because of blanks: 1, not 1.0
+            texts = labels.astype("string").str.strip()
+            frame = frame.assign(**{dataset.label: texts.astype(object).where(labels.notna(), None)})
+        if dataset.problem_type == "regression" and dataset.label in frame.columns:
+            numeric.append(dataset.label)
+    frame, text = _numbers(frame, numeric)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     try:
@@ -199,10 +236,10 @@ def validate(frame: pd.DataFrame, suite: dict, data: str = "data") -> CheckResul
     return CheckResult(suite=suite["name"], data=data, rows=len(frame), outcomes=outcomes)
 
 
-def _numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+def _numbers(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """The frame with its numeric columns as numbers (text -> missing), and the text per column."""
     numbers, text = {}, {}
-    for column in frame.attrs.get(NUMERIC_COLUMNS, ()):
+    for column in columns:
         if column in frame.columns:
             parsed, bad = parse_numbers(frame[column])
             if len(bad):

@@ -36,9 +36,7 @@ def local() -> None:
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
-    default=Path("data/sample/adult.csv"),
-    show_default=True,
-    help="CSV file (or folder of CSV files) with the project.yaml schema.",
+    help="CSV file (or folder of CSV files) with the project.yaml schema  [default: project.yaml's dataset.sample]",
 )
 @click.option(
     "--out",
@@ -49,11 +47,12 @@ def local() -> None:
 )
 @settings_option
 @reports_errors
-def local_run(data: Path, out: Path, settings: Path) -> None:
+def local_run(data: Path | None, out: Path, settings: Path) -> None:
     """Preprocess, train, evaluate and apply the gates, as the SageMaker pipeline does."""
     from .local import run_local  # heavy imports only when the command runs
 
-    run = run_local(load_settings(settings), data=data, out=out)
+    project = load_settings(settings)
+    run = run_local(project, data=data or project.dataset.sample, out=out)
     passed = [gate for gate in run.gates if gate.passed]
     kinds = ", ".join(sorted({gate.gate for gate in passed}))
     click.echo(f"Gates: {len(passed)} of {len(run.gates)} passed" + (f" ({kinds})" if kinds else ""))
@@ -68,27 +67,97 @@ def local_run(data: Path, out: Path, settings: Path) -> None:
 
 
 @main.group()
+def data() -> None:
+    """Bring your own data: profile a file and propose the project's data settings."""
+
+
+@data.command("init")
+@click.option("--data", "path", type=click.Path(path_type=Path), required=True, help="CSV or Parquet file to profile.")
+@click.option("--label", required=True, help="The column to predict.")
+@click.option("--problem-type", type=click.Choice(["binary", "multiclass", "regression"]), help="Default: inferred.")
+@click.option(
+    "--positive-label", help="Binary: the positive class (default: 1, true or yes if present, else the rarer)."
+)
+@click.option("--id", "record_id", help="The column that identifies a row (default: record_id, generated if absent).")
+@click.option("--time", "event_time", help="The column with each row's ISO 8601 time (default: event_time).")
+@click.option("--facet", "facets", multiple=True, help="A sensitive column to audit for bias (repeatable).")
+@click.option("--force", is_flag=True, help="Replace files that exist (each is shown as a diff first).")
+@click.option("--dry-run", is_flag=True, help="Only show what would change; write nothing.")
+@settings_option
+@reports_errors
+def data_init(
+    path: Path,
+    label: str,
+    problem_type: str | None,
+    positive_label: str | None,
+    record_id: str | None,
+    event_time: str | None,
+    facets: tuple[str, ...],
+    force: bool,
+    dry_run: bool,
+    settings: Path,
+) -> None:
+    """Profile DATA and write project.yaml's data sections, data_checks/, the feature group and
+    data/sample/ from it, then list what a person must still decide."""
+    import time
+
+    from . import proposals
+    from .profiling import profile
+
+    started = time.perf_counter()
+    found = profile(path, label, problem_type, positive_label)
+    plan = proposals.plan(found, Path(), settings, record_id, event_time, facets)
+    seconds = time.perf_counter() - started
+    columns = len(found.columns) + 1
+    click.echo(
+        f"Profiled {path}: {found.rows:,} rows, {columns} columns, a {found.problem_type} label, in {seconds:.1f} s"
+    )
+    for change in plan.changes:
+        if change.status != "unchanged":
+            click.echo(f"\n{change.status}: {change.path}")
+            click.echo(change.diff(), nl=False)
+    if not any(change.status != "unchanged" for change in plan.changes):
+        click.echo("Nothing to change: the project already says this.")
+    if plan.overwrites and not force and not dry_run:
+        names = ", ".join(str(change.path) for change in plan.overwrites)
+        raise ProjectError(
+            f"data init would replace {names}; nothing written: review the diffs above, then add --force"
+        )
+    if dry_run:
+        click.echo("\nDry run: nothing written.")
+    else:
+        written = proposals.apply(plan, Path())
+        click.echo(f"\nWrote {len(written)} file(s): {', '.join(written) or 'none'}")
+    click.echo("\nStill to decide (a person, not data init):")
+    for number, item in enumerate(plan.checklist, 1):
+        click.echo(f"  {number}. {item}")
+
+
+@main.group()
 def checks() -> None:
     """Great Expectations data checks (suites in data_checks/)."""
 
 
 @checks.command("run")
 @click.option("--suite", required=True, help="Suite name: a file data_checks/NAME.json (e.g. training, inference).")
-@click.option("--data", type=click.Path(path_type=Path), required=True, help="CSV file or folder of CSV files.")
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="CSV file or folder of CSV files  [default: dataset.sample]"
+)
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Also write a Markdown report here.")
 @click.option(
     "--suites-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("data_checks"), show_default=True
 )
 @settings_option
 @reports_errors
-def checks_run(suite: str, data: Path, report: Path | None, suites_dir: Path, settings: Path) -> None:
+def checks_run(suite: str, data: Path | None, report: Path | None, suites_dir: Path, settings: Path) -> None:
     """Validate DATA against a suite; exit 1 when an expectation fails."""
     from .checks import load_suite, suite_path, validate, write_report
     from .data import read_dataset
 
     expectations = load_suite(suite_path(suite, suites_dir))
-    frame = read_dataset(data, load_settings(settings).dataset)
-    result = validate(frame, expectations, data=str(data))
+    dataset = load_settings(settings).dataset
+    data = data or dataset.sample
+    result = validate(read_dataset(data, dataset), expectations, data=str(data), dataset=dataset)
     click.echo(result.summary())
     if report:
         click.echo(f"Report: {write_report(result, report)}")

@@ -3,6 +3,7 @@ channel, or a Feature Store offline store), and point-in-time snapshots of it.""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,38 @@ SUFFIXES = (".csv", ".parquet")
 STORE_COLUMNS = ("write_time", "api_invocation_time", "is_deleted")
 # frame.attrs key: the columns read as numbers, so the data checks can report text found in them.
 NUMERIC_COLUMNS = "numeric_columns"
+# The event time of a row whose data has none (Feature Store off): the epoch, so the value never
+# changes between runs (builds, tests and pipeline caches stay reproducible) and any --as-of
+# snapshot includes every row. A file's modification time would change with each checkout.
+GENERATED_EVENT_TIME = "1970-01-01T00:00:00Z"
+FEATURES_DIR = Path("features")
+
+
+def feature_store_enabled(features_dir: Path = FEATURES_DIR) -> bool:
+    """The project keeps its data in the Feature Store: it was generated with it (its feature_store
+    package exists) and features/ defines a group. Then each row's record id and event time are
+    the group's identifier and time, so they must come with the data, never be made up."""
+    package = importlib.util.find_spec(f"{__package__}.feature_store") is not None
+    return package and any(Path(features_dir).glob("*.yaml"))
+
+
+def with_ids(frame: pd.DataFrame, dataset: Dataset, where: str, generate: bool | None = None) -> pd.DataFrame:
+    """The frame with dataset.record_id and dataset.event_time. A missing one is generated when the
+    Feature Store is off (record id: the row number, 0-based; event time: GENERATED_EVENT_TIME);
+    with it on, a missing one is refused in one line naming the column and the fix."""
+    generate = not feature_store_enabled() if generate is None else generate
+    missing = [column for column in (dataset.record_id, dataset.event_time) if column not in frame.columns]
+    if missing and not generate:
+        raise ProjectError(
+            f"{where}: no {' or '.join(repr(column) for column in missing)} column; the Feature Store needs "
+            "each row's record id and event time (ISO 8601 date or date-time): add the column(s) to the data, "
+            "or name existing ones in project.yaml dataset.record_id / dataset.event_time"
+        )
+    if dataset.record_id in missing:
+        frame.insert(0, dataset.record_id, pd.RangeIndex(len(frame)))
+    if dataset.event_time in missing:
+        frame.insert(1, dataset.event_time, GENERATED_EVENT_TIME)
+    return frame
 
 
 def data_files(path: Path) -> list[Path]:
@@ -38,9 +71,13 @@ def read_dataset(path: Path, dataset: Dataset, as_of: str | None = None) -> pd.D
     The data checks report it with its rows, and training and scoring refuse it
     (transforms.NotANumber). frame.attrs[NUMERIC_COLUMNS] names the numeric columns.
 
+    Without the Feature Store, a missing record id or event time column is generated (with_ids).
+
     Feature Store offline-store data (Parquet with write_time, is_deleted) and any data read
     with `as_of` become a point-in-time snapshot: one row per record, as known at that time."""
     frame = read_table(path, dataset.categorical_features)
+    if not feature_store_enabled():
+        frame = with_ids(frame, dataset, str(path), generate=True)
     if as_of or set(STORE_COLUMNS) <= set(frame.columns):
         frame = point_in_time(frame, dataset, as_of, where=str(path))
     numeric = [column for column in dataset.numeric_features if column in frame.columns]
@@ -101,13 +138,13 @@ def parse_time(value: str, what: str = "--as-of") -> pd.Timestamp:
     except ValueError:
         stamp = pd.NaT
     if pd.isna(stamp):
-        raise ProjectError(f"{what} {value!r}: not a time; use ISO 8601, e.g. 2024-06-30T00:00:00Z")
+        raise ProjectError(f"{what} {value!r}: not a time; use ISO 8601, e.g. 2024-06-30 or 2024-06-30T00:00:00Z")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def event_times(values: pd.Series, where: str) -> pd.Series:
-    """Event times as UTC timestamps: ISO 8601 text, or seconds since the epoch (the two forms
-    Feature Store accepts)."""
+    """Event times as UTC timestamps: ISO 8601 text (a date such as 2024-01-01, midnight UTC, or a
+    date-time), or seconds since the epoch."""
     if pd.api.types.is_numeric_dtype(values):
         times = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
     else:
@@ -118,6 +155,15 @@ def event_times(values: pd.Series, where: str) -> pd.Series:
             f"{where}: {len(bad):,} event time(s) are not ISO 8601 times or epoch seconds, e.g. {bad.iloc[0]!r}"
         )
     return times
+
+
+def feature_store_times(values: pd.Series, where: str) -> pd.Series:
+    """Event times as the Feature Store takes them as text: yyyy-MM-ddTHH:mm:ssZ, with .SSS when a
+    time has fractions of a second (a date alone, 2024-01-01, becomes 2024-01-01T00:00:00Z)."""
+    times = event_times(values, where)
+    seconds = times.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    milliseconds = ("." + times.dt.strftime("%f").str[:3]).where(times.dt.microsecond != 0, "")
+    return (seconds + milliseconds + "Z").astype(object)
 
 
 def point_in_time(frame: pd.DataFrame, dataset: Dataset, as_of: str | None, where: str = "data") -> pd.DataFrame:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import checks, explain, report
-from .data import read_dataset
+from .data import read_dataset, with_ids
 from .errors import ProjectError
 from .gates import GateResult, bias_gates, data_gate, quality_gates
 from .output import replaced_folder
@@ -26,7 +26,6 @@ from .steps.evaluate import evaluate, headline, write_evaluation
 from .steps.preprocess import split_dataset, write_splits
 from .steps.train import TrainingResult, train
 
-DEFAULT_DATA = Path("data/sample/adult.csv")
 DEFAULT_OUT = Path("build/local")
 TRAINING_SUITE = "training"
 EXPLAINED_ROWS = 5  # test rows explained one by one in the report
@@ -65,11 +64,12 @@ class LocalRun:
 
 def run_local(
     settings: Settings,
-    data: Path = DEFAULT_DATA,
+    data: Path | None = None,
     out: Path = DEFAULT_OUT,
     suites: Path = checks.SUITES_DIR,
     echo: Callable[[str], None] | None = None,
 ) -> LocalRun:
+    data = settings.dataset.sample if data is None else data  # project.yaml's bundled sample
     _check_replaceable(out)
     with replaced_folder(out) as partial:
         stages = Stages(total=8 if settings.bias else 7, echo=echo)
@@ -96,10 +96,10 @@ def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages
     dataset = settings.dataset
     with stages.stage("read data") as summary:
         suite = checks.load_suite(checks.suite_path(TRAINING_SUITE, suites))
-        raw = read_dataset(data, dataset)
+        raw = with_ids(read_dataset(data, dataset), dataset, str(data))
         summary.append(f"{len(raw):,} rows from {data}")
     with stages.stage("data checks") as summary:
-        check_result = checks.validate(raw, suite, data=str(data))
+        check_result = checks.validate(raw, suite, data=str(data), dataset=dataset)
         checks.write_report(check_result, out / "data_checks.md")
         results = RunResults(data=data, checks=check_result)
         results.gates.append(data_gate(len(check_result.failures), check_result.suite))

@@ -26,8 +26,9 @@ class Strict(BaseModel):
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 # A label value as YAML writes it: ">50K", 1, true. Compared with the data by its text (labels.py).
-# Smart union mode keeps each value's own type: left-to-right would read 0 and 1 as False and True.
-LabelValue = Annotated[str | bool | int | float, Field(union_mode="smart")]
+# pydantic's default "smart" union keeps each value's own type; left_to_right turned 0 and 1 into
+# False and True (bool accepts them), so `classes: [0, 1]` no longer matched a CSV's 0/1 by text.
+LabelValue = str | bool | int | float
 
 # The test-set metrics a quality gate may name, per problem type: evaluation.json's keys under
 # binary_classification_metrics, multiclass_classification_metrics or regression_metrics.

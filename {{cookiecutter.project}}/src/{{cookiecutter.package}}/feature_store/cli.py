@@ -124,13 +124,14 @@ def features_ingest(
 ) -> None:
     """Check DATA with the group's suite, transform it as training does, and write it to the store."""
     from ..checks import load_suite, suite_path, validate
-    from ..data import read_dataset
+    from ..data import read_dataset, with_ids
     from .ingest import ingest
     from .records import transform
 
     project, aws, [(_path, group)] = _load(settings, key, features_dir)
-    frame = read_dataset(data, project.dataset)
-    result = validate(frame, load_suite(suite_path(group.data_checks, suites_dir)), data=str(data))
+    frame = with_ids(read_dataset(data, project.dataset), project.dataset, str(data), generate=False)
+    suite = load_suite(suite_path(group.data_checks, suites_dir))
+    result = validate(frame, suite, data=str(data), dataset=project.dataset)
     click.echo(result.summary())
     if not result.success:
         click.echo(f"Nothing ingested: {data} failed the '{group.data_checks}' checks.", err=True)

@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 
+from ..data import feature_store_times
 from ..settings import Dataset
 from ..transforms import clean
 from .definition import FeatureGroup
@@ -23,9 +24,13 @@ def _kinds(group: FeatureGroup, dataset: Dataset) -> tuple[list[str], list[str]]
 
 def transform(frame: pd.DataFrame, group: FeatureGroup, dataset: Dataset) -> pd.DataFrame:
     """The group's columns with the model features cleaned as training cleans them; the record
-    id, event time and label pass through as text."""
+    id and label pass through as text, and a text event time in the one form the Feature Store
+    takes (a date alone, 2024-01-01, is midnight UTC)."""
     numeric, categorical = _kinds(group, dataset)
     out = clean(frame, numeric, categorical)
+    kinds = {feature.name: feature.type for feature in group.features}
+    if kinds.get(group.event_time) == "string" and group.event_time in frame.columns:
+        out[group.event_time] = feature_store_times(frame[group.event_time], f"{group.name}: {group.event_time}")
     for feature in group.features:
         if feature.name not in out.columns:
             values = frame[feature.name]

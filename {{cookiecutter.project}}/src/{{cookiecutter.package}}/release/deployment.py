@@ -19,7 +19,6 @@ from .smoke import SmokeResult, payload, smoke
 from .stack import TEMPLATE, Stack, changes, current, parameters, stack_name, template_changed
 from .stack import apply as apply_stack
 
-SAMPLE = Path("data/sample/adult.csv")
 IGNORED = {"GitCommit"}  # a tag: a manifest commit that changes nothing else is not a deployment
 IN_SYNC, NOT_DEPLOYED, DRIFT = "in sync", "not deployed yet", "DRIFT"  # `deploy drift`'s verdicts
 
@@ -139,7 +138,7 @@ def run_smoke(context, stage: str, directory: Path, stack: Stack | None = None) 
     manifest = signed_in_manifest(context, stage, directory)
     endpoint = live_endpoint(context, stage, stack)
     dataset = context.project.dataset
-    sample = read_table(context.root / SAMPLE, [*dataset.features])
+    sample = read_table(context.root / dataset.sample, [*dataset.features])  # project.yaml's bundled sample
     body = payload(sample, dataset, manifest.smoke.rows)
     rows = min(manifest.smoke.rows, len(sample))
     runtime = context.client("sagemaker-runtime")

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings(args.settings)
     frame = read_dataset(args.data, settings.dataset, as_of=cutoff(args.as_of))
-    result = validate(frame, load_suite(args.suite), data=str(args.data))
+    result = validate(frame, load_suite(args.suite), data=str(args.data), dataset=settings.dataset)
     args.output.mkdir(parents=True, exist_ok=True)
     write_report(result, args.output / "report.md")
     verdict = {"success": result.success, "failed": len(result.failures), "summary": result.summary()}

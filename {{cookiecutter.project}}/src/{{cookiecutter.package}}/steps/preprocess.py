@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..data import cutoff, read_dataset
+from ..data import cutoff, read_dataset, with_ids
 from ..errors import ProjectError
 from ..settings import DEFAULT_PATH, Bias, Dataset, Split, load_settings
 from ..transforms import clean_features, encode_labels, require_columns, require_numbers
@@ -38,6 +38,7 @@ def split_dataset(
     missing columns, text in numeric columns, label values outside dataset.classes (or not numbers,
     for regression), too few rows of a class, and (with `bias`) facet values that do not occur or groups
     too small to measure in the test split."""
+    raw = with_ids(raw, dataset, where)
     require_columns(raw, [dataset.record_id, dataset.event_time, dataset.label, *dataset.features], where)
     require_numbers(raw, dataset.numeric_features, where)
     labels = encode_labels(
