@@ -23,6 +23,7 @@ MODEL_PACKAGE_GROUP = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 # Packages the project depends on or imports; a package with one of these names would shadow it.
 TAKEN = {"xgboost", "pandas", "numpy", "sklearn", "yaml", "pydantic", "click", "matplotlib", "tests", "src"}
 PYTHON_VERSIONS = {"3.11", "3.12", "3.13"}
+PROBLEM_TYPES = ("binary", "multiclass", "regression")
 YES_NO = {"yes", "no"}
 
 
@@ -57,6 +58,8 @@ def problems(answers):
         yield "github_repo", "may use letters, digits, '.', '-' and '_' (at most 100)", "income-classifier"
     if not MODEL_PACKAGE_GROUP.match(answers["model_package_group"]):
         yield "model_package_group", "must be 1-63 letters, digits or dashes, starting and ending with a letter or digit", "income-classifier"
+    if answers["problem_type"] not in PROBLEM_TYPES:
+        yield "problem_type", f"must be one of {', '.join(PROBLEM_TYPES)}", "binary"
     for key in ("use_feature_store", "use_clarify"):
         if answers[key] not in YES_NO:
             yield key, "must be 'yes' or 'no'", "yes"

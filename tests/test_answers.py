@@ -78,7 +78,12 @@ CASES = [
         {"model_package_group": "income-"}, why="ending with a letter or digit", id="model-package-group-trailing-dash"
     ),
 ]
-CHOICES = {"python_version": ["3.10", "3"], "use_feature_store": ["maybe", "true"], "use_clarify": ["y", ""]}
+CHOICES = {
+    "python_version": ["3.10", "3"],
+    "problem_type": ["classification", ""],
+    "use_feature_store": ["maybe", "true"],
+    "use_clarify": ["y", ""],
+}
 
 
 def cookiecutter(template: Path, output_dir: Path, *args: str):
@@ -142,7 +147,7 @@ def test_bad_choice_in_a_replay_is_refused_by_the_hook(template, tmp_path, good_
     output_dir = tmp_path / "out"
     output_dir.mkdir()
     result = cookiecutter(template, output_dir, "--replay-file", replay_file)
-    why = "must be one of" if key == "python_version" else "must be 'yes' or 'no'"
+    why = "must be one of" if key in ("python_version", "problem_type") else "must be 'yes' or 'no'"
     assert_refused(result, output_dir, [key], {key: value}, why)
 
 

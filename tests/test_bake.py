@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers import bake as bake_project
-from helpers import run
+from helpers import clean_env, prepare_venv, run
 
 # Every file a project has whatever the switches say. `{package}` is the package answer.
 BASE = [
@@ -120,6 +120,7 @@ BASE = [
     "tests/test_pipeline_render.py",
     "tests/test_pipeline_steps.py",
     "tests/test_preprocess.py",
+    "tests/test_problem_types.py",
     "tests/test_release.py",
     "tests/test_responsible_ai_flow.py",
     "tests/test_settings.py",
@@ -164,6 +165,7 @@ DEFAULTS = {
     "github_owner": "your-github-org",
     "github_repo": "income-classifier",
     "model_package_group": "income-classifier",
+    "problem_type": "binary",
     "use_feature_store": "yes",
     "use_clarify": "yes",
 }
@@ -180,6 +182,7 @@ APPEARS_IN = {
     "github_owner": ["README.md"],
     "github_repo": ["README.md"],
     "model_package_group": ["README.md"],
+    "problem_type": ["README.md", "project.yaml"],
 }
 
 
@@ -199,6 +202,7 @@ CASES = {
         {
             "project": "churn-model",
             "python_version": "3.12",
+            "problem_type": "multiclass",
             "use_clarify": "no",
             "staging_account_id": "210987654321",
             "prod_account_id": "345678901234",
@@ -208,6 +212,7 @@ CASES = {
     "py313-no-feature-store-separate-accounts": Case(
         {
             "python_version": "3.13",
+            "problem_type": "regression",
             "use_feature_store": "no",
             "aws_region": "eu-west-1",
             "aws_account_id": "111122223333",
@@ -241,6 +246,7 @@ def test_the_matrix_turns_every_switch_on_and_off():
     assert set(single) == {True, False}
     assert {case["project"] == DEFAULTS["project"] for case in cases} == {True, False}
     assert {case["python_version"] for case in cases} == {"3.11", "3.12", "3.13"}
+    assert {case["problem_type"] for case in cases} == {"binary", "multiclass", "regression"}
 
 
 @pytest.fixture(scope="module", params=list(CASES), ids=list(CASES))
@@ -314,3 +320,23 @@ def test_answers_appear_where_they_belong(baked):
     for key, files in APPEARS_IN.items():
         for name in files:
             assert answers[key] in (project / name).read_text(), f"{key}={answers[key]!r} missing from {name}"
+
+
+def test_project_yaml_is_valid_for_the_problem_type(baked):
+    """The baked project.yaml passes the project's own settings validation, as the answered type."""
+    project, answers = baked
+    code = "from {0}.settings import load_settings; print(load_settings('project.yaml').dataset.problem_type)"
+    result = run([sys.executable, "-c", code.format(answers["package"])], cwd=project, env=clean_env(PYTHONPATH="src"))
+    assert result.stdout.strip() == answers["problem_type"]
+
+
+def test_a_multiclass_project_runs_its_local_flow(template, tmp_path):
+    """The non-binary path end to end once (the generated suites run the binary default): train,
+    evaluate, bias on the favourable classes, explain and gate on the bundled sample."""
+    project = bake_project(template, tmp_path, problem_type="multiclass", use_feature_store="no")
+    prepare_venv(project)
+    cli = project / ".venv" / "bin" / "income-classifier"
+    result = run([cli, "local", "run", "--out", "build/local"], cwd=project, env=clean_env(OMP_NUM_THREADS="1"))
+    evaluation = (project / "build" / "local" / "evaluation.json").read_text()
+    assert "multiclass_classification_metrics" in evaluation
+    assert "quality" in result.stdout + result.stderr
