@@ -22,7 +22,7 @@ from .gates import GateResult, bias_gates, data_gate, quality_gate
 from .output import replaced_folder
 from .progress import Stages
 from .settings import Settings
-from .steps.evaluate import THRESHOLD, auc, evaluate, write_evaluation
+from .steps.evaluate import auc, evaluate, write_evaluation
 from .steps.preprocess import split_dataset, write_splits
 from .steps.train import TrainingResult, train
 
@@ -44,6 +44,7 @@ class RunResults:
     training: TrainingResult | None = None
     evaluation: dict | None = None
     bias: dict | None = None
+    bias_groups: dict | None = None  # each facet's group sizes in the test split (bias.facet_groups)
     explanation: dict | None = None
     explained_rows: dict | None = None
     gates: list[GateResult] = field(default_factory=list)
@@ -146,15 +147,33 @@ def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages
 
 def _bias(settings: Settings, results: RunResults, out: Path) -> None:
     from . import bias  # smclarify is only needed when bias analysis is configured
+    from .bias_intervals import annotate, confidence_intervals
 
+    dataset, config = settings.dataset, settings.bias
     labelled = pd.concat(results.splits.values())
     test = results.splits["test"]
-    predicted = (results.training.model.predict_proba(test) >= THRESHOLD).astype(int)
-    pre = bias.pre_training(labelled, settings.dataset, settings.bias)
-    post = bias.post_training(test, predicted, results.training.model.spec, settings.dataset, settings.bias)
-    results.bias = bias.analysis(pre, post)
+    model = results.training.model
+    predicted = predicted_labels(model, test, settings)
+    pre = bias.pre_training(labelled, dataset, config)
+    post = bias.post_training(test, predicted, model.spec, dataset, config)
+    flip_frame = bias.flip_features(test, model.spec, config)
+    intervals = confidence_intervals(labelled, test, predicted, flip_frame, dataset, config, settings.split.seed)
+    results.bias = annotate(bias.analysis(pre, post), intervals)
+    results.bias_groups = groups = bias.facet_groups(test, dataset, config)
     _write_json(out / "bias.json", results.bias)
-    results.gates.extend(bias_gates(bias.metric_values(results.bias), settings.bias))
+    _write_json(out / bias.GROUPS_FILE, groups)
+    results.gates.extend(bias_gates(bias.metric_values(results.bias), config, groups))
+
+
+def predicted_labels(model, rows: pd.DataFrame, settings: Settings):
+    """The model's predicted labels in the label's encoding, as Clarify derives them from the
+    endpoint: binary 0/1 at the decision cut-off, multiclass the class index, regression the value."""
+    scores = model.predict_proba(rows)
+    if scores.ndim == 2:
+        return scores.argmax(axis=1)
+    if settings.dataset.problem_type == "regression":
+        return scores
+    return (scores >= settings.cutoff).astype(int)
 
 
 def _write_json(path: Path, payload: dict) -> None:

@@ -16,7 +16,7 @@ THRESHOLD = 0.5  # the probability cut-off the evaluate step and the endpoint's 
 
 @dataclass(frozen=True)
 class ClarifyInputs:
-    train_uri: object  # header-less CSV, label (0/1) first: the preprocess step's `clarify_train` output
+    train_uri: object  # header-less CSV, label first (bias.clarify_columns): the preprocess step's `clarify` output
     test_uri: object  # the same for the test split
     model_name: object  # the CreateModel step's model, served by Clarify's shadow endpoint
     output_uri: object  # a function of the step name -> where the analysis goes
@@ -24,26 +24,42 @@ class ClarifyInputs:
     endpoint_instance_type: str  # Clarify's shadow endpoint; written into the static analysis config
 
 
-def _data_config(dataset: Dataset, source: object, output: object, config_uri: str):
+def _data_config(dataset: Dataset, bias: Bias, source: object, output: object, config_uri: str):
     from sagemaker.core.clarify import DataConfig
 
+    from ..bias import clarify_columns, excluded_columns
+
+    # The preprocess step's columns (bias.clarify_columns): label, features, then audit-only facet
+    # columns and range facets' yes/no columns, which Clarify keeps from the model's input.
+    excluded = excluded_columns(dataset, bias)
     return DataConfig(
         s3_data_input_path=source,
         s3_output_path=output,
         s3_analysis_config_output_path=config_uri,
         label=dataset.label,
-        headers=[dataset.label, *dataset.features],
+        headers=clarify_columns(dataset, bias),
         dataset_type="text/csv",
+        excluded_columns=excluded or None,
     )
 
 
-def _bias_config(bias: Bias):
+def _bias_config(dataset: Dataset, bias: Bias):
     from sagemaker.core.clarify import BiasConfig
 
+    from ..bias import facet_views, label_values_or_threshold
+
+    views = facet_views(bias)
     return BiasConfig(
-        label_values_or_threshold=[1],  # preprocess writes the positive label as 1
-        facet_name=[facet.column for facet in bias.facets],
-        facet_values_or_threshold=[facet.sensitive_values for facet in bias.facets],
+        # The favourable outcome in the label's encoding (binary 0/1, multiclass class index, a
+        # regression threshold: a label above it is favourable), as the local analysis uses it.
+        label_values_or_threshold=label_values_or_threshold(dataset, bias),
+        # A range facet is its derived yes/no column, sensitive value "yes" (Clarify's own numeric
+        # facets only know "value > threshold"); a categorical facet its column and values.
+        facet_name=[view.column for view in views],
+        facet_values_or_threshold=[
+            view.values if view.facet.sensitive_range is not None else list(view.facet.sensitive_values)
+            for view in views
+        ],
         group_name=bias.group_variable,
     )
 
@@ -67,19 +83,21 @@ def clarify_steps(dataset: Dataset, bias: Bias, inputs: ClarifyInputs, job_confi
     )
     configs = {
         "DataBias": DataBiasCheckConfig(
-            data_config=_data_config(dataset, inputs.train_uri, inputs.output_uri("DataBias"), inputs.config_uri),
-            data_bias_config=_bias_config(bias),
+            data_config=_data_config(dataset, bias, inputs.train_uri, inputs.output_uri("DataBias"), inputs.config_uri),
+            data_bias_config=_bias_config(dataset, bias),
             methods=list(bias.pre_training_metrics),
         ),
         "ModelBias": ModelBiasCheckConfig(
-            data_config=_data_config(dataset, inputs.test_uri, inputs.output_uri("ModelBias"), inputs.config_uri),
-            data_bias_config=_bias_config(bias),
+            data_config=_data_config(dataset, bias, inputs.test_uri, inputs.output_uri("ModelBias"), inputs.config_uri),
+            data_bias_config=_bias_config(dataset, bias),
             model_config=model,
             model_predicted_label_config=ModelPredictedLabelConfig(probability_threshold=THRESHOLD),
             methods=list(bias.post_training_metrics),
         ),
         "Explainability": ModelExplainabilityCheckConfig(
-            data_config=_data_config(dataset, inputs.test_uri, inputs.output_uri("Explainability"), inputs.config_uri),
+            data_config=_data_config(
+                dataset, bias, inputs.test_uri, inputs.output_uri("Explainability"), inputs.config_uri
+            ),
             model_config=model,
             # One k-prototypes cluster as the baseline, a fixed seed so reruns agree.
             explainability_config=SHAPConfig(num_clusters=1, num_samples=100, agg_method="mean_abs", seed=42),

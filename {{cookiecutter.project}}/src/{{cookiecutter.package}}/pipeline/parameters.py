@@ -57,7 +57,7 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
         clarify_instance_count=ParameterInteger("ClarifyInstanceCount", default_value=aws.clarify_instance_count)
         if clarify
         else None,
-        min_auc=ParameterFloat("MinAuc", default_value=settings.gates.min_auc),
+        min_auc=ParameterFloat("MinAuc", default_value=settings.gates.quality["auc"].min),
         approval_status=ParameterString("ModelApprovalStatus", default_value=aws.approval_status),
         # Pull-request runs set it false: every gate runs, but no version enters the registry (only
         # code merged to main may produce a version someone can approve).

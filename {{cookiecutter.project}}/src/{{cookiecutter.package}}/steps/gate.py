@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ProjectError
 from ..gates import GateResult, quality_gate
-from ..settings import DEFAULT_PATH, Gates, Settings, load_settings
+from ..settings import DEFAULT_PATH, Gates, Limit, Settings, load_settings
 
 
 def _read_json(path: Path) -> dict:
@@ -26,14 +26,20 @@ def _read_json(path: Path) -> dict:
         raise ProjectError(f"{path}: cannot read ({error})") from None
 
 
-def apply_gates(settings: Settings, evaluation: dict, min_auc: float, analyses: list[dict]) -> list[GateResult]:
-    results = [quality_gate(evaluation, Gates(min_auc=min_auc))]
+def apply_gates(
+    settings: Settings, evaluation: dict, min_auc: float, analyses: list[dict], groups: dict | None = None
+) -> list[GateResult]:
+    """`groups`: the preprocess step's facet group sizes in the test split (bias.GROUPS_FILE), which
+    Clarify's analysis.json does not report; the min_rows rule needs them."""
+    results = [quality_gate(evaluation, Gates(quality={"auc": Limit(min=min_auc)}))]
     if settings.bias and analyses:
         from ..bias import metric_values
         from ..gates import bias_gates
 
+        if groups is None:
+            raise ProjectError("the bias gate needs the facet group sizes: pass --facet-groups (the preprocess output)")
         rows = [row for analysis in analyses for row in metric_values(analysis)]
-        results.extend(bias_gates(rows, settings.bias))
+        results.extend(bias_gates(rows, settings.bias, groups))
     return results
 
 
@@ -52,13 +58,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--evaluation", type=Path, required=True)
     parser.add_argument("--min-auc", type=float, required=True)
     parser.add_argument("--bias-analysis", type=Path, action="append", default=[], help="Clarify analysis.json")
+    parser.add_argument("--facet-groups", type=Path, help="the preprocess step's facet_groups.json (with bias)")
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/gates"))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
     settings = load_settings(args.settings)
-    results = apply_gates(
-        settings, _read_json(args.evaluation), args.min_auc, [_read_json(path) for path in args.bias_analysis]
-    )
+    groups = _read_json(args.facet_groups) if args.facet_groups else None
+    analyses = [_read_json(path) for path in args.bias_analysis]
+    results = apply_gates(settings, _read_json(args.evaluation), args.min_auc, analyses, groups)
     outcome = verdict(results)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "gates.json").write_text(json.dumps(outcome, indent=2) + "\n", encoding="utf-8")

@@ -1,7 +1,8 @@
 """Preprocess: clean raw rows and split them into train, validation and test sets.
 
 Output columns: the label as 0/1 first, then the feature columns in project.yaml order, cleaned
-but not encoded (encoding is fitted by the training step and travels with the model).
+but not encoded (encoding is fitted by the training step and travels with the model), then the
+audit-only facet columns the bias analysis needs (never model inputs: training reads features only).
 """
 
 from __future__ import annotations
@@ -26,12 +27,17 @@ def split_dataset(
 ) -> dict[str, pd.DataFrame]:
     """Refuses, before anything is trained, data a run cannot use whatever its data checks said:
     missing columns, text in numeric columns, labels other than the positive label and one other
-    value, too few rows of a class, and (with `bias`) facet values that do not occur or groups
-    too small to measure in the test split."""
+    value, too few rows of a class, and (with `bias`) facet columns missing, sensitive values
+    that do not occur or ranges no row falls in. A facet group that occurs but is small in the
+    test split is left to the bias gate ("too few rows to judge")."""
     require_columns(raw, [dataset.record_id, dataset.event_time, dataset.label, *dataset.features], where)
     require_numbers(raw, dataset.numeric_features, where)
     labels = binary_label(raw[dataset.label], dataset.positive_label, where)
     frame = clean_features(raw, dataset)
+    if bias:
+        from ..bias import audit_frame  # bias.py comes with use_clarify=yes, as does the bias section
+
+        frame = pd.concat([frame, audit_frame(raw, dataset, bias, where)], axis=1)
     frame.insert(0, dataset.label, labels)
     frame = frame[labels.notna()].astype({dataset.label: "int8"})
     counts = frame[dataset.label].value_counts()
@@ -48,9 +54,9 @@ def split_dataset(
         random_state=split.seed,
     )
     if bias:
-        from ..bias import check_facets  # bias.py comes with use_clarify=yes, as does the bias section
+        from ..bias import check_facets
 
-        check_facets(frame, test, bias, where)
+        check_facets(frame, bias, where)
     return {"train": train, "validation": validation, "test": test}
 
 
@@ -61,11 +67,25 @@ def write_splits(splits: dict[str, pd.DataFrame], out: Path) -> None:
         frame.to_csv(out / name / f"{name}.csv", index=False)
 
 
-def write_clarify_inputs(splits: dict[str, pd.DataFrame], out: Path) -> None:
-    """Header-less copies (label first) of train and test for the pipeline's Clarify jobs."""
+def write_clarify_inputs(
+    splits: dict[str, pd.DataFrame], out: Path, dataset: Dataset, bias: Bias | None = None
+) -> None:
+    """Header-less CSVs of train and test for the pipeline's Clarify jobs: the label first, then
+    the features (all the model's endpoint sees), then (with `bias`) the columns Clarify excludes
+    from the model's input: audit-only facet columns and each range facet's yes/no column
+    (pipeline/clarify.py declares them in this order). Beside them, the test split's facet group
+    sizes for the gate step's min_rows rule."""
     (out / "clarify").mkdir(parents=True, exist_ok=True)
+    if bias is None:
+        for name in ("train", "test"):
+            splits[name].to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
+        return
+    from ..bias import GROUPS_FILE, clarify_frame, facet_groups
+
     for name in ("train", "test"):
-        splits[name].to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
+        clarify_frame(splits[name], dataset, bias).to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
+    groups = facet_groups(splits["test"], dataset, bias)
+    (out / "clarify" / GROUPS_FILE).write_text(json.dumps(groups, indent=2) + "\n", encoding="utf-8")
 
 
 def require_checks_passed(result_file: Path) -> None:
@@ -104,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     raw = sample(raw, args.sample_fraction, settings.split.seed)
     splits = split_dataset(raw, settings.dataset, settings.split, where=str(args.input), bias=settings.bias)
     write_splits(splits, args.output)
-    write_clarify_inputs(splits, args.output)
+    write_clarify_inputs(splits, args.output, settings.dataset, settings.bias)
     print(", ".join(f"{name}: {len(frame):,} rows" for name, frame in splits.items()))
 
 
