@@ -26,7 +26,7 @@ import pandas as pd
 
 from .errors import ProjectError
 from .settings import Bias, Dataset, Facet
-from .transforms import FeatureSpec, clean, encode, require_columns, require_numbers
+from .transforms import FeatureSpec, clean, encode, require_numbers
 
 # smclarify logs a full traceback for each metric it cannot compute; the error is kept in the
 # result instead (and a gated metric that errors fails the gate).
@@ -104,7 +104,7 @@ def audit_columns(dataset: Dataset, bias: Bias) -> list[str]:
 def audit_frame(raw: pd.DataFrame, dataset: Dataset, bias: Bias, where: str = "data") -> pd.DataFrame:
     """The audit-only columns, cleaned: numbers for a range facet's column, text otherwise."""
     columns = audit_columns(dataset, bias)
-    require_columns(raw, columns, where)
+    _require_facet_columns(raw, columns, where)
     ranged = {facet.column for facet in bias.facets if facet.sensitive_range is not None}
     numbers = require_numbers(raw, [column for column in columns if column in ranged], where)
     text = clean(raw, [], [column for column in columns if column not in ranged])
@@ -168,7 +168,7 @@ def check_facets(labelled: pd.DataFrame, bias: Bias, where: str = "data") -> Non
 
 def _require_values(frame: pd.DataFrame, bias: Bias, where: str) -> None:
     """Every categorical facet's sensitive values occur in the frame, and every range facet splits it in two."""
-    require_columns(frame, list(dict.fromkeys(facet.column for facet in bias.facets)), where)
+    _require_facet_columns(frame, [facet.column for facet in bias.facets], where)
     facets = facet_frame(frame, bias)
     for view in facet_views(bias):
         facet = view.facet
@@ -193,6 +193,14 @@ def _require_values(frame: pd.DataFrame, bias: Bias, where: str) -> None:
                 f"(values present: {present or 'none'}{more}); "
                 f"correct bias.facets.{view.position}.sensitive_values in project.yaml"
             )
+
+
+def _require_facet_columns(frame: pd.DataFrame, columns: list[str], where: str) -> None:
+    missing = [column for column in dict.fromkeys(columns) if column not in frame.columns]
+    if missing:
+        raise ProjectError(
+            f"{where}: bias facet column(s) {', '.join(missing)} not in the data; correct bias.facets in project.yaml"
+        )
 
 
 def favourable_values(dataset: Dataset, bias: Bias) -> list:

@@ -115,7 +115,7 @@ def _bias(out: Path, settings: Settings, results: RunResults) -> str:
         )
     sizes = [
         f"- {group['group']}: {group['rows']:,} test rows, everyone else {group['others']:,} "
-        f"(min_rows {group["min_rows"]:,})"
+        f"(min_rows {group['min_rows']:,})"
         for group in groups["groups"]
     ]
     return "\n".join(
