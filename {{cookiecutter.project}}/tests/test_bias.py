@@ -172,7 +172,7 @@ def test_the_bias_gate_checks_every_thresholded_metric(hand_analysis: dict):
     dppl = gates["DPPL[sex = Female]"]  # -1/6 is below the minimum -0.1
     assert not dppl.passed
     assert dppl.message.startswith("bias gate FAILED: DPPL[sex = Female] -0.166667, expected in [-0.1, 0.1]; ")
-    assert "investigate the group sex = Female (favourable outcome: y = 1)" in dppl.message
+    assert "investigate the group sex = Female (favourable outcome y = 1; see the bias section" in dppl.message
     assert "bias.thresholds.DPPL" in dppl.message
     assert gates["DI[sex = Female]"].passed  # 1.5 >= 0.8
     assert gates["DI[sex = Female]"].message == "bias gate passed: DI[sex = Female] 1.5, expected >= 0.8"

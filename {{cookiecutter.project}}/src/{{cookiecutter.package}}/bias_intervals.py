@@ -165,12 +165,12 @@ def confidence_intervals(
         if pre:
             d = sensitive(labelled_facets, view)
             for name, bounds in bootstrap(d, labels, labels, pre, seed).items():
-                found["pre_training_bias_metrics", *key, name] = bounds
+                found[("pre_training_bias_metrics", *key, name)] = bounds
         if post:
             d = sensitive(test_facets, view)
             flips = flip_votes(flip_frame, d, test_predicted) if "FT" in post else None
             for name, bounds in bootstrap(d, test_labels, test_predicted, post, seed, flips).items():
-                found["post_training_bias_metrics", *key, name] = bounds
+                found[("post_training_bias_metrics", *key, name)] = bounds
     return found
 
 

@@ -76,9 +76,9 @@ def bias_gates(metric_rows: list[tuple], bias: Bias, groups: dict) -> list[GateR
             results.append(GateResult("bias", metric, None, str(limit), False, fix, reading=reading))
             continue
         passed = value is not None and limit.allows(value)
-        favourable = f" (favourable outcome: {groups['favourable']})" if groups.get("favourable") else ""
+        favourable = f"favourable outcome {groups['favourable']}; " if groups.get("favourable") else ""
         fix = (
-            f"investigate the group {shown}{favourable} (see the bias section of the report), "
+            f"investigate the group {shown} ({favourable}see the bias section of the report), "
             f"or change bias.thresholds.{name} in project.yaml after review"
         )
         if error:

@@ -294,7 +294,8 @@ class Settings(Strict):
                 raise ValueError(f"bias.facets.{position}.column: {facet.column!r} is the label, id or time column")
             if facet.sensitive_range is not None and facet.column in dataset.categorical_features:
                 raise ValueError(
-                    f"bias.facets.{position}: {facet.column!r} is categorical; use sensitive_values, not sensitive_range"
+                    f"bias.facets.{position}: {facet.column!r} is categorical; "
+                    "use sensitive_values, not sensitive_range"
                 )
         if bias.group_variable and bias.group_variable in roles:
             raise ValueError(f"bias.group_variable: {bias.group_variable!r} is the label, id or time column")
