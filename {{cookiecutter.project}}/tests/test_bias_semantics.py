@@ -100,6 +100,10 @@ def test_a_multiclass_favourable_outcome_is_given_as_class_indices():
     config = sex_bias(favourable_labels=["high", "medium"], post_training_metrics=["DPPL"])
     assert bias.label_values_or_threshold(data, config) == [1, 2]  # positions in dataset.classes
     assert bias.favourable_text(data, config) == "y in (high, medium)"
+    # Clarify's CSV holds a multiclass label by class name, the name its predicted labels carry.
+    assert bias.clarify_label_values(data, config) == ["medium", "high"]
+    as_clarify_reads = bias.clarify_frame(sex_frame().assign(y=[2, 0, 1, 0, 0, 0, 0, 0, 0, 0]), data, config)
+    assert as_clarify_reads["y"].tolist()[:3] == ["high", "low", "medium"]
     # Class indices as the label: d has 1 of 4 rows in {1, 2}, a has 4 of 6.
     frame = sex_frame().assign(y=[2, 0, 0, 0, 1, 2, 1, 2, 0, 0])
     found = values(analyse(frame, [1, 1, 0, 0, 2, 0, 0, 0, 0, 1], data, config))

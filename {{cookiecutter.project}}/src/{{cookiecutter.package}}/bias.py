@@ -131,6 +131,9 @@ def clarify_frame(split: pd.DataFrame, dataset: Dataset, bias: Bias) -> pd.DataF
         for view in facet_views(bias)
         if view.facet.sensitive_range is not None
     }
+    if dataset.problem_type == "multiclass":  # by class name (clarify_label_values)
+        names = {index: as_text(value) for index, value in enumerate(dataset.classes)}
+        derived[dataset.label] = split[dataset.label].astype(int).map(names)
     return split.assign(**derived)[clarify_columns(dataset, bias)]
 
 
@@ -220,6 +223,15 @@ def label_values_or_threshold(dataset: Dataset, bias: Bias) -> list:
             int(as_text(value) == as_text(dataset.positive_label)) for value in favourable_values(dataset, bias)
         )
     return [index for index, value in enumerate(dataset.classes) if as_text(value) in favourable]
+
+
+def clarify_label_values(dataset: Dataset, bias: Bias) -> list:
+    """The favourable outcome as Clarify's CSV holds the label (clarify_frame): multiclass by class
+    name, the name Clarify gives the endpoint's highest probability (label_headers); otherwise as
+    the split encodes it."""
+    if dataset.problem_type == "multiclass":
+        return [as_text(dataset.classes[index]) for index in label_values_or_threshold(dataset, bias)]
+    return label_values_or_threshold(dataset, bias)
 
 
 def favourable_text(dataset: Dataset, bias: Bias) -> str:

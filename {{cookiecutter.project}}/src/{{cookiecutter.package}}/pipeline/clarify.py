@@ -46,13 +46,13 @@ def _data_config(dataset: Dataset, bias: Bias, source: object, output: object, c
 def _bias_config(dataset: Dataset, bias: Bias):
     from sagemaker.core.clarify import BiasConfig
 
-    from ..bias import facet_views, label_values_or_threshold
+    from ..bias import clarify_label_values, facet_views
 
     views = facet_views(bias)
     return BiasConfig(
-        # The favourable outcome in the label's encoding (binary 0/1, multiclass class index, a
-        # regression threshold: a label above it is favourable), as the local analysis uses it.
-        label_values_or_threshold=label_values_or_threshold(dataset, bias),
+        # The favourable outcome as the Clarify CSV holds the label (binary 0/1, multiclass the
+        # class name, a regression threshold: a label above it is favourable).
+        label_values_or_threshold=clarify_label_values(dataset, bias),
         # A range facet is its derived yes/no column, sensitive value "yes" (Clarify's own numeric
         # facets only know "value > threshold"); a categorical facet its column and values.
         facet_name=[view.column for view in views],
