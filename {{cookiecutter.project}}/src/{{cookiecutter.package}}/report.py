@@ -101,7 +101,7 @@ def _bias(out: Path, settings: Settings, results: RunResults) -> str:
     groups = results.bias_groups or {"groups": []}
     intervals = interval_of(results.bias)
     verdicts = {gate.metric: gate for gate in results.gates if gate.gate == "bias"}
-    _plot_bias(rows, thresholds, groups, out / "bias.png")
+    _plot_bias(rows, thresholds, groups, intervals, verdicts, out / "bias.png")
     table = []
     for stage, column, value_or_threshold, name, value, error in rows:
         shown = _group_name(groups, column, value_or_threshold)
@@ -217,21 +217,32 @@ def _plot_curves(evaluation: dict, training, path: Path) -> None:
     _save(fig, path)
 
 
-def _plot_bias(rows: list[tuple], thresholds: dict, groups: dict, path: Path) -> None:
-    """The gated metrics against their allowed ranges (all values are in the table)."""
+def _plot_bias(rows: list[tuple], thresholds: dict, groups: dict, intervals: dict, verdicts: dict, path: Path) -> None:
+    """The gated metrics against their allowed ranges, with their confidence intervals (all values
+    are in the table). A group with too few rows to judge is grey, whatever its value."""
     gated = [row for row in rows if row[3] in thresholds] or rows
     gated = gated[::-1]
-    labels = [f"{name} [{_group_name(groups, column, group)}]" for _, column, group, name, _, _ in gated]
+    metrics = [(name, _group_name(groups, column, group)) for _, column, group, name, _, _ in gated]
+    labels = [f"{name} [{shown}]" for name, shown in metrics]
+    judged = [not getattr(verdicts.get(f"{name}[{shown}]"), "reading", None) for name, shown in metrics]
     finite = [value is not None and math.isfinite(value) for *_, value, _ in gated]
     values = [value if ok else 0.0 for ok, (*_, value, _) in zip(finite, gated, strict=True)]
     limits = [thresholds.get(name) for _, _, _, name, _, _ in gated]
     colors = [
-        "grey" if limit is None else ("tab:blue" if ok and limit.allows(value) else "tab:red")
-        for limit, ok, value in zip(limits, finite, values, strict=True)
+        "grey" if limit is None or not fair else ("tab:blue" if ok and limit.allows(value) else "tab:red")
+        for limit, ok, value, fair in zip(limits, finite, values, judged, strict=True)
     ]
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(gated) + 1.2))
     ax.barh(range(len(values)), values, color=colors, height=0.6, zorder=2)
-    labels = [label if ok else f"{label} (n/a)" for label, ok in zip(labels, finite, strict=True)]
+    for position, (stage, column, group, name, _, _) in enumerate(gated):
+        bounds = intervals.get((stage, column, group, name))
+        if bounds is not None and all(math.isfinite(bound) for bound in bounds):
+            ax.plot(bounds, [position, position], color="black", linewidth=1.2, marker="|", zorder=3)
+    labels = [
+        label if not fair else (label if ok else f"{label} (n/a)")
+        for label, ok, fair in zip(labels, finite, judged, strict=True)
+    ]
+    labels = [label if fair else f"{label} (too few rows)" for label, fair in zip(labels, judged, strict=True)]
     ax.set_yticks(range(len(values)), labels)
     for position, limit in enumerate(limits):
         if limit is not None:  # the allowed range as a band behind the bar
@@ -239,7 +250,7 @@ def _plot_bias(rows: list[tuple], thresholds: dict, groups: dict, path: Path) ->
             high = limit.max if limit.max is not None else max([*values, 0]) + 0.1
             ax.plot([low, high], [position, position], color="green", alpha=0.25, linewidth=12, zorder=1)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set(title="Bias gate: value (bar) and allowed range (green)", xlabel="metric value")
+    ax.set(title="Bias gate: value, 95% interval (line), allowed range (green)", xlabel="metric value")
     ax.grid(axis="x", alpha=0.3)
     _save(fig, path)
 
