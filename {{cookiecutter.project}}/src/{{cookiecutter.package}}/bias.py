@@ -37,10 +37,10 @@ PREDICTED = "predicted_label"
 SHOWN = 8  # values listed when a facet value is not found
 IN_RANGE, OUT_OF_RANGE = "yes", "no"  # a range facet's derived column: text, so no reader takes it for a number
 GROUPS_FILE = "facet_groups.json"  # group sizes in the test split, for the min_rows rule of the bias gate
-# Bootstrap confidence intervals of the gated metrics: resamples of the rows, percentile interval.
+# Bootstrap confidence intervals of the gated metrics (bias_intervals.py): resamples of the rows, seeded
+# with split.seed, percentile interval.
 CONFIDENCE = 0.95
 RESAMPLES = 1000
-BOOTSTRAP_SEED = 0
 INTERVAL_KEY = "confidence_interval_95"
 
 
