@@ -12,7 +12,13 @@ OPTIONAL_PARTS = {
         "tests/test_feature_store.py",
         "tests/featurestore_stub.py",
     ],
-    "use_clarify": [f"{PACKAGE}/bias.py", f"{PACKAGE}/pipeline/clarify.py", "tests/test_bias.py"],
+    "use_clarify": [
+        f"{PACKAGE}/bias.py",
+        f"{PACKAGE}/bias_intervals.py",
+        f"{PACKAGE}/pipeline/clarify.py",
+        "tests/test_bias.py",
+        "tests/test_bias_semantics.py",
+    ],
 }
 ANSWERS = {
     "use_feature_store": "{{ cookiecutter.use_feature_store }}",

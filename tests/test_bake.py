@@ -146,8 +146,10 @@ WITH_FEATURE_STORE: list[str] = [
 ]
 WITH_CLARIFY: list[str] = [
     "src/{package}/bias.py",
+    "src/{package}/bias_intervals.py",
     "src/{package}/pipeline/clarify.py",
     "tests/test_bias.py",
+    "tests/test_bias_semantics.py",
 ]
 OPTIONAL = {"use_feature_store": WITH_FEATURE_STORE, "use_clarify": WITH_CLARIFY}
 

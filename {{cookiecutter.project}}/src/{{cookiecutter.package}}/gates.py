@@ -44,10 +44,11 @@ class GateResult:
     expected: str  # e.g. ">= 0.88" or "in [-0.25, 0.25]"
     passed: bool
     fix: str
+    reading: str | None = None  # shown instead of the value when there is none to judge, e.g. "too few rows"
 
     @property
     def message(self) -> str:
-        shown = format_value(self.value)
+        shown = self.reading or format_value(self.value)
         text = (
             f"{self.gate} gate {'passed' if self.passed else 'FAILED'}: {self.metric} {shown}, expected {self.expected}"
         )
@@ -79,22 +80,49 @@ def quality_gates(evaluation: dict, gates: Gates) -> list[GateResult]:
     return results
 
 
-def bias_gates(metric_rows: list[tuple], bias: Bias) -> list[GateResult]:
-    """One result per facet value and thresholded metric (rows from bias.metric_values)."""
+def bias_gates(metric_rows: list[tuple], bias: Bias, groups: dict) -> list[GateResult]:
+    """One result per facet group and thresholded metric (rows from bias.metric_values; groups
+    from bias.facet_groups: each facet's group sizes in the test split and the favourable outcome).
+    A group below its facet's min_rows is not judged: its gated metrics fail as "too few rows to
+    judge", the same on every split seed, instead of a value that passes on one and fails on the next."""
     results = []
     for _stage, column, facet_value, name, value, error in metric_rows:
         limit = bias.thresholds.get(name)
         if limit is None:
             continue
+        group = group_of(groups, column, facet_value)
+        shown = group["group"] if group else f"{column} = {facet_value}"
+        metric = f"{name}[{shown}]"
+        if group and min(group["rows"], group["others"]) < group["min_rows"]:
+            small = group["rows"] if group["rows"] < group["min_rows"] else group["others"]
+            who = shown if group["rows"] < group["min_rows"] else f"everyone but {shown}"
+            fix = (
+                f"the group {who} has {small:,} row(s) in the test split, too few for a stable {name}; judge it on "
+                f"more data or a larger split.test, or lower bias.facets.{group['position']}.min_rows in "
+                "project.yaml after review"
+            )
+            reading = f"too few rows to judge ({small:,} rows, minimum {group['min_rows']:,})"
+            results.append(GateResult("bias", metric, None, str(limit), False, fix, reading=reading))
+            continue
         passed = value is not None and limit.allows(value)
+        favourable = f"favourable outcome {groups['favourable']}; " if groups.get("favourable") else ""
         fix = (
-            f"investigate the {column}={facet_value} group (see the bias section of the report), "
+            f"investigate the group {shown} ({favourable}see the bias section of the report), "
             f"or change bias.thresholds.{name} in project.yaml after review"
         )
         if error:
             fix = f"the metric could not be computed ({error}); {fix}"
-        results.append(GateResult("bias", f"{name}[{column}={facet_value}]", value, str(limit), passed, fix))
+        results.append(GateResult("bias", metric, value, str(limit), passed, fix))
     return results
+
+
+def group_of(groups: dict, column: str, facet_value) -> dict | None:
+    """The facet group an analysis row belongs to: by its column, and by its value when two
+    facets share a column."""
+    same = [group for group in groups.get("groups", []) if group["column"] == column]
+    if len(same) > 1:
+        same = [group for group in same if str(group["value_or_threshold"]) == str(facet_value)]
+    return same[0] if same else None
 
 
 def data_gate(failed_expectations: int, suite: str) -> GateResult:

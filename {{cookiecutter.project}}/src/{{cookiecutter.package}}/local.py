@@ -43,6 +43,7 @@ class RunResults:
     training: TrainingResult | None = None
     evaluation: dict | None = None
     bias: dict | None = None
+    bias_groups: dict | None = None  # each facet's group sizes in the test split (bias.facet_groups)
     explanation: dict | None = None
     explained_rows: dict | None = None
     gates: list[GateResult] = field(default_factory=list)
@@ -150,37 +151,31 @@ def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages
 
 def _bias(settings: Settings, results: RunResults, out: Path) -> None:
     from . import bias  # smclarify is only needed when bias analysis is configured
+    from .bias_intervals import annotate, confidence_intervals
 
+    dataset, config = settings.dataset, settings.bias
     labelled = pd.concat(results.splits.values())
     test = results.splits["test"]
     model = results.training.model
-    predicted = model.predict(test)
-    dataset = settings.dataset
-    if dataset.problem_type == "binary":
-        predicted = model.classes_of(predicted)
-    else:
-        # The bias metrics compare a favourable outcome with the rest, as Clarify does with
-        # label_values_or_threshold: label and prediction become 1 when favourable.
-        predicted = _favourable(settings, predicted if dataset.problem_type == "regression" else predicted.argmax(1))
-        labelled = labelled.assign(**{dataset.label: _favourable(settings, labelled[dataset.label].to_numpy())})
-        test = test.assign(**{dataset.label: _favourable(settings, test[dataset.label].to_numpy())})
-    pre = bias.pre_training(labelled, settings.dataset, settings.bias)
-    post = bias.post_training(test, predicted, results.training.model.spec, settings.dataset, settings.bias)
-    results.bias = bias.analysis(pre, post)
+    predicted = predicted_labels(model, test, settings)
+    pre = bias.pre_training(labelled, dataset, config)
+    post = bias.post_training(test, predicted, model.spec, dataset, config)
+    flip_frame = bias.flip_features(test, model.spec, config)
+    intervals = confidence_intervals(labelled, test, predicted, flip_frame, dataset, config, settings.split.seed)
+    results.bias = annotate(bias.analysis(pre, post), intervals)
+    results.bias_groups = groups = bias.facet_groups(test, dataset, config)
     _write_json(out / "bias.json", results.bias)
-    results.gates.extend(bias_gates(bias.metric_values(results.bias), settings.bias))
+    _write_json(out / bias.GROUPS_FILE, groups)
+    results.gates.extend(bias_gates(bias.metric_values(results.bias), config, groups))
 
 
-def _favourable(settings: Settings, values):
-    """1 where a regression value exceeds bias.favourable_threshold, or a class index is one of
-    bias.favourable_labels; 0 otherwise."""
-    import numpy as np
-
+def predicted_labels(model, rows: pd.DataFrame, settings: Settings):
+    """The model's predicted labels in the label's encoding, as Clarify derives them from the
+    endpoint: binary 0/1 at the decision cut-off, multiclass the class index, regression the value."""
+    predictions = model.predict(rows)
     if settings.dataset.problem_type == "regression":
-        return (np.asarray(values, dtype=float) > settings.bias.favourable_threshold).astype(int)
-    classes = [str(value) for value in settings.dataset.classes]
-    chosen = [classes.index(str(value)) for value in settings.favourable]
-    return np.isin(np.asarray(values, dtype=int), chosen).astype(int)
+        return predictions
+    return model.classes_of(predictions)
 
 
 def _write_json(path: Path, payload: dict) -> None:

@@ -67,7 +67,10 @@ def _decision(results: RunResults) -> str:
         if not failed
         else "**Decision: the model must not be registered.**\n\n" + "\n".join(f"- {g.message}" for g in failed)
     )
-    rows = [f"| {g.gate} | {g.metric} | {_number(g.value)} | {g.expected} | {_verdict(g)} |" for g in results.gates]
+    rows = [
+        f"| {g.gate} | {g.metric} | {g.reading or _number(g.value)} | {g.expected} | {_verdict(g)} |"
+        for g in results.gates
+    ]
     splits = results.splits
     data_line = f"Data: `{results.data}`, {results.checks.rows:,} rows"
     if splits:
@@ -137,30 +140,63 @@ def _quality(out: Path, settings: Settings, results: RunResults) -> str:
 
 
 def _bias(out: Path, settings: Settings, results: RunResults) -> str:
-    from .bias import metric_values
+    from .bias import CONFIDENCE, RESAMPLES, metric_values
+    from .bias_intervals import interval_of
 
     rows = metric_values(results.bias)
     thresholds = settings.bias.thresholds
-    _plot_bias(rows, thresholds, out / "bias.png")
-    table = [
-        f"| {STAGE_TITLES[stage]} | {column} = {value_or_threshold} | {name} | {_number(value)} | "
-        f"{thresholds.get(name, '')} | {_metric_verdict(name, value, error, thresholds)} |"
-        for stage, column, value_or_threshold, name, value, error in rows
+    groups = results.bias_groups or {"groups": []}
+    intervals = interval_of(results.bias)
+    verdicts = {gate.metric: gate for gate in results.gates if gate.gate == "bias"}
+    _plot_bias(rows, thresholds, groups, intervals, verdicts, out / "bias.png")
+    table = []
+    for stage, column, value_or_threshold, name, value, error in rows:
+        shown = _group_name(groups, column, value_or_threshold)
+        gate = verdicts.get(f"{name}[{shown}]")
+        bounds = intervals.get((stage, column, value_or_threshold, name))
+        reading = gate.reading if gate and gate.reading else _number(value)
+        table.append(
+            f"| {STAGE_TITLES[stage]} | {shown} | {name} | {reading} | "
+            f"{_interval(bounds) if name in thresholds else ''} | {thresholds.get(name, '')} | "
+            f"{_metric_verdict(name, value, error, thresholds, gate)} |"
+        )
+    sizes = [
+        f"- {group['group']}: {group['rows']:,} test rows, everyone else {group['others']:,} "
+        f"(min_rows {group['min_rows']:,})"
+        for group in groups["groups"]
     ]
     return "\n".join(
         [
             "## Bias",
             "",
+            f"Favourable outcome: {groups.get('favourable', '')}. Each group is compared with everyone else; "
+            "a positive difference (DPL, DPPL) means the group gets the favourable outcome less often.",
+            "",
+            *sizes,
+            "",
             "Clarify's metrics computed with smclarify (pre-training on all labelled rows, post-training on "
-            "the test set's predictions). Full values: [bias.json](bias.json), in Clarify's analysis.json shape.",
+            "the test set's predictions). Full values: [bias.json](bias.json), in Clarify's analysis.json shape. "
+            f"{CONFIDENCE:.0%} CI: a bootstrap interval over {RESAMPLES:,} resamples of the rows; a limit inside "
+            "it means another sample of the same size could well land on the other side of the limit.",
             "",
             "![Bias metrics against their limits](bias.png)",
             "",
-            "| stage | facet | metric | value | limit | result |",
-            "| --- | --- | --- | ---: | --- | --- |",
+            f"| stage | group | metric | value | {CONFIDENCE:.0%} CI | limit | result |",
+            "| --- | --- | --- | ---: | --- | --- | --- |",
             *table,
         ]
     )
+
+
+def _group_name(groups: dict, column: str, value_or_threshold) -> str:
+    from .gates import group_of
+
+    group = group_of(groups, column, value_or_threshold)
+    return group["group"] if group else f"{column} = {value_or_threshold}"
+
+
+def _interval(bounds: list[float] | None) -> str:
+    return "" if bounds is None else f"[{_number(bounds[0])}, {_number(bounds[1])}]"
 
 
 def _explanations(out: Path, results: RunResults) -> str:
@@ -201,7 +237,9 @@ def _verdict(gate: GateResult) -> str:
     return "pass" if gate.passed else "**FAIL**"
 
 
-def _metric_verdict(name: str, value: float | None, error: str | None, thresholds: dict) -> str:
+def _metric_verdict(name: str, value: float | None, error: str | None, thresholds: dict, gate=None) -> str:
+    if gate is not None and gate.reading:
+        return "**FAIL**"
     if error:
         return f"not computed: {error}"
     if name not in thresholds:
@@ -280,21 +318,32 @@ def _plot_regression(results: RunResults, path: Path) -> None:
     _save(fig, path)
 
 
-def _plot_bias(rows: list[tuple], thresholds: dict, path: Path) -> None:
-    """The gated metrics against their allowed ranges (all values are in the table)."""
+def _plot_bias(rows: list[tuple], thresholds: dict, groups: dict, intervals: dict, verdicts: dict, path: Path) -> None:
+    """The gated metrics against their allowed ranges, with their confidence intervals (all values
+    are in the table). A group with too few rows to judge is grey, whatever its value."""
     gated = [row for row in rows if row[3] in thresholds] or rows
     gated = gated[::-1]
-    labels = [f"{name} [{column}={group}]" for _, column, group, name, _, _ in gated]
+    metrics = [(name, _group_name(groups, column, group)) for _, column, group, name, _, _ in gated]
+    labels = [f"{name} [{shown}]" for name, shown in metrics]
+    judged = [not getattr(verdicts.get(f"{name}[{shown}]"), "reading", None) for name, shown in metrics]
     finite = [value is not None and math.isfinite(value) for *_, value, _ in gated]
     values = [value if ok else 0.0 for ok, (*_, value, _) in zip(finite, gated, strict=True)]
     limits = [thresholds.get(name) for _, _, _, name, _, _ in gated]
     colors = [
-        "grey" if limit is None else ("tab:blue" if ok and limit.allows(value) else "tab:red")
-        for limit, ok, value in zip(limits, finite, values, strict=True)
+        "grey" if limit is None or not fair else ("tab:blue" if ok and limit.allows(value) else "tab:red")
+        for limit, ok, value, fair in zip(limits, finite, values, judged, strict=True)
     ]
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(gated) + 1.2))
     ax.barh(range(len(values)), values, color=colors, height=0.6, zorder=2)
-    labels = [label if ok else f"{label} (n/a)" for label, ok in zip(labels, finite, strict=True)]
+    for position, (stage, column, group, name, _, _) in enumerate(gated):
+        bounds = intervals.get((stage, column, group, name))
+        if bounds is not None and all(math.isfinite(bound) for bound in bounds):
+            ax.plot(bounds, [position, position], color="black", linewidth=1.2, marker="|", zorder=3)
+    labels = [
+        label if not fair else (label if ok else f"{label} (n/a)")
+        for label, ok, fair in zip(labels, finite, judged, strict=True)
+    ]
+    labels = [label if fair else f"{label} (too few rows)" for label, fair in zip(labels, judged, strict=True)]
     ax.set_yticks(range(len(values)), labels)
     for position, limit in enumerate(limits):
         if limit is not None:  # the allowed range as a band behind the bar
@@ -302,7 +351,7 @@ def _plot_bias(rows: list[tuple], thresholds: dict, path: Path) -> None:
             high = limit.max if limit.max is not None else max([*values, 0]) + 0.1
             ax.plot([low, high], [position, position], color="green", alpha=0.25, linewidth=12, zorder=1)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set(title="Bias gate: value (bar) and allowed range (green)", xlabel="metric value")
+    ax.set(title="Bias gate: value, 95% interval (line), allowed range (green)", xlabel="metric value")
     ax.grid(axis="x", alpha=0.3)
     _save(fig, path)
 

@@ -332,6 +332,8 @@ class Settings(Strict):
             wrong = [value for value in bias.favourable_labels or [] if str(value) not in classes]
             if wrong:
                 raise ValueError(f"bias.favourable_labels: {wrong} not among dataset.classes {dataset.classes}")
+            if len({str(value) for value in self.favourable}) >= len(classes):
+                raise ValueError("bias.favourable_labels: list some classes, not all (else no outcome is unfavourable)")
         return self
 
     @property

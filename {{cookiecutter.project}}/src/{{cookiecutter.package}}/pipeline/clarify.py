@@ -14,9 +14,7 @@ from ..settings import Bias, Dataset, Settings
 
 @dataclass(frozen=True)
 class ClarifyInputs:
-    # header-less CSV, label first (binary 0/1, multiclass the class name, regression the number):
-    # the preprocess step's `clarify` output
-    train_uri: object
+    train_uri: object  # header-less CSV, label first (bias.clarify_columns): the preprocess step's `clarify` output
     test_uri: object  # the same for the test split
     model_name: object  # the CreateModel step's model, served by Clarify's shadow endpoint
     output_uri: object  # a function of the step name -> where the analysis goes
@@ -24,32 +22,42 @@ class ClarifyInputs:
     endpoint_instance_type: str  # Clarify's shadow endpoint; written into the static analysis config
 
 
-def _data_config(dataset: Dataset, source: object, output: object, config_uri: str):
+def _data_config(dataset: Dataset, bias: Bias, source: object, output: object, config_uri: str):
     from sagemaker.core.clarify import DataConfig
 
+    from ..bias import clarify_columns, excluded_columns
+
+    # The preprocess step's columns (bias.clarify_columns): label, features, then audit-only facet
+    # columns and range facets' yes/no columns, which Clarify keeps from the model's input.
+    excluded = excluded_columns(dataset, bias)
     return DataConfig(
         s3_data_input_path=source,
         s3_output_path=output,
         s3_analysis_config_output_path=config_uri,
         label=dataset.label,
-        headers=[dataset.label, *dataset.features],
+        headers=clarify_columns(dataset, bias),
         dataset_type="text/csv",
+        excluded_columns=excluded or None,
     )
 
 
-def _bias_config(dataset: Dataset, bias: Bias, favourable: list):
+def _bias_config(dataset: Dataset, bias: Bias):
     from sagemaker.core.clarify import BiasConfig
 
-    if dataset.problem_type == "regression":
-        outcome = bias.favourable_threshold  # a label above it is favourable
-    elif dataset.problem_type == "multiclass":
-        outcome = [str(value) for value in favourable]  # the Clarify inputs name the classes
-    else:
-        outcome = [1]  # preprocess writes the positive label as 1
+    from ..bias import clarify_label_values, facet_views
+
+    views = facet_views(bias)
     return BiasConfig(
-        label_values_or_threshold=outcome,
-        facet_name=[facet.column for facet in bias.facets],
-        facet_values_or_threshold=[facet.sensitive_values for facet in bias.facets],
+        # The favourable outcome as the Clarify CSV holds the label (binary 0/1, multiclass the
+        # class name, a regression threshold: a label above it is favourable).
+        label_values_or_threshold=clarify_label_values(dataset, bias),
+        # A range facet is its derived yes/no column, sensitive value "yes" (Clarify's own numeric
+        # facets only know "value > threshold"); a categorical facet its column and values.
+        facet_name=[view.column for view in views],
+        facet_values_or_threshold=[
+            view.values if view.facet.sensitive_range is not None else list(view.facet.sensitive_values)
+            for view in views
+        ],
         group_name=bias.group_variable,
     )
 
@@ -88,19 +96,21 @@ def clarify_steps(settings: Settings, inputs: ClarifyInputs, job_config, cache, 
     )
     configs = {
         "DataBias": DataBiasCheckConfig(
-            data_config=_data_config(dataset, inputs.train_uri, inputs.output_uri("DataBias"), inputs.config_uri),
-            data_bias_config=_bias_config(dataset, bias, settings.favourable),
+            data_config=_data_config(dataset, bias, inputs.train_uri, inputs.output_uri("DataBias"), inputs.config_uri),
+            data_bias_config=_bias_config(dataset, bias),
             methods=list(bias.pre_training_metrics),
         ),
         "ModelBias": ModelBiasCheckConfig(
-            data_config=_data_config(dataset, inputs.test_uri, inputs.output_uri("ModelBias"), inputs.config_uri),
-            data_bias_config=_bias_config(dataset, bias, settings.favourable),
+            data_config=_data_config(dataset, bias, inputs.test_uri, inputs.output_uri("ModelBias"), inputs.config_uri),
+            data_bias_config=_bias_config(dataset, bias),
             model_config=model,
             model_predicted_label_config=predicted_label_config(settings),
             methods=list(bias.post_training_metrics),
         ),
         "Explainability": ModelExplainabilityCheckConfig(
-            data_config=_data_config(dataset, inputs.test_uri, inputs.output_uri("Explainability"), inputs.config_uri),
+            data_config=_data_config(
+                dataset, bias, inputs.test_uri, inputs.output_uri("Explainability"), inputs.config_uri
+            ),
             model_config=model,
             # One k-prototypes cluster as the baseline, a fixed seed so reruns agree.
             explainability_config=SHAPConfig(num_clusters=1, num_samples=100, agg_method="mean_abs", seed=42),

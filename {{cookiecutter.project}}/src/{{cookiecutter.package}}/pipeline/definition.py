@@ -237,7 +237,7 @@ class _Builder:
         evaluation, evaluate = self.evaluate_step(preprocess, train)
         create_model = self.model_step(train)
         clarify = self.clarify_steps(preprocess, create_model)
-        gates_file, gates = self.gates_step(evaluate, clarify)
+        gates_file, gates = self.gates_step(evaluate, clarify, preprocess)
         register = self.register_step(train, evaluate, clarify, create_model)
         check = self.condition_step(evaluation, evaluate, gates_file, gates, register)
         return [checks, preprocess, train, evaluate, create_model, *clarify.values(), gates, check]
@@ -368,7 +368,7 @@ class _Builder:
             )
         return steps
 
-    def gates_step(self, evaluate, clarify: dict):
+    def gates_step(self, evaluate, clarify: dict, preprocess):
         from sagemaker.core.workflow.properties import PropertyFile
 
         gates_file = PropertyFile(name="Gates", output_name="gates", path="gates.json")
@@ -387,6 +387,11 @@ class _Builder:
             if name in clarify:
                 inputs[name.lower()] = clarify[name].properties.CalculatedBaselineConstraints
                 arguments += ["--bias-analysis", f"/opt/ml/processing/input/{name.lower()}"]
+        if clarify:  # the test split's facet group sizes (only that file), for the bias gate's min_rows rule
+            from sagemaker.core.workflow.functions import Join
+
+            inputs["facet_groups"] = Join(on="/", values=[self.output_of(preprocess, "clarify"), "facet_groups.json"])
+            arguments += ["--facet-groups", "/opt/ml/processing/input/facet_groups/facet_groups.json"]
         step = self.processing_step("Gates", "gate", inputs, ["gates"], arguments, property_files=[gates_file])
         return gates_file, step
 

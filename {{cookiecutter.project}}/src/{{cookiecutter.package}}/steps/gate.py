@@ -27,17 +27,25 @@ def _read_json(path: Path) -> dict:
 
 
 def apply_gates(
-    settings: Settings, evaluation: dict, analyses: list[dict], limits: dict[str, float] | None = None
+    settings: Settings,
+    evaluation: dict,
+    analyses: list[dict],
+    limits: dict[str, float] | None = None,
+    groups: dict | None = None,
 ) -> list[GateResult]:
     """`limits` are the run's quality limits by option name ("min_auc", "max_rmse"): the
-    pipeline's Min<Metric>/Max<Metric> parameters, overriding project.yaml's gates.quality."""
+    pipeline's Min<Metric>/Max<Metric> parameters, overriding project.yaml's gates.quality.
+    `groups`: the preprocess step's facet group sizes in the test split (bias.GROUPS_FILE), which
+    Clarify's analysis.json does not report; the min_rows rule needs them."""
     results = quality_gates(evaluation, quality_limits(settings.gates, limits or {}))
     if settings.bias and analyses:
         from ..bias import metric_values
         from ..gates import bias_gates
 
+        if groups is None:
+            raise ProjectError("the bias gate needs the facet group sizes: pass --facet-groups (the preprocess output)")
         rows = [row for analysis in analyses for row in metric_values(analysis)]
-        results.extend(bias_gates(rows, settings.bias))
+        results.extend(bias_gates(rows, settings.bias, groups))
     return results
 
 
@@ -69,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             option = f"{side}_{metric}"
             parser.add_argument(f"--{option.replace('_', '-')}", dest=option, type=float, default=None)
     parser.add_argument("--bias-analysis", type=Path, action="append", default=[], help="Clarify analysis.json")
+    parser.add_argument("--facet-groups", type=Path, help="the preprocess step's facet_groups.json (with bias)")
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/gates"))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
@@ -78,9 +87,9 @@ def main(argv: list[str] | None = None) -> None:
         for option, value in vars(args).items()
         if option.startswith(("min_", "max_")) and value is not None
     }
-    results = apply_gates(
-        settings, _read_json(args.evaluation), [_read_json(path) for path in args.bias_analysis], limits
-    )
+    groups = _read_json(args.facet_groups) if args.facet_groups else None
+    analyses = [_read_json(path) for path in args.bias_analysis]
+    results = apply_gates(settings, _read_json(args.evaluation), analyses, limits, groups)
     outcome = verdict(results)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "gates.json").write_text(json.dumps(outcome, indent=2) + "\n", encoding="utf-8")

@@ -2,7 +2,8 @@
 
 Output columns: the label as the model learns it first (binary 0/1, multiclass the class index,
 regression the number), then the feature columns in project.yaml order, cleaned
-but not encoded (encoding is fitted by the training step and travels with the model).
+but not encoded (encoding is fitted by the training step and travels with the model), then the
+audit-only facet columns the bias analysis needs (never model inputs: training reads features only).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def split_dataset(
 ) -> dict[str, pd.DataFrame]:
     """Refuses, before anything is trained, data a run cannot use whatever its data checks said:
     missing columns, text in numeric columns, label values outside dataset.classes (or not numbers,
-    for regression), too few rows of a class, and (with `bias`) facet values that do not occur or groups
-    too small to measure in the test split."""
+    for regression), too few rows of a class, and (with `bias`) facet columns missing, sensitive
+    values that do not occur or ranges no row falls in. A facet group that occurs but is small in
+    the test split is left to the bias gate ("too few rows to judge")."""
     raw = with_ids(raw, dataset, where)
     require_columns(raw, [dataset.record_id, dataset.event_time, dataset.label, *dataset.features], where)
     require_numbers(raw, dataset.numeric_features, where)
@@ -45,6 +47,10 @@ def split_dataset(
         raw[dataset.label], dataset.problem_type, dataset.classes, dataset.positive_label, where
     ).rename(dataset.label)
     frame = clean_features(raw, dataset)
+    if bias:
+        from ..bias import audit_frame  # bias.py comes with use_clarify=yes, as does the bias section
+
+        frame = pd.concat([frame, audit_frame(raw, dataset, bias, where)], axis=1)
     frame.insert(0, dataset.label, labels)
     frame = frame[labels.notna()]
     if dataset.problem_type == "regression":
@@ -73,9 +79,9 @@ def split_dataset(
         random_state=split.seed,
     )
     if bias:
-        from ..bias import check_facets  # bias.py comes with use_clarify=yes, as does the bias section
+        from ..bias import check_facets
 
-        check_facets(frame, test, bias, where)
+        check_facets(frame, bias, where)
     return {"train": train, "validation": validation, "test": test}
 
 
@@ -86,18 +92,25 @@ def write_splits(splits: dict[str, pd.DataFrame], out: Path) -> None:
         frame.to_csv(out / name / f"{name}.csv", index=False)
 
 
-def write_clarify_inputs(splits: dict[str, pd.DataFrame], out: Path, dataset: Dataset | None = None) -> None:
-    """Header-less copies (label first) of train and test for the pipeline's Clarify jobs. A
-    multiclass label is written as its class name: the name Clarify gives the endpoint's
-    highest probability (label_headers in pipeline/clarify.py), so the two compare."""
+def write_clarify_inputs(
+    splits: dict[str, pd.DataFrame], out: Path, dataset: Dataset, bias: Bias | None = None
+) -> None:
+    """Header-less CSVs of train and test for the pipeline's Clarify jobs: the label first, then
+    the features (all the model's endpoint sees), then (with `bias`) the columns Clarify excludes
+    from the model's input: audit-only facet columns and each range facet's yes/no column
+    (pipeline/clarify.py declares them in this order). Beside them, the test split's facet group
+    sizes for the gate step's min_rows rule."""
     (out / "clarify").mkdir(parents=True, exist_ok=True)
-    multiclass = dataset is not None and dataset.problem_type == "multiclass"
-    names = dict(enumerate(str(value) for value in dataset.classes)) if multiclass else {}
+    if bias is None:
+        for name in ("train", "test"):
+            splits[name].to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
+        return
+    from ..bias import GROUPS_FILE, clarify_frame, facet_groups
+
     for name in ("train", "test"):
-        frame = splits[name]
-        if multiclass:
-            frame = frame.assign(**{dataset.label: frame[dataset.label].astype(int).map(names)})
-        frame.to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
+        clarify_frame(splits[name], dataset, bias).to_csv(out / "clarify" / f"{name}.csv", index=False, header=False)
+    groups = facet_groups(splits["test"], dataset, bias)
+    (out / "clarify" / GROUPS_FILE).write_text(json.dumps(groups, indent=2) + "\n", encoding="utf-8")
 
 
 def require_checks_passed(result_file: Path) -> None:
@@ -136,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     raw = sample(raw, args.sample_fraction, settings.split.seed)
     splits = split_dataset(raw, settings.dataset, settings.split, where=str(args.input), bias=settings.bias)
     write_splits(splits, args.output)
-    write_clarify_inputs(splits, args.output, settings.dataset)
+    write_clarify_inputs(splits, args.output, settings.dataset, settings.bias)
     print(", ".join(f"{name}: {len(frame):,} rows" for name, frame in splits.items()))
 
 
