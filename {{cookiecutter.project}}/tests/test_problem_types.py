@@ -192,6 +192,6 @@ def test_the_pipeline_gates_the_type_s_metrics(kind, section, limits, raw_settin
             assert model_bias["label_values_or_threshold"] == ["high"]
         else:  # the predicted value as it is, against the favourable threshold
             assert "label_headers" not in model_bias["predictor"]
-            assert model_bias["label_values_or_threshold"] == [40]  # the analysis config schema takes a list, a threshold too
+            assert model_bias["label_values_or_threshold"] == [40]  # the schema takes a list
         assert model_bias.get("probability_threshold") is None
     assert yaml.safe_load(path.read_text())["dataset"]["problem_type"] == kind
