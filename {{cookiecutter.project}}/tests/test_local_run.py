@@ -104,7 +104,9 @@ def test_progress_lines_summarise_each_stage(passing, sample: pd.DataFrame):
     run, lines = passing
     summaries = "\n".join(lines)
     assert f"read data: {len(sample):,} rows from" in summaries
-    sizes = {name: len(pd.read_csv(run.out / "data" / name / f"{name}.csv")) for name in ("train", "validation", "test")}
+    sizes = {
+        name: len(pd.read_csv(run.out / "data" / name / f"{name}.csv")) for name in ("train", "validation", "test")
+    }
     assert sum(sizes.values()) == len(sample)
     assert "preprocess: " + ", ".join(f"{name} {rows:,}" for name, rows in sizes.items()) in summaries
     assert "train: best round" in summaries
@@ -271,5 +273,7 @@ def test_label_values_other_than_the_two_classes_stop_the_run_before_training(
     with pytest.raises(ProjectError) as caught:
         run_local(settings, data=data, out=tmp_path / "run", suites=lenient_suites, echo=lambda _: None)
     message = str(caught.value)
-    assert message.startswith(f"{data}: label column {label!r} holds 3 distinct values")
-    assert f"{variant!r} (25)" in message
+    classes = settings.dataset.classes
+    assert message.startswith(f"{data}: label column {label!r} holds value(s) outside dataset.classes {classes}")
+    assert f": {variant!r} (25) (all values seen:" in message
+    assert "list every label value under dataset.classes in project.yaml" in message
