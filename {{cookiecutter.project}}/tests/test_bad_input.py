@@ -51,7 +51,9 @@ CASES = [
     Case("data: no label column", DATA + " {no_label}", 1, "data gate FAILED"),
     Case("data: unknown label values", DATA + " {odd_labels}", 1, "data gate FAILED"),
     Case("data: text in a number column", DATA + " {text_numbers}", 1, "data gate FAILED"),
-    Case("data: no record ids", DATA + " {no_ids}", 1, "data gate FAILED"),
+{%- if cookiecutter.use_feature_store == "yes" %}
+    Case("data: no record ids", DATA + " {no_ids}", 2, "the Feature Store needs each row's record id"),
+{%- endif %}
     Case("checks: failing data", "checks run --suite training --data {odd_labels}", 1, "unexpected, e.g."),
     # -- settings files -------------------------------------------------------------------------------
     Case("settings: not YAML", "local run --out {out} --settings {not_yaml}", 2, "not_yaml.yaml: not valid YAML"),
@@ -96,7 +98,7 @@ CASES = [
     Case("predict: no such file", "predict --env staging --data {missing}", 2, "does not exist", aws=True),
 {%- if cookiecutter.use_feature_store == "yes" %}
     Case("features: unknown group", "features plan --group nope", 2, "nope", aws=True),
-    Case("features: ingest no file", "features ingest --group census --data {missing}", 2, "missing.csv", aws=True),
+    Case("features: ingest no file", "features ingest --group {group} --data {missing}", 2, "missing.csv", aws=True),
 {%- endif %}
 ]
 
@@ -134,6 +136,7 @@ def inputs(tmp_path_factory, sample_path: Path, settings_path: Path, project_roo
         (stale / file.name).write_bytes(file.read_bytes())
     (stale / "jobs.in").write_text((stale / "jobs.in").read_text() + "tqdm\n")
     return {
+        "group": next(iter(sorted((project_root / "features").glob("*.yaml"))), Path("none")).stem,
         "sample": sample_path,
         "model": model_dir,
         "missing": folder / "missing.csv",

@@ -130,7 +130,7 @@ def test_apply_creates_the_group_then_changes_nothing(moto_feature_groups, in_pr
     runner = CliRunner()
     planned = runner.invoke(main, ["features", "plan"])
     assert planned.exit_code == 0, planned.output
-    assert f"{group.name}: create with 17 features (online and offline store)" in planned.output
+    assert f"{group.name}: create with {len(TYPES)} features (online and offline store)" in planned.output
     first = runner.invoke(main, ["features", "apply", "--poll", "0"])
     assert first.exit_code == 0, first.output
     assert f"{group.name}: ready" in first.output
@@ -166,18 +166,19 @@ def test_new_features_and_ttl_are_added_in_place(settings, group):
     """UpdateFeatureGroup is stubbed with botocore's Stubber: moto does not implement it."""
     aws = settings.aws
     current = described(group, aws, OnlineStoreConfig={"EnableOnlineStore": True})
-    current["FeatureDefinitions"] = [d for d in current["FeatureDefinitions"] if d["FeatureName"] != "hours_per_week"]
+    added = DATASET.numeric_features[-1]
+    current["FeatureDefinitions"] = [d for d in current["FeatureDefinitions"] if d["FeatureName"] != added]
     change = plan(group, current)
     assert change.action == "update"
-    assert change.added == ["hours_per_week"]
-    assert change.lines() == [f"{group.name}: update", "  + feature hours_per_week", "  ~ online TTL -> 365 days"]
+    assert change.added == [added]
+    assert change.lines() == [f"{group.name}: update", f"  + feature {added}", "  ~ online TTL -> 365 days"]
     client, stubber = stubbed_sagemaker(aws.region)
     stubber.add_response(
         "update_feature_group",
         {"FeatureGroupArn": current["FeatureGroupArn"]},
         {
             "FeatureGroupName": group.name,
-            "FeatureAdditions": [{"FeatureName": "hours_per_week", "FeatureType": "Integral"}],
+            "FeatureAdditions": [{"FeatureName": added, "FeatureType": TYPES[added].capitalize()}],
             "OnlineStoreConfig": {"TtlDuration": {"Unit": "Days", "Value": 365}},
         },
     )

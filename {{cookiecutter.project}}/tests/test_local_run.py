@@ -266,7 +266,7 @@ def test_label_values_other_than_the_two_classes_stop_the_run_before_training(
     settings: Settings, sample: pd.DataFrame, lenient_suites: Path, tmp_path: Path
 ):
     data = tmp_path / "in.csv"
-    label, variant = settings.dataset.label, f"{settings.dataset.positive_label}."
+    label, variant = settings.dataset.label, f"{settings.dataset.positive_label}x"
     sample[label] = sample[label].astype(object)
     sample.loc[sample.index[:25], label] = variant
     sample.to_csv(data, index=False)
