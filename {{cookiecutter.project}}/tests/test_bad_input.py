@@ -128,7 +128,7 @@ def inputs(tmp_path_factory, sample_path: Path, settings_path: Path, project_roo
     first_numeric, record_id = settings["dataset"]["numeric_features"][0], settings["dataset"]["record_id"]
     no_bucket = {**settings, "aws": {**settings["aws"], "bucket": "no-such-bucket"}}
     odd_labels, text_numbers = sample.copy(), sample.copy()
-    odd_labels.loc[odd_labels.index[:5], label] = odd_labels[label].iloc[0] + "."
+    odd_labels.loc[odd_labels.index[:5], label] = odd_labels[label].iloc[0] + "x"  # not a number either
     text_numbers.loc[text_numbers.index[:5], first_numeric] = "forty"
     stale = folder / "stale_locks" / "containers"
     stale.mkdir(parents=True)

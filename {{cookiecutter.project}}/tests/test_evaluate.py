@@ -155,7 +155,7 @@ def test_main_reads_model_tar_gz_and_writes_evaluation_json(
     expected = evaluate(trained.model, splits["test"], settings.dataset)
     assert auc(written) == pytest.approx(auc(expected), abs=1e-6)
     assert written["rows"] == len(splits["test"])
-    assert capsys.readouterr().out.startswith(f"test AUC {auc(expected):.4f} on 750 rows")
+    assert capsys.readouterr().out.startswith(f"test AUC {auc(expected):.4f} on {len(splits['test']):,} rows")
 
 
 def test_main_reads_a_plain_model_directory(tmp_path: Path, model_dir: Path, splits_dir: Path, settings_path: Path):

@@ -137,7 +137,7 @@ def test_apply_creates_the_group_then_changes_nothing(moto_feature_groups, in_pr
     aws = moto_feature_groups
     found = boto3.client("sagemaker", region_name=aws.region).describe_feature_group(FeatureGroupName=group.name)
     assert found["RecordIdentifierFeatureName"] == RECORD_ID
-    assert len(found["FeatureDefinitions"]) == 17
+    assert len(found["FeatureDefinitions"]) == len(TYPES)
     assert found["OfflineStoreConfig"]["S3StorageConfig"]["S3Uri"] == f"s3://{aws.bucket}/feature-store"
     second = runner.invoke(main, ["features", "apply"])
     assert second.exit_code == 0, second.output
