@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package }}.data import read_dataset
-from {{ cookiecutter.package }}.settings import Settings, load_settings
+from {{ cookiecutter.package }}.settings import Dataset, Settings, load_settings
 from {{ cookiecutter.package }}.steps.evaluate import evaluate
 from {{ cookiecutter.package }}.steps.preprocess import split_dataset, write_splits
 from {{ cookiecutter.package }}.steps.train import TrainingResult, train
@@ -81,8 +81,24 @@ def sample(_sample: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture
+def tiny_dataset() -> Dataset:
+    """tiny_frame's schema (the Adult census columns): a fixture of the tests' own, whatever data
+    project.yaml describes."""
+    return Dataset(
+        sample=Path("tiny.csv"),
+        label="income",
+        classes=["<=50K", ">50K"],
+        positive_label=">50K",
+        numeric_features=["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"],
+        categorical_features=[
+            "workclass", "education", "marital_status", "occupation", "relationship", "race", "sex", "native_country"
+        ],
+    )  # fmt: skip
+
+
+@pytest.fixture
 def tiny_frame() -> pd.DataFrame:
-    """Four hand-written rows in the sample's schema, with the messy values real files have."""
+    """Four hand-written rows in tiny_dataset's schema, with the messy values real files have."""
     return pd.DataFrame(
         {
             "record_id": [1, 2, 3, 4],

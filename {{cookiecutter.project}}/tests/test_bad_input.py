@@ -51,7 +51,9 @@ CASES = [
     Case("data: no label column", DATA + " {no_label}", 1, "data gate FAILED"),
     Case("data: unknown label values", DATA + " {odd_labels}", 1, "data gate FAILED"),
     Case("data: text in a number column", DATA + " {text_numbers}", 1, "data gate FAILED"),
-    Case("data: no record ids", DATA + " {no_ids}", 1, "data gate FAILED"),
+{%- if cookiecutter.use_feature_store == "yes" %}
+    Case("data: no record ids", DATA + " {no_ids}", 2, "the Feature Store needs each row's record id"),
+{%- endif %}
     Case("checks: failing data", "checks run --suite training --data {odd_labels}", 1, "unexpected, e.g."),
     # -- settings files -------------------------------------------------------------------------------
     Case("settings: not YAML", "local run --out {out} --settings {not_yaml}", 2, "not_yaml.yaml: not valid YAML"),
@@ -96,7 +98,7 @@ CASES = [
     Case("predict: no such file", "predict --env staging --data {missing}", 2, "does not exist", aws=True),
 {%- if cookiecutter.use_feature_store == "yes" %}
     Case("features: unknown group", "features plan --group nope", 2, "nope", aws=True),
-    Case("features: ingest no file", "features ingest --group census --data {missing}", 2, "missing.csv", aws=True),
+    Case("features: ingest no file", "features ingest --group {group} --data {missing}", 2, "missing.csv", aws=True),
 {%- endif %}
 ]
 
@@ -126,7 +128,7 @@ def inputs(tmp_path_factory, sample_path: Path, settings_path: Path, project_roo
     first_numeric, record_id = settings["dataset"]["numeric_features"][0], settings["dataset"]["record_id"]
     no_bucket = {**settings, "aws": {**settings["aws"], "bucket": "no-such-bucket"}}
     odd_labels, text_numbers = sample.copy(), sample.copy()
-    odd_labels.loc[odd_labels.index[:5], label] = odd_labels[label].iloc[0] + "."
+    odd_labels.loc[odd_labels.index[:5], label] = odd_labels[label].iloc[0] + "x"  # not a number either
     text_numbers.loc[text_numbers.index[:5], first_numeric] = "forty"
     stale = folder / "stale_locks" / "containers"
     stale.mkdir(parents=True)
@@ -134,6 +136,7 @@ def inputs(tmp_path_factory, sample_path: Path, settings_path: Path, project_roo
         (stale / file.name).write_bytes(file.read_bytes())
     (stale / "jobs.in").write_text((stale / "jobs.in").read_text() + "tqdm\n")
     return {
+        "group": next(iter(sorted((project_root / "features").glob("*.yaml"))), Path("none")).stem,
         "sample": sample_path,
         "model": model_dir,
         "missing": folder / "missing.csv",

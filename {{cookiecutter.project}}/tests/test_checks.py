@@ -202,8 +202,14 @@ def test_the_summary_names_each_failure_with_counts_and_examples(
     assert lines[0] == f"data checks 'training' on {corrupt_path} ({ROWS:,} rows): {total - 6}/{total} passed"
     assert sorted(lines[1:]) == sorted(f"  FAILED {o.line}" for o in corrupt_result.failures)
     summary = "\n".join(lines)
-    assert f"FAILED {AGE}: expect_column_values_to_be_between: 1 rows ({100 / (ROWS - 1):.2f}%) unexpected, e.g. " in summary
-    assert f"FAILED {WORKCLASS}: expect_column_values_to_be_in_set: 1 rows ({PERCENT}) unexpected, e.g. {UNKNOWN!r}" in summary
+    assert (
+        f"FAILED {AGE}: expect_column_values_to_be_between: 1 rows ({100 / (ROWS - 1):.2f}%) unexpected, e.g. "
+        in summary
+    )
+    assert (
+        f"FAILED {WORKCLASS}: expect_column_values_to_be_in_set: 1 rows ({PERCENT}) unexpected, e.g. {UNKNOWN!r}"
+        in summary
+    )
     assert (
         f"FAILED {RECORD_ID}: expect_column_values_to_be_unique: 2 rows ({200 / ROWS:.2f}%) unexpected, "
         f"e.g. {duplicated_id}, {duplicated_id}" in summary
@@ -312,7 +318,9 @@ def test_checks_run_with_an_unknown_expectation_type_prints_one_line(tmp_path: P
     result = run_command("checks", "run", "--suite", "training", "--suites-dir", tmp_path, "--data", SAMPLE)
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"Error: {tmp_path / 'training.json'}: expectations.{BETWEEN}.type: unknown expectation type ")
+    assert line.startswith(
+        f"Error: {tmp_path / 'training.json'}: expectations.{BETWEEN}.type: unknown expectation type "
+    )
 
 
 @pytest.mark.parametrize(

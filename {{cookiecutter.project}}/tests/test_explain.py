@@ -26,7 +26,11 @@ from {{ cookiecutter.package }}.steps.train import train
 from {{ cookiecutter.package }}.transforms import to_dmatrix
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample" / "adult.csv"
+DATASET = load_settings(ROOT / "project.yaml").dataset
+SAMPLE = ROOT / DATASET.sample
+ROWS = len(pd.read_csv(SAMPLE, usecols=[0]))
+NUMBER = DATASET.numeric_features[0]
+CATEGORY = (DATASET.categorical_features or [None])[0]
 COMMAND = "{{ cookiecutter.project }}"
 UNITS = "log-odds of the positive label"
 
@@ -136,12 +140,14 @@ def test_explain_rows_uses_the_index_when_no_ids_are_given(model: TrainedModel, 
 
 def test_missing_values_are_explained_as_none(model: TrainedModel, sample: pd.DataFrame):
     row = sample.head(1).copy()
-    row["occupation"] = pd.array([pd.NA], dtype="string")
-    row["age"] = np.nan
+    if CATEGORY:
+        row[CATEGORY] = pd.array([pd.NA], dtype="string")
+    row[NUMBER] = np.nan
     [item] = explain_rows(model, row, ids=["x"])["explanations"]
     values = {c["feature"]: c["value"] for c in item["contributions"]}
-    assert values["occupation"] is None
-    assert values["age"] is None
+    assert values[NUMBER] is None
+    if CATEGORY:
+        assert values[CATEGORY] is None
 
 
 def run_command(*arguments) -> subprocess.CompletedProcess:
@@ -176,9 +182,9 @@ def test_explain_cli_prints_and_writes_the_rows_asked_for(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--id", "no-such-id"], "Error: {data}: no row with record_id no-such-id"),
-        (["--row", "5000"], "Error: --row 5000 is out of range: {data} has rows 0 to 4999"),
-        (["--row", "-1"], "Error: --row -1 is out of range: {data} has rows 0 to 4999"),
+        (["--id", "no-such-id"], "Error: {data}: no row with " + DATASET.record_id + " no-such-id"),
+        (["--row", str(ROWS)], f"Error: --row {ROWS} is out of range: " + "{data} has rows 0 to " + str(ROWS - 1)),
+        (["--row", "-1"], "Error: --row -1 is out of range: {data} has rows 0 to " + str(ROWS - 1)),
     ],
     ids=["unknown id", "row past the end", "negative row"],
 )
@@ -204,38 +210,40 @@ def sample_with(tmp_path: Path, **changes) -> Path:
 
 
 def test_explain_cli_refuses_a_file_without_a_feature_column(model_dir: Path, tmp_path: Path):
-    data = sample_with(tmp_path, age=None, sex=None)
+    first, last = DATASET.features[0], DATASET.features[-1]
+    data = sample_with(tmp_path, **{first: None, last: None})
     result = run_command("explain", "--data", data, "--model-dir", model_dir, "--row", 0)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"Error: {data}: missing column(s) age, sex; the data must have the columns listed under 'dataset' in "
+        f"Error: {data}: missing column(s) {first}, {last}; the data must have the columns listed under 'dataset' in "
         "project.yaml"
     ]
 
 
 @pytest.mark.parametrize("arguments", [["--row", "3"], []], ids=["that row", "the whole file"])
 def test_explain_cli_refuses_text_in_a_numeric_column(arguments, model_dir: Path, tmp_path: Path):
-    data = sample_with(tmp_path, age={3: "forty"})
+    data = sample_with(tmp_path, **{NUMBER: {3: "forty"}})
     result = run_command("explain", "--data", data, "--model-dir", model_dir, *arguments)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"Error: {data}: column 'age' holds 1 value(s) that are not numbers: 'forty' (row 3); write numbers, or "
+        f"Error: {data}: column {NUMBER!r} holds 1 value(s) that are not numbers: 'forty' (row 3); write numbers, or "
         "leave the value empty for missing"
     ]
     assert result.stdout == ""
 
 
+@pytest.mark.skipif(CATEGORY is None, reason="no categorical feature")
 def test_explain_cli_scores_an_unseen_category_as_missing_with_a_warning(
     model_dir: Path, model: TrainedModel, sample: pd.DataFrame, tmp_path: Path
 ):
-    data = sample_with(tmp_path, workclass={3: "Astronaut"})
+    data = sample_with(tmp_path, **{CATEGORY: {3: "Astronaut"}})
     out = tmp_path / "rows.json"
     result = run_command("explain", "--data", data, "--model-dir", model_dir, "--row", 3, "--out", out)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"Warning: {data}: column 'workclass' has 1 value(s) the model did not see in training, scored as missing: "
+        f"Warning: {data}: column {CATEGORY!r} has 1 value(s) the model did not see in training, scored as missing: "
         "'Astronaut' (1)"
     ]
-    as_missing = sample.iloc[[3]].assign(workclass=np.nan)
+    as_missing = sample.iloc[[3]].assign(**{CATEGORY: np.nan})
     [item] = json.loads(out.read_text(encoding="utf-8"))["explanations"]
     assert item["score"] == pytest.approx(float(model.predict_proba(as_missing)[0]), abs=1e-6)

@@ -18,8 +18,14 @@ from {{ cookiecutter.package }}.feature_store.definition import (
 
 
 @pytest.fixture
-def census(project_root: Path) -> dict:
-    return yaml.safe_load((project_root / "features" / "census.yaml").read_text(encoding="utf-8"))
+def group_path(project_root: Path) -> Path:
+    """The project's feature group file (the first, if there are several)."""
+    return group_files(project_root / "features")[0]
+
+
+@pytest.fixture
+def census(group_path: Path) -> dict:
+    return yaml.safe_load(group_path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -42,8 +48,8 @@ def test_every_shipped_group_is_valid_and_matches_project_yaml(project_root: Pat
         assert group.record_identifier == settings.dataset.record_id
 
 
-def test_create_request_names_the_projects_role_bucket_and_stores(project_root: Path, settings):
-    group = load_group(project_root / "features" / "census.yaml")
+def test_create_request_names_the_projects_role_bucket_and_stores(group_path: Path, settings):
+    group = load_group(group_path)
     request = group.create_request(settings.aws)
     assert request["RoleArn"] == settings.aws.role_arn
     assert request["OfflineStoreConfig"] == {
@@ -52,7 +58,10 @@ def test_create_request_names_the_projects_role_bucket_and_stores(project_root: 
     }
     assert request["OnlineStoreConfig"] == {"EnableOnlineStore": True, "TtlDuration": {"Unit": "Days", "Value": 365}}
     types = {d["FeatureName"]: d["FeatureType"] for d in request["FeatureDefinitions"]}
-    assert types["age"] == "Integral" and types["sex"] == "String" and types["event_time"] == "String"
+    dataset = settings.dataset
+    assert types[dataset.event_time] == "String"
+    assert all(types[column] in ("Integral", "Fractional") for column in dataset.numeric_features)
+    assert all(types[column] == "String" for column in dataset.categorical_features)
     assert {"Key": "owner", "Value": group.owner} in request["Tags"]
 
 
@@ -65,8 +74,8 @@ def _without(features: list[dict], name: str) -> list[dict]:
     [
         pytest.param(lambda g: g.pop("record_identifier"), "record_identifier: Field required", id="no-record-id"),
         pytest.param(
-            lambda g: g.update(features=_without(g["features"], "record_id")),
-            "record_identifier: 'record_id' is not one of the features listed",
+            lambda g: g.update(features=_without(g["features"], g["record_identifier"])),
+            "record_identifier: '{record_id}' is not one of the features listed",
             id="record-id-not-a-feature",
         ),
         pytest.param(
@@ -76,12 +85,12 @@ def _without(features: list[dict], name: str) -> list[dict]:
         ),
         pytest.param(
             lambda g: g["features"].append(dict(g["features"][2])),
-            "features.17.name: 'age' is already defined at features.2",
+            "features.{count}.name: '{third}' is already defined at features.2",
             id="duplicate-feature",
         ),
         pytest.param(
-            lambda g: g["features"][1].update(type="integral"),
-            "event_time: 'event_time' must be a timestamp: type string (ISO 8601) or fractional",
+            lambda g: next(f for f in g["features"] if f["name"] == g["event_time"]).update(type="integral"),
+            "event_time: '{event_time}' must be a timestamp: type string (ISO 8601) or fractional",
             id="event-time-not-a-timestamp",
         ),
         pytest.param(
@@ -103,6 +112,8 @@ def _without(features: list[dict], name: str) -> list[dict]:
     ],
 )
 def test_bad_definitions_are_refused_naming_file_and_field(census: dict, write_group, change, expected):
+    names = {"record_id": census["record_identifier"], "event_time": census["event_time"]}
+    expected = expected.format(count=len(census["features"]), third=census["features"][2]["name"], **names)
     change(census)
     path = write_group(census)
     with pytest.raises(ProjectError) as refused:
@@ -112,21 +123,26 @@ def test_bad_definitions_are_refused_naming_file_and_field(census: dict, write_g
 
 
 def test_a_group_that_does_not_fit_project_yaml_is_refused(census: dict, write_group, settings):
-    census["features"] = _without(census["features"], "hours_per_week")
-    census["features"][3]["type"] = "integral"  # workclass, a categorical column
+    dropped = settings.dataset.numeric_features[-1]
+    census["features"] = _without(census["features"], dropped)
+    categorical = settings.dataset.categorical_features[:1]
+    for feature in census["features"]:
+        if feature["name"] in categorical:
+            feature["type"] = "integral"
     path = write_group(census)
     with pytest.raises(ProjectError) as refused:
         check_against(load_group(path), settings.dataset, str(path))
     message = str(refused.value)
-    assert "no 'hours_per_week'" in message
-    assert "'workclass' is categorical in project.yaml, so type string" in message
+    assert f"no {dropped!r}" in message
+    for column in categorical:
+        assert f"{column!r} is categorical in project.yaml, so type string" in message
 
 
-def test_groups_are_found_by_file_stem_or_name(project_root: Path):
+def test_groups_are_found_by_file_stem_or_name(project_root: Path, group_path: Path):
     directory = project_root / "features"
-    path, group = find_group("census", directory)
+    path, group = find_group(group_path.stem, directory)
     assert find_group(group.name, directory)[0] == path
-    with pytest.raises(ProjectError, match=r"--group nope: no features/nope\.yaml .* known: census"):
+    with pytest.raises(ProjectError, match=rf"--group nope: no features/nope\.yaml .* known: .*{group_path.stem}"):
         find_group("nope", directory)
 
 

@@ -17,19 +17,34 @@ from botocore.stub import Stubber
 from click.testing import CliRunner
 
 from {{ cookiecutter.package }}.cli import main
+from {{ cookiecutter.package }}.data import feature_store_times
 from {{ cookiecutter.package }}.errors import ProjectError
-from {{ cookiecutter.package }}.feature_store.definition import load_group
+from {{ cookiecutter.package }}.feature_store.definition import group_files, load_group
 from {{ cookiecutter.package }}.feature_store.ingest import ingest
 from {{ cookiecutter.package }}.feature_store.online import get_record, get_records
 from {{ cookiecutter.package }}.feature_store.plan import apply, plan, require_idle, wait_until_ready
 from {{ cookiecutter.package }}.feature_store.records import transform
 from {{ cookiecutter.package }}.model import TrainedModel
+from {{ cookiecutter.package }}.settings import load_settings
 from {{ cookiecutter.package }}.transforms import encode
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASET = load_settings(ROOT / "project.yaml").dataset
+GROUP_FILE = group_files(ROOT / "features")[0]  # the project's feature group
+KEY = GROUP_FILE.stem
+TYPES = {feature.name: feature.type for feature in load_group(GROUP_FILE).features}
+RECORD_ID, EVENT_TIME, NUMBER = DATASET.record_id, DATASET.event_time, DATASET.numeric_features[0]
+WHOLE = next((column for column in DATASET.numeric_features if TYPES[column] == "integral"), None)
+LOWEST = next(
+    e["kwargs"]["min_value"]
+    for e in json.loads((ROOT / "data_checks" / "training.json").read_text(encoding="utf-8"))["expectations"]
+    if e["type"] == "expect_column_values_to_be_between" and e["kwargs"]["column"] == NUMBER
+)
 
 
 @pytest.fixture(scope="module")
 def group(project_root: Path):
-    return load_group(project_root / "features" / "census.yaml")
+    return load_group(GROUP_FILE)
 
 
 @pytest.fixture
@@ -115,14 +130,14 @@ def test_apply_creates_the_group_then_changes_nothing(moto_feature_groups, in_pr
     runner = CliRunner()
     planned = runner.invoke(main, ["features", "plan"])
     assert planned.exit_code == 0, planned.output
-    assert f"{group.name}: create with 17 features (online and offline store)" in planned.output
+    assert f"{group.name}: create with {len(TYPES)} features (online and offline store)" in planned.output
     first = runner.invoke(main, ["features", "apply", "--poll", "0"])
     assert first.exit_code == 0, first.output
     assert f"{group.name}: ready" in first.output
     aws = moto_feature_groups
     found = boto3.client("sagemaker", region_name=aws.region).describe_feature_group(FeatureGroupName=group.name)
-    assert found["RecordIdentifierFeatureName"] == "record_id"
-    assert len(found["FeatureDefinitions"]) == 17
+    assert found["RecordIdentifierFeatureName"] == RECORD_ID
+    assert len(found["FeatureDefinitions"]) == len(TYPES)
     assert found["OfflineStoreConfig"]["S3StorageConfig"]["S3Uri"] == f"s3://{aws.bucket}/feature-store"
     second = runner.invoke(main, ["features", "apply"])
     assert second.exit_code == 0, second.output
@@ -132,16 +147,16 @@ def test_apply_creates_the_group_then_changes_nothing(moto_feature_groups, in_pr
 def test_changes_sagemaker_cannot_make_are_refused_before_anything_is_applied(moto_feature_groups, in_project, group):
     request = group.create_request(moto_feature_groups)
     for definition in request["FeatureDefinitions"]:
-        if definition["FeatureName"] == "age":
-            definition["FeatureType"] = "Fractional"
+        if definition["FeatureName"] == NUMBER:
+            definition["FeatureType"] = created = "Fractional" if TYPES[NUMBER] == "integral" else "Integral"
     request["FeatureDefinitions"].append({"FeatureName": "zip_code", "FeatureType": "String"})
     boto3.client("sagemaker", region_name=moto_feature_groups.region).create_feature_group(**request)
     runner = CliRunner()
     planned = runner.invoke(main, ["features", "plan"])
     assert planned.exit_code == 1
-    assert "feature 'age' type Fractional -> Integral" in planned.output
+    assert f"feature {NUMBER!r} type {created} -> {TYPES[NUMBER].capitalize()}" in planned.output
     assert "feature(s) zip_code removed: Feature Store cannot delete features" in planned.output
-    assert "rename the group in features/census.yaml (e.g. " + group.name.removesuffix("-v1") + "-v2)" in planned.output
+    assert f"rename the group in features/{KEY}.yaml (e.g. " + group.name.removesuffix("-v1") + "-v2)" in planned.output
     applied = runner.invoke(main, ["features", "apply"])
     assert applied.exit_code == 2
     assert "nothing applied" in applied.output
@@ -151,18 +166,19 @@ def test_new_features_and_ttl_are_added_in_place(settings, group):
     """UpdateFeatureGroup is stubbed with botocore's Stubber: moto does not implement it."""
     aws = settings.aws
     current = described(group, aws, OnlineStoreConfig={"EnableOnlineStore": True})
-    current["FeatureDefinitions"] = [d for d in current["FeatureDefinitions"] if d["FeatureName"] != "hours_per_week"]
+    added = DATASET.numeric_features[-1]
+    current["FeatureDefinitions"] = [d for d in current["FeatureDefinitions"] if d["FeatureName"] != added]
     change = plan(group, current)
     assert change.action == "update"
-    assert change.added == ["hours_per_week"]
-    assert change.lines() == [f"{group.name}: update", "  + feature hours_per_week", "  ~ online TTL -> 365 days"]
+    assert change.added == [added]
+    assert change.lines() == [f"{group.name}: update", f"  + feature {added}", "  ~ online TTL -> 365 days"]
     client, stubber = stubbed_sagemaker(aws.region)
     stubber.add_response(
         "update_feature_group",
         {"FeatureGroupArn": current["FeatureGroupArn"]},
         {
             "FeatureGroupName": group.name,
-            "FeatureAdditions": [{"FeatureName": "hours_per_week", "FeatureType": "Integral"}],
+            "FeatureAdditions": [{"FeatureName": added, "FeatureType": TYPES[added].capitalize()}],
             "OnlineStoreConfig": {"TtlDuration": {"Unit": "Days", "Value": 365}},
         },
     )
@@ -195,7 +211,7 @@ def test_a_group_matching_its_definition_is_left_alone(settings, group):
     ],
 )
 def test_identity_and_store_changes_need_a_new_group_version(settings, group, changes, refusal):
-    change = plan(group, described(group, settings.aws, **changes), "features/census.yaml")
+    change = plan(group, described(group, settings.aws, **changes), f"features/{KEY}.yaml")
     assert change.action == "refused"
     assert any(refusal in reason and "create a new version" in reason for reason in change.refused)
     with pytest.raises(ProjectError, match="cannot be applied in place"):
@@ -221,63 +237,71 @@ def test_busy_and_failed_groups_are_reported(settings, group):
 
 
 def test_ingest_checks_transforms_and_writes_every_row(runtime, in_project, group, sample_path: Path):
-    result = CliRunner().invoke(main, ["features", "ingest", "--group", "census", "--data", str(sample_path)])
+    result = CliRunner().invoke(main, ["features", "ingest", "--group", KEY, "--data", str(sample_path)])
     assert result.exit_code == 0, result.output
     rows = len(pd.read_csv(sample_path))
     assert f"{rows:,} of {rows:,} rows ingested" in result.output
     assert runtime.calls["PutRecord"] == rows and len(runtime.records) == rows
-    record = dict(runtime.records[(group.name, "7")][i].values() for i in range(3))
-    assert record == {"record_id": "7", "event_time": "2024-01-01T00:07:00Z", "age": "49"}
+    first = pd.read_csv(sample_path, dtype=str, keep_default_na=False).iloc[0]
+    record = dict(item.values() for item in runtime.records[(group.name, first[RECORD_ID])])
+    assert record[RECORD_ID] == first[RECORD_ID]
+    assert record[EVENT_TIME] == feature_store_times(pd.Series([first[EVENT_TIME]]), "t")[0]
+    assert float(record[NUMBER]) == float(first[NUMBER])
 
 
 def test_data_that_fails_its_checks_is_not_ingested(runtime, in_project, sample: pd.DataFrame, tmp_path: Path):
-    sample.loc[:9, "age"] = -5
+    sample.loc[:9, NUMBER] = LOWEST - 5
     bad = tmp_path / "bad.csv"
     sample.to_csv(bad, index=False)
-    result = CliRunner().invoke(main, ["features", "ingest", "--group", "census", "--data", str(bad)])
+    result = CliRunner().invoke(main, ["features", "ingest", "--group", KEY, "--data", str(bad)])
     assert result.exit_code == 1
-    assert "Nothing ingested" in result.output and "age" in result.output
+    assert "Nothing ingested" in result.output and NUMBER in result.output
     assert runtime.calls["PutRecord"] == 0
 
 
 def test_failed_records_are_retried_then_reported_never_dropped(
     runtime, in_project, group, sample: pd.DataFrame, tmp_path: Path
 ):
-    rows = sample.head(1000).astype({"age": "float64"})
-    ids = rows["record_id"].astype(str).tolist()
-    rows.loc[rows.index[3], "age"] = 39.5  # fits the data checks' range, but age is integral
+    rows = sample.head(1000)
+    ids = rows[RECORD_ID].astype(str).tolist()
+    if WHOLE:
+        rows = rows.astype({WHOLE: "float64"})
+        rows.loc[rows.index[3], WHOLE] = rows[WHOLE].iloc[4] + 0.5  # in the checks' range, but not a whole number
+    invalid = [ids[3]] if WHOLE else []
     runtime.fail = {ids[0]: ["ThrottlingException"], ids[1]: ["ValidationError"], ids[2]: ["ServiceUnavailable"] * 3}
     data = tmp_path / "rows.csv"
     rows.to_csv(data, index=False)
     failed_out = tmp_path / "failed.csv"
     result = CliRunner().invoke(
         main,
-        ["features", "ingest", "--group", "census", "--data", str(data), "--failed-out", str(failed_out)],
+        ["features", "ingest", "--group", KEY, "--data", str(data), "--failed-out", str(failed_out)],
     )
     assert result.exit_code == 1, result.output
-    assert "997 of 1,000 rows ingested" in result.output
+    landed = len(rows) - 2 - len(invalid)
+    assert f"{landed:,} of {len(rows):,} rows ingested" in result.output
     assert "retrying 2 record(s), attempt 2 of 3" in result.output  # throttled + unavailable, not the invalid one
-    failed = pd.read_csv(failed_out, dtype={"record_id": str})
-    reasons = dict(zip(failed["record_id"], failed["error"], strict=True))
-    assert set(reasons) == {ids[1], ids[2], ids[3]}
+    failed = pd.read_csv(failed_out, dtype={RECORD_ID: str})
+    reasons = dict(zip(failed[RECORD_ID], failed["error"], strict=True))
+    assert set(reasons) == {ids[1], ids[2], *invalid}
     assert reasons[ids[1]].startswith("ValidationError")
     assert reasons[ids[2]].startswith("ServiceUnavailable")
-    assert reasons[ids[3]] == "age: 39.5 is not a whole number (type integral)"
+    if WHOLE:
+        assert reasons[ids[3]] == f"{WHOLE}: {rows[WHOLE].iloc[3]} is not a whole number (type integral)"
     assert (group.name, ids[0]) in runtime.records  # landed on its second try
-    assert len(runtime.records) == 997
+    assert len(runtime.records) == landed
 
 
 def test_get_reads_one_record_or_a_batch(runtime, in_project, sample_path: Path, group, settings):
     frame = transform(pd.read_csv(sample_path).head(3), group, settings.dataset)
     assert ingest(runtime_client(settings), group, frame, echo=lambda _line: None).ingested == 3
-    ids = frame["record_id"].tolist()
+    ids = frame[RECORD_ID].tolist()
     runner = CliRunner()
-    one = runner.invoke(main, ["features", "get", "--group", "census", "--id", ids[0]])
+    one = runner.invoke(main, ["features", "get", "--group", KEY, "--id", ids[0]])
     assert one.exit_code == 0, one.output
-    assert "workclass" in one.output and ids[0] in one.output
-    batch = runner.invoke(main, ["features", "get", "--group", "census", "--json", *_ids(ids[1:], ["404"])])
+    assert DATASET.features[-1] in one.output and ids[0] in one.output
+    batch = runner.invoke(main, ["features", "get", "--group", KEY, "--json", *_ids(ids[1:], ["404"])])
     assert batch.exit_code == 1
-    assert batch.output.count('"record_id"') == 2
+    assert batch.output.count(f'"{RECORD_ID}"') == 2
     assert "not in the online store: 404" in batch.output
     assert runtime.calls["GetRecord"] == 1 and runtime.calls["BatchGetRecord"] == 1
 
@@ -299,14 +323,15 @@ def test_online_features_match_the_training_path_exactly(runtime, group, setting
     batch = read_dataset(sample_path, settings.dataset)
     result = ingest(runtime_client(settings), group, transform(batch, group, settings.dataset), echo=lambda _: None)
     assert result.ingested == len(batch)
-    ids = batch["record_id"].astype(str).tolist()
+    ids = batch[RECORD_ID].astype(str).tolist()
     online = get_records(runtime_client(settings), group, settings.dataset, ids)
     assert online.missing == []
     model = TrainedModel.load(model_dir)
     batch_matrix = encode(batch, model.spec)
     online_matrix = encode(online.found, model.spec)
     assert np.array_equal(batch_matrix, online_matrix, equal_nan=True)
-    assert np.isnan(batch_matrix).any()  # the sample's missing values survive the round trip as missing
+    if batch[DATASET.features].isna().any().any():
+        assert np.isnan(batch_matrix).any()  # the sample's missing values survive the round trip as missing
     assert np.array_equal(model.predict_proba(batch), model.predict_proba(online.found))
     single = get_record(runtime_client(settings), group, settings.dataset, ids[0])
     assert np.array_equal(encode(single, model.spec), batch_matrix[:1], equal_nan=True)
@@ -322,7 +347,9 @@ def test_predict_by_id_sends_the_endpoint_what_the_batch_path_scores(
     from {{ cookiecutter.package }}.steps import inference
 
     batch = read_dataset(sample_path, settings.dataset)
-    people = pd.concat([batch[batch.isna().any(axis=1)].head(2), batch.head(2)]).reset_index(drop=True)
+    people = batch.head(4).copy().reset_index(drop=True)
+    people[NUMBER] = people[NUMBER].astype("float64")
+    people.loc[:1, NUMBER] = np.nan  # two people with a missing value
     assert ingest(runtime_client(settings), group, transform(people, group, settings.dataset), echo=print).ingested == 4
     body = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
                        "Outputs": {"EndpointName": {"Value": f"{aws.pipeline_name}-staging"}}})  # fmt: skip
@@ -333,14 +360,14 @@ def test_predict_by_id_sends_the_endpoint_what_the_batch_path_scores(
     expected = model.predict_proba(people)
     endpoint.answer(inference.output_fn(expected, "application/json")[0])
 
-    ids = people["record_id"].astype(str).tolist()
+    ids = people[RECORD_ID].astype(str).tolist()
     arguments = ["predict", "--env", "staging", *_ids(ids, ["404"]), "--json", "--settings", str(settings_path),
                  "--environments-dir", str(moto_environments)]  # fmt: skip
     result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 1, result.output
     assert "not in the online store: 404" in result.output
     printed = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
-    assert [line["record_id"] for line in printed] == ids
+    assert [line[RECORD_ID] for line in printed] == ids
     (sent,) = endpoint.requests
     received = inference.input_fn(sent["Body"], sent["ContentType"])
     assert np.array_equal(encode(received, model.spec), encode(people, model.spec), equal_nan=True)
@@ -356,15 +383,15 @@ def test_dataset_is_a_point_in_time_snapshot_of_the_offline_store(
 ):
     runner = CliRunner()
     assert runner.invoke(main, ["features", "apply", "--poll", "0"]).exit_code == 0
-    empty = runner.invoke(main, ["features", "dataset", "--group", "census", "--out", str(tmp_path / "x.csv")])
+    empty = runner.invoke(main, ["features", "dataset", "--group", KEY, "--out", str(tmp_path / "x.csv")])
     assert empty.exit_code == 2
     assert "no Parquet files yet" in empty.output
     # What Feature Store writes to the offline store: every write, with write_time and is_deleted.
-    rows = sample.head(4).assign(event_time="2024-01-01T00:00:00Z", is_deleted=False)
+    rows = sample.head(4).assign(**{EVENT_TIME: "2024-01-01T00:00:00Z"}, is_deleted=False)
     rows["write_time"] = pd.Timestamp("2024-01-01T00:05:00Z")
     rows["api_invocation_time"] = rows["write_time"]
     march = pd.Timestamp("2024-03-01T00:00:00Z")
-    later = rows.head(1).assign(age=77, event_time="2024-03-01T00:00:00Z", write_time=march)
+    later = rows.head(1).assign(**{NUMBER: 77, EVENT_TIME: "2024-03-01T00:00:00Z"}, write_time=march)
     s3 = boto3.client("s3", region_name=moto_feature_groups.region)
     uri = boto3.client("sagemaker", region_name=moto_feature_groups.region).describe_feature_group(
         FeatureGroupName=group.name
@@ -375,18 +402,18 @@ def test_dataset_is_a_point_in_time_snapshot_of_the_offline_store(
         s3.upload_file(str(tmp_path / "part.parquet"), bucket, f"{prefix}/{name}")
     out = tmp_path / "train.csv"
     result = runner.invoke(
-        main, ["features", "dataset", "--group", "census", "--as-of", "2024-02-01T00:00:00Z", "--out", str(out)]
+        main, ["features", "dataset", "--group", KEY, "--as-of", "2024-02-01T00:00:00Z", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert f"pipeline run --param InputDataUri={uri} --param AsOf=2024-02-01T00:00:00Z" in result.output
     snapshot = pd.read_csv(out)
-    assert len(snapshot) == 4 and 77 not in snapshot["age"].tolist()  # the March update is after the cutoff
+    assert len(snapshot) == 4 and 77 not in snapshot[NUMBER].tolist()  # the March update is after the cutoff
     assert "write_time" not in snapshot.columns
-    latest = runner.invoke(main, ["features", "dataset", "--group", "census", "--out", str(out)])
-    assert latest.exit_code == 0 and 77 in pd.read_csv(out)["age"].tolist()
+    latest = runner.invoke(main, ["features", "dataset", "--group", KEY, "--out", str(out)])
+    assert latest.exit_code == 0 and 77 in pd.read_csv(out)[NUMBER].tolist()
 
 
 def test_a_bad_as_of_is_refused_before_any_aws_call(in_project):
-    result = CliRunner().invoke(main, ["features", "dataset", "--group", "census", "--as-of", "last week"])
+    result = CliRunner().invoke(main, ["features", "dataset", "--group", KEY, "--as-of", "last week"])
     assert result.exit_code == 2
     assert "--as-of 'last week': not a time" in result.output

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package }}.data import feature_store_enabled
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.local import LocalRun, run_local
 from {{ cookiecutter.package }}.model import TrainedModel
@@ -99,11 +100,15 @@ def test_progress_lines_start_and_finish_each_stage_in_order(passing, settings: 
     assert lines[-1].endswith(" s)")
 
 
-def test_progress_lines_summarise_each_stage(passing):
-    _, lines = passing
+def test_progress_lines_summarise_each_stage(passing, sample: pd.DataFrame):
+    run, lines = passing
     summaries = "\n".join(lines)
-    assert "read data: 5,000 rows from" in summaries
-    assert "preprocess: train 3,500, validation 750, test 750" in summaries
+    assert f"read data: {len(sample):,} rows from" in summaries
+    sizes = {
+        name: len(pd.read_csv(run.out / "data" / name / f"{name}.csv")) for name in ("train", "validation", "test")
+    }
+    assert sum(sizes.values()) == len(sample)
+    assert "preprocess: " + ", ".join(f"{name} {rows:,}" for name, rows in sizes.items()) in summaries
     assert "train: best round" in summaries
     assert "evaluate: test AUC 0.9" in summaries
     assert "report: report.md with charts" in summaries
@@ -155,7 +160,8 @@ def test_data_that_fails_its_checks_stops_before_training(
     settings: Settings, sample: pd.DataFrame, suites_dir: Path, tmp_path: Path
 ):
     bad = tmp_path / "bad.csv"
-    sample.drop(columns=["age"]).to_csv(bad, index=False)
+    column = settings.dataset.features[0]
+    sample.drop(columns=[column]).to_csv(bad, index=False)
     lines: list[str] = []
     run = run_local(settings, data=bad, out=tmp_path / "run", suites=suites_dir, echo=lines.append)
     assert not run.passed
@@ -166,7 +172,7 @@ def test_data_that_fails_its_checks_stops_before_training(
     report = (run.out / "report.md").read_text(encoding="utf-8")
     assert "**Decision: the model must not be registered.**" in report
     assert "Training did not run" in report
-    assert "age" in (run.out / "data_checks.md").read_text(encoding="utf-8")
+    assert column in (run.out / "data_checks.md").read_text(encoding="utf-8")
 
 
 def test_unreadable_data_raises_and_leaves_the_existing_output_untouched(
@@ -215,12 +221,13 @@ def test_text_in_a_numeric_column_fails_the_data_checks_with_the_text_shown(
     settings: Settings, sample_path: Path, suites_dir: Path, tmp_path: Path
 ):
     raw = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
-    raw.loc[5, "age"] = "forty"
+    column = settings.dataset.numeric_features[0]
+    raw.loc[5, column] = "forty"
     raw.to_csv(tmp_path / "in.csv", index=False)
     lines: list[str] = []
     run = run_local(settings, data=tmp_path / "in.csv", out=tmp_path / "run", suites=suites_dir, echo=lines.append)
     assert [(gate.gate, gate.passed) for gate in run.gates] == [("data", False)]
-    assert any("FAILED age: numbers only" in line and "e.g. 'forty' (row 5)" in line for line in lines), lines
+    assert any(f"FAILED {column}: numbers only" in line and "e.g. 'forty' (row 5)" in line for line in lines), lines
     report = (run.out / "data_checks.md").read_text(encoding="utf-8")
     assert "'forty' (row 5)" in report
     assert "nan" not in report
@@ -237,17 +244,20 @@ def lenient_suites(tmp_path: Path) -> Path:
     return directory
 
 
-@pytest.mark.parametrize("columns", [["record_id"], ["event_time"], ["record_id", "event_time"]])
-def test_data_without_id_or_time_columns_is_refused_before_training(
-    columns: list[str], settings: Settings, sample: pd.DataFrame, lenient_suites: Path, tmp_path: Path
+@pytest.mark.skipif(not feature_store_enabled(), reason="without the Feature Store, ids and times are generated")
+@pytest.mark.parametrize("roles", [["record_id"], ["event_time"], ["record_id", "event_time"]])
+def test_with_the_feature_store_data_without_id_or_time_columns_is_refused_before_training(
+    roles: list[str], settings: Settings, sample: pd.DataFrame, lenient_suites: Path, tmp_path: Path
 ):
     # Before, training succeeded and the explain stage then failed with a KeyError.
+    columns = [getattr(settings.dataset, role) for role in roles]
     data = tmp_path / "in.csv"
     sample.drop(columns=columns).to_csv(data, index=False)
     lines: list[str] = []
     with pytest.raises(ProjectError) as caught:
         run_local(settings, data=data, out=tmp_path / "run", suites=lenient_suites, echo=lines.append)
-    assert str(caught.value).startswith(f"{data}: missing column(s) {', '.join(columns)};")
+    named = " or ".join(repr(column) for column in columns)
+    assert str(caught.value).startswith(f"{data}: no {named} column; the Feature Store needs each row's record id")
     assert not any(" train" in line for line in lines)
     assert not (tmp_path / "run").exists()
 
@@ -256,11 +266,14 @@ def test_label_values_other_than_the_two_classes_stop_the_run_before_training(
     settings: Settings, sample: pd.DataFrame, lenient_suites: Path, tmp_path: Path
 ):
     data = tmp_path / "in.csv"
-    sample.loc[sample.index[:25], "income"] = ">50K."
+    label, variant = settings.dataset.label, f"{settings.dataset.positive_label}x"
+    sample[label] = sample[label].astype(object)
+    sample.loc[sample.index[:25], label] = variant
     sample.to_csv(data, index=False)
     with pytest.raises(ProjectError) as caught:
         run_local(settings, data=data, out=tmp_path / "run", suites=lenient_suites, echo=lambda _: None)
     message = str(caught.value)
-    assert message.startswith(f"{data}: label column 'income' holds value(s) outside dataset.classes ['<=50K', '>50K']")
-    assert ": '>50K.' (25) (all values seen:" in message
+    classes = settings.dataset.classes
+    assert message.startswith(f"{data}: label column {label!r} holds value(s) outside dataset.classes {classes}")
+    assert f": {variant!r} (25) (all values seen:" in message
     assert "list every label value under dataset.classes in project.yaml" in message

@@ -22,10 +22,13 @@ from moto.core import DEFAULT_ACCOUNT_ID as MOTO_ACCOUNT
 from {{ cookiecutter.package }} import cli_support
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.model import TrainedModel
+from {{ cookiecutter.package }}.settings import load_settings
 from {{ cookiecutter.package }}.steps import inference
 
 OTHER_ACCOUNT = "111111111111"  # an account apart from moto's default one, where the tests sign in
-GROUP_FILES = ("project.yaml", "infra/endpoint.yaml", "data/sample/adult.csv")
+# The files release commands read: settings, the endpoint stack, and the sample the smoke test sends.
+SAMPLE = load_settings(Path(__file__).resolve().parents[1] / "project.yaml").dataset.sample
+GROUP_FILES = ("project.yaml", "infra/endpoint.yaml", str(SAMPLE))
 
 
 @pytest.fixture
@@ -486,15 +489,17 @@ def test_predict_scores_a_file_with_the_live_endpoint(
     endpoint.answer(inference.output_fn(expected, "application/json")[0])
     out = cli("predict", "--env", "staging", "--data", str(rows), "--json")
     printed = [json.loads(line) for line in out.splitlines()]
-    assert [line["record_id"] for line in printed] == pd.read_csv(rows)["record_id"].astype(str).tolist()
+    record_id = settings.dataset.record_id
+    assert [line[record_id] for line in printed] == pd.read_csv(rows)[record_id].astype(str).tolist()
     assert [line["score"] for line in printed] == [round(float(score), 6) for score in expected]
     sent = endpoint.requests[-1]  # the JSON request the endpoint's handlers take, with the raw features
     assert sent["ContentType"] == "application/json"
     assert np.array_equal(inference.predict_fn(inference.input_fn(sent["Body"], sent["ContentType"]), model), expected)
 
-    pd.read_csv(rows).drop(columns="age").to_csv(tmp_path / "no_age.csv", index=False)
+    feature = settings.dataset.features[0]
+    pd.read_csv(rows).drop(columns=feature).to_csv(tmp_path / "no_age.csv", index=False)
     out = cli("predict", "--env", "staging", "--data", str(tmp_path / "no_age.csv"), expect=2)
-    assert "missing column(s) age" in out
+    assert f"missing column(s) {feature}" in out
     endpoint.answer("<html>502 Bad Gateway</html>")
     two = tmp_path / "two.csv"
     pd.read_csv(rows).head(2).to_csv(two, index=False)  # a new request: a new answer

@@ -16,9 +16,18 @@ from {{ cookiecutter.package }}.settings import Settings, load_settings
 from {{ cookiecutter.package }}.transforms import to_dmatrix
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample" / "adult.csv"
+DATASET = load_settings(ROOT / "project.yaml").dataset
+SAMPLE = ROOT / DATASET.sample
 SUITES = ROOT / "data_checks"
 UNITS = "log-odds of the positive label"
+CHECKS = {
+    (e["type"], e["kwargs"].get("column")): e["kwargs"]
+    for e in json.loads((SUITES / "training.json").read_text(encoding="utf-8"))["expectations"]
+}
+# What the corrupted copy breaks, from the suite: a bounded number, a category with a value set, the label.
+AGE = next(c for c in DATASET.numeric_features if ("expect_column_values_to_be_between", c) in CHECKS)
+SEX = next(c for c in DATASET.categorical_features if ("expect_column_values_to_be_in_set", c) in CHECKS)
+LOWEST = CHECKS["expect_column_values_to_be_between", AGE]["min_value"]
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +39,9 @@ def settings() -> Settings:
 def corrupt_run(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalRun, list[str]]:
     """The local run on a copy of the sample with an impossible age, an unknown category and a missing label."""
     raw = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
-    raw.loc[0, "age"] = "-3"
-    raw.loc[1, "sex"] = "Unknown"
-    raw.loc[2, "income"] = ""
+    raw.loc[0, AGE] = str(int(LOWEST) - 3)
+    raw.loc[1, SEX] = "Unknown-category"
+    raw.loc[2, DATASET.label] = ""
     directory = tmp_path_factory.mktemp("corrupt")
     raw.to_csv(directory / "corrupt.csv", index=False)
     lines: list[str] = []
@@ -74,17 +83,19 @@ def test_bad_data_report_says_why_training_did_not_run(corrupt_run):
     checks = (run.out / "data_checks.md").read_text(encoding="utf-8")
     assert checks.startswith("# Data checks 'training': FAILED")
     failed = [line.split(" | ")[1:3] for line in checks.splitlines() if line.startswith("| **FAIL**")]
-    assert sorted(failed) == [
-        ["age", "expect_column_values_to_be_between"],
-        ["income", "expect_column_values_to_not_be_null"],
-        ["sex", "expect_column_values_to_be_in_set"],
-    ]
+    assert sorted(failed) == sorted(
+        [
+            [AGE, "expect_column_values_to_be_between"],
+            [DATASET.label, "expect_column_values_to_not_be_null"],
+            [SEX, "expect_column_values_to_be_in_set"],
+        ]
+    )
 
 
 def test_bad_data_progress_stops_before_training(corrupt_run):
     _, lines = corrupt_run
     stop = lines.index("Stopping before training: the data failed its checks.")
-    assert any("FAILED sex: expect_column_values_to_be_in_set" in line for line in lines[:stop])
+    assert any(f"FAILED {SEX}: expect_column_values_to_be_in_set" in line for line in lines[:stop])
     after = [line for line in lines[stop + 1 :] if line.startswith("[")]
     assert [line.split(" ")[1].rstrip(":") for line in after] == ["report", "report"]
     assert not any("] train" in line or "] preprocess" in line for line in lines)

@@ -17,11 +17,11 @@ def error_for(path: Path) -> str:
 
 
 def test_real_project_yaml_loads(settings: Settings):
-    assert settings.dataset.label == "income"
-    assert settings.dataset.positive_label == ">50K"
-    assert "age" in settings.dataset.numeric_features
-    assert "sex" in settings.dataset.categorical_features
-    assert 0 < settings.gates.quality["auc"].min < 1
+    dataset = settings.dataset
+    assert dataset.label and dataset.features and dataset.sample.suffix in (".csv", ".parquet")
+    assert dataset.problem_type != "binary" or str(dataset.positive_label) in map(str, dataset.classes)
+    limits = settings.gates.quality.values()
+    assert limits and all(limit.min is not None or limit.max is not None for limit in limits)
 
 
 def test_features_are_numeric_then_categorical(settings: Settings):
@@ -96,18 +96,19 @@ def test_every_problem_is_listed(raw_settings: dict, write_settings):
 
 
 def test_column_listed_twice_is_named(raw_settings: dict, write_settings):
-    raw_settings["dataset"]["categorical_features"].append("age")
+    column = raw_settings["dataset"]["numeric_features"][0]
+    raw_settings["dataset"]["categorical_features"].append(column)
     path = write_settings(raw_settings)
     message = error_for(path)
     assert str(path) in message
     assert "dataset:" in message
-    assert "column 'age' is listed twice" in message
+    assert f"column {column!r} is listed twice" in message
 
 
 def test_label_used_as_a_feature_is_refused(raw_settings: dict, write_settings):
     raw_settings["dataset"]["numeric_features"].append(raw_settings["dataset"]["label"])
     message = error_for(write_settings(raw_settings))
-    assert "column 'income' is listed twice" in message
+    assert f"column {raw_settings['dataset']['label']!r} is listed twice" in message
 
 
 def test_no_feature_columns_is_refused(raw_settings: dict, write_settings):

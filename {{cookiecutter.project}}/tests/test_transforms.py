@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package }}.errors import ProjectError
-from {{ cookiecutter.package }}.settings import Settings
+from {{ cookiecutter.package }}.settings import Dataset, Settings
 from {{ cookiecutter.package }}.transforms import (
     FeatureSpec,
     NotANumber,
@@ -26,15 +26,15 @@ from {{ cookiecutter.package }}.transforms import (
 )
 
 
-def test_clean_returns_the_feature_columns_in_settings_order(tiny_frame: pd.DataFrame, settings: Settings):
-    cleaned = clean_features(tiny_frame, settings.dataset)
-    assert list(cleaned.columns) == settings.dataset.features
+def test_clean_returns_the_feature_columns_in_settings_order(tiny_frame: pd.DataFrame, tiny_dataset: Dataset):
+    cleaned = clean_features(tiny_frame, tiny_dataset)
+    assert list(cleaned.columns) == tiny_dataset.features
     assert cleaned.index.equals(tiny_frame.index)
 
 
-def test_clean_is_idempotent(tiny_frame: pd.DataFrame, settings: Settings):
-    once = clean_features(tiny_frame, settings.dataset)
-    twice = clean_features(once, settings.dataset)
+def test_clean_is_idempotent(tiny_frame: pd.DataFrame, tiny_dataset: Dataset):
+    once = clean_features(tiny_frame, tiny_dataset)
+    twice = clean_features(once, tiny_dataset)
     pd.testing.assert_frame_equal(once, twice)
 
 
@@ -196,18 +196,18 @@ def test_unseen_categories_are_counted_per_column_and_described():
     ]
 
 
-def test_fit_learns_sorted_known_categories_without_missing(tiny_frame: pd.DataFrame, settings: Settings):
-    spec = fit(clean_features(tiny_frame, settings.dataset), settings.dataset)
+def test_fit_learns_sorted_known_categories_without_missing(tiny_frame: pd.DataFrame, tiny_dataset: Dataset):
+    spec = fit(clean_features(tiny_frame, tiny_dataset), tiny_dataset)
     assert spec.categories["workclass"] == ["Self-emp-not-inc", "State-gov"]
     assert spec.categories["occupation"] == ["Adm-clerical", "Exec-managerial", "Handlers-cleaners"]
-    assert spec.numeric == settings.dataset.numeric_features
+    assert spec.numeric == tiny_dataset.numeric_features
     assert spec.label == "income"
     assert spec.positive_label == ">50K"
 
 
-def test_spec_features_are_in_settings_order(tiny_frame: pd.DataFrame, settings: Settings):
-    spec = fit(clean_features(tiny_frame, settings.dataset), settings.dataset)
-    assert spec.features == settings.dataset.features
+def test_spec_features_are_in_settings_order(tiny_frame: pd.DataFrame, tiny_dataset: Dataset):
+    spec = fit(clean_features(tiny_frame, tiny_dataset), tiny_dataset)
+    assert spec.features == tiny_dataset.features
 
 
 def test_encode_maps_known_categories_to_their_index_and_unseen_to_nan():
@@ -264,5 +264,5 @@ def test_require_columns_names_every_missing_column_and_where(tiny_frame: pd.Dat
     assert "race" not in message.split(";")[0]
 
 
-def test_require_columns_accepts_a_complete_frame(tiny_frame: pd.DataFrame, settings: Settings):
-    require_columns(tiny_frame, settings.dataset.features, "data")
+def test_require_columns_accepts_a_complete_frame(tiny_frame: pd.DataFrame, tiny_dataset: Dataset):
+    require_columns(tiny_frame, tiny_dataset.features, "data")

@@ -96,7 +96,9 @@ def features_apply(key: str | None, timeout: float, poll: float, features_dir: P
 
 @features.command("ingest")
 @group_option
-@click.option("--data", type=click.Path(path_type=Path), required=True, help="CSV or Parquet file, or a folder.")
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="CSV or Parquet file, or a folder  [default: dataset.sample]"
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1, max=64), default=8, show_default=True)
 @click.option("--attempts", type=click.IntRange(min=1), default=3, show_default=True, help="Tries per record.")
@@ -113,7 +115,7 @@ def features_apply(key: str | None, timeout: float, poll: float, features_dir: P
 @reports_errors
 def features_ingest(
     key: str,
-    data: Path,
+    data: Path | None,
     batch_size: int,
     workers: int,
     attempts: int,
@@ -129,6 +131,7 @@ def features_ingest(
     from .records import transform
 
     project, aws, [(_path, group)] = _load(settings, key, features_dir)
+    data = data or project.dataset.sample
     frame = with_ids(read_dataset(data, project.dataset), project.dataset, str(data), generate=False)
     suite = load_suite(suite_path(group.data_checks, suites_dir))
     result = validate(frame, suite, data=str(data), dataset=project.dataset)
