@@ -106,6 +106,7 @@ def test_init_on_another_table_makes_a_project_that_checks_it(project: Path, oth
         assert proposed.bias.facets[0].column == "clinic"
     frame = read_dataset(dataset.sample, dataset)
     assert frame[dataset.record_id].is_unique
+    assert dataset.sample.stat().st_mode & 0o044 == (project / "project.yaml").stat().st_mode & 0o044  # readable
     suite = load_suite(project / "data_checks" / "training.json")
     assert validate(frame, suite, dataset=dataset).success
     if feature_store_enabled(project / "features"):
