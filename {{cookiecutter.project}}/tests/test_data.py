@@ -104,7 +104,8 @@ def test_text_in_a_numeric_column_is_kept_as_written_not_made_missing(sample_pat
 def _without_ids(sample_path: Path, settings, folder: Path) -> Path:
     raw = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
     path = folder / "no-ids.csv"
-    raw.drop(columns=[settings.dataset.record_id, settings.dataset.event_time], errors="ignore").to_csv(path, index=False)
+    ids = [settings.dataset.record_id, settings.dataset.event_time]
+    raw.drop(columns=ids, errors="ignore").to_csv(path, index=False)
     return path
 
 
