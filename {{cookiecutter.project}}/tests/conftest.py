@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.data import generated_ids, read_dataset
 from {{ cookiecutter.package }}.settings import Dataset, Settings, load_settings
 from {{ cookiecutter.package }}.steps.evaluate import evaluate
 from {{ cookiecutter.package }}.steps.preprocess import split_dataset, write_splits
@@ -71,7 +71,7 @@ def write_settings(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def _sample(sample_path: Path, settings: Settings) -> pd.DataFrame:
-    return read_dataset(sample_path, settings.dataset)
+    return generated_ids(read_dataset(sample_path, settings.dataset), settings.dataset, str(sample_path))
 
 
 @pytest.fixture

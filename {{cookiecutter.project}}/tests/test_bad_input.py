@@ -149,7 +149,7 @@ def inputs(tmp_path_factory, sample_path: Path, settings_path: Path, project_roo
         "no_label": write("no_label.csv", sample.drop(columns=[label]).to_csv(index=False)),
         "odd_labels": write("odd_labels.csv", odd_labels.to_csv(index=False)),
         "text_numbers": write("text_numbers.csv", text_numbers.to_csv(index=False)),
-        "no_ids": write("no_ids.csv", sample.drop(columns=[record_id]).to_csv(index=False)),
+        "no_ids": write("no_ids.csv", sample.drop(columns=[record_id], errors="ignore").to_csv(index=False)),
         "no_feature": write("no_feature.csv", sample.drop(columns=[first_numeric]).to_csv(index=False)),
         "other_bucket": write("other_bucket.yaml", yaml.safe_dump(no_bucket)),
         "manifests": manifests,

@@ -23,7 +23,7 @@ from {{ cookiecutter.package }}.checks import (
     validate,
     write_report,
 )
-from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.data import generated_ids, read_dataset, with_ids
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.settings import Settings, load_settings
 from {{ cookiecutter.package }}.steps import check_data
@@ -69,13 +69,13 @@ def suites() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def sample(settings: Settings) -> pd.DataFrame:
-    return read_dataset(SAMPLE, settings.dataset)
+    return generated_ids(read_dataset(SAMPLE, settings.dataset), settings.dataset, "sample")
 
 
 @pytest.fixture(scope="module")
 def corrupt_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample as text with five problems, written as a CSV file a user might hand in."""
-    raw = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    raw = with_ids(pd.read_csv(SAMPLE, dtype=str, keep_default_na=False), DATASET, "sample", generate=True)
     raw.loc[OUT_OF_RANGE_AGE, AGE] = str(TOO_BIG)
     raw.loc[UNKNOWN_WORKCLASS, WORKCLASS] = UNKNOWN
     raw.loc[DUPLICATED_ID, RECORD_ID] = raw.loc[DUPLICATED_ID - 1, RECORD_ID]
@@ -88,7 +88,8 @@ def corrupt_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def duplicated_id() -> int:
-    return int(pd.read_csv(SAMPLE, nrows=DUPLICATED_ID)[RECORD_ID].iloc[DUPLICATED_ID - 1])
+    raw = with_ids(pd.read_csv(SAMPLE, nrows=DUPLICATED_ID), DATASET, "sample", generate=True)
+    return int(raw[RECORD_ID].iloc[DUPLICATED_ID - 1])
 
 
 @pytest.fixture(scope="module")

@@ -104,7 +104,8 @@ def test_text_in_a_numeric_column_is_kept_as_written_not_made_missing(sample_pat
 def _without_ids(sample_path: Path, settings, folder: Path) -> Path:
     raw = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
     path = folder / "no-ids.csv"
-    raw.drop(columns=[settings.dataset.record_id, settings.dataset.event_time]).to_csv(path, index=False)
+    ids = [settings.dataset.record_id, settings.dataset.event_time]
+    raw.drop(columns=ids, errors="ignore").to_csv(path, index=False)
     return path
 
 
@@ -112,11 +113,12 @@ def test_without_the_feature_store_missing_ids_and_times_are_generated(tmp_path,
     monkeypatch.chdir(tmp_path)  # no features/ here: the Feature Store is off
     assert not feature_store_enabled()
     path = _without_ids(sample_path, settings, tmp_path)
-    frame = read_dataset(path, settings.dataset)
     dataset = settings.dataset
+    frame = with_ids(read_dataset(path, dataset), dataset, str(path))
     assert frame[dataset.record_id].tolist() == list(range(len(frame)))
     assert frame[dataset.event_time].eq(GENERATED_EVENT_TIME).all()
-    pd.testing.assert_frame_equal(frame, read_dataset(path, settings.dataset))  # the same every time
+    pd.testing.assert_frame_equal(frame, with_ids(read_dataset(path, dataset), dataset, str(path)))  # reproducible
+    assert len(read_dataset(path, dataset, as_of="2000-01-01")) == len(frame)  # a snapshot generates them too
     assert len(point_in_time(frame, dataset, "2000-01-01")) == len(frame)  # any --as-of keeps every row
 
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from {{ cookiecutter.package }}.checks import load_suite, validate
 from {{ cookiecutter.package }}.cli import main
-from {{ cookiecutter.package }}.data import GENERATED_EVENT_TIME, feature_store_enabled, read_dataset
+from {{ cookiecutter.package }}.data import GENERATED_EVENT_TIME, feature_store_enabled, generated_ids, read_dataset
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.profiling import profile
 from {{ cookiecutter.package }}.proposals import REPLACED, blocks, merge
@@ -73,7 +73,7 @@ def test_init_on_the_sample_proposes_settings_and_suites_it_passes(project: Path
     assert proposed.dataset.problem_type == dataset.problem_type
     assert sorted(map(str, proposed.dataset.classes or [])) == sorted(map(str, dataset.classes or []))
     assert set(proposed.dataset.features) <= set(dataset.features) | set(facets)
-    frame = read_dataset(proposed.dataset.sample, proposed.dataset)
+    frame = generated_ids(read_dataset(proposed.dataset.sample, proposed.dataset), proposed.dataset, "sample")
     for name in ("training", "inference"):
         suite = load_suite(project / "data_checks" / f"{name}.json")
         assert all(entry["meta"]["notes"] for entry in suite["expectations"])
@@ -104,8 +104,9 @@ def test_init_on_another_table_makes_a_project_that_checks_it(project: Path, oth
     assert "gates.quality.auc.min is 0.7" in result.output
     if proposed.bias is not None:
         assert proposed.bias.facets[0].column == "clinic"
-    frame = read_dataset(dataset.sample, dataset)
+    frame = generated_ids(read_dataset(dataset.sample, dataset), dataset, "sample")
     assert frame[dataset.record_id].is_unique
+    assert dataset.sample.stat().st_mode & 0o044 == (project / "project.yaml").stat().st_mode & 0o044  # readable
     suite = load_suite(project / "data_checks" / "training.json")
     assert validate(frame, suite, dataset=dataset).success
     if feature_store_enabled(project / "features"):
@@ -120,7 +121,7 @@ def test_init_on_another_table_makes_a_project_that_checks_it(project: Path, oth
 def test_a_label_value_outside_dataset_classes_fails_the_training_suite(project: Path, other_data: Path):
     assert init("--data", other_data, "--label", "target", "--force").exit_code == 0
     dataset = load_settings(project / "project.yaml").dataset
-    frame = read_dataset(dataset.sample, dataset)
+    frame = generated_ids(read_dataset(dataset.sample, dataset), dataset, "sample")
     frame.loc[3, dataset.label] = 2
     result = validate(frame, load_suite(project / "data_checks" / "training.json"), dataset=dataset)
     [failure] = result.failures

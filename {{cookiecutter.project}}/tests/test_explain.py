@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.data import generated_ids, read_dataset
 from {{ cookiecutter.package }}.explain import (
     explain_rows,
     global_explanation,
@@ -43,7 +43,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="module")
 def sample(settings: Settings) -> pd.DataFrame:
     """The sample as the CLI reads it (raw text categories, '?' for unknown)."""
-    return read_dataset(SAMPLE, settings.dataset)
+    return generated_ids(read_dataset(SAMPLE, settings.dataset), settings.dataset, str(SAMPLE))
 
 
 @pytest.fixture(scope="module")

@@ -489,8 +489,9 @@ def test_predict_scores_a_file_with_the_live_endpoint(
     endpoint.answer(inference.output_fn(expected, "application/json")[0])
     out = cli("predict", "--env", "staging", "--data", str(rows), "--json")
     printed = [json.loads(line) for line in out.splitlines()]
-    record_id = settings.dataset.record_id
-    assert [line[record_id] for line in printed] == pd.read_csv(rows)[record_id].astype(str).tolist()
+    record_id, written = settings.dataset.record_id, pd.read_csv(rows)
+    ids = written[record_id] if record_id in written.columns else pd.Series(range(len(written)))  # else positions
+    assert [line[record_id] for line in printed] == ids.astype(str).tolist()
     assert [line["score"] for line in printed] == [round(float(score), 6) for score in expected]
     sent = endpoint.requests[-1]  # the JSON request the endpoint's handlers take, with the raw features
     assert sent["ContentType"] == "application/json"

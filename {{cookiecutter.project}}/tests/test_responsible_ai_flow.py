@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.data import generated_ids, read_dataset
 from {{ cookiecutter.package }}.local import EXPLAINED_ROWS, LocalRun, run_local
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.settings import Settings, load_settings
@@ -146,7 +146,7 @@ def test_explained_predictions_add_up_to_the_saved_model_score(clean_run: LocalR
     items = explained["explanations"]
     assert len(items) == EXPLAINED_ROWS
     # The ids are record ids of the sample: look the rows up and score them with the saved model.
-    sample = read_dataset(SAMPLE, settings.dataset)
+    sample = generated_ids(read_dataset(SAMPLE, settings.dataset), settings.dataset, str(SAMPLE))
     by_id = sample.set_index(settings.dataset.record_id)
     rows = by_id.loc[[item["id"] for item in items]]
     model = TrainedModel.load(clean_run.out / "model")

@@ -152,12 +152,13 @@ def checks() -> None:
 def checks_run(suite: str, data: Path | None, report: Path | None, suites_dir: Path, settings: Path) -> None:
     """Validate DATA against a suite; exit 1 when an expectation fails."""
     from .checks import load_suite, suite_path, validate, write_report
-    from .data import read_dataset
+    from .data import generated_ids, read_dataset
 
     expectations = load_suite(suite_path(suite, suites_dir))
     dataset = load_settings(settings).dataset
     data = data or dataset.sample
-    result = validate(read_dataset(data, dataset), expectations, data=str(data), dataset=dataset)
+    frame = generated_ids(read_dataset(data, dataset), dataset, str(data))
+    result = validate(frame, expectations, data=str(data), dataset=dataset)
     click.echo(result.summary())
     if report:
         click.echo(f"Report: {write_report(result, report)}")
@@ -185,12 +186,12 @@ def explain(
     import json
 
     from . import explain as shap
-    from .data import read_dataset
+    from .data import generated_ids, read_dataset
     from .model import TrainedModel
 
     dataset = load_settings(settings).dataset
     model = TrainedModel.load(model_dir)
-    frame = read_dataset(data, dataset)
+    frame = generated_ids(read_dataset(data, dataset), dataset, str(data))  # a generated id is the row number
     if ids:
         if dataset.record_id not in frame.columns:
             raise ProjectError(f"{data}: no '{dataset.record_id}' column to look up --id values")

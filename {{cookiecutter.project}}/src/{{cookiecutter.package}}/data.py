@@ -32,6 +32,12 @@ def feature_store_enabled(features_dir: Path = FEATURES_DIR) -> bool:
     return package and any(Path(features_dir).glob("*.yaml"))
 
 
+def generated_ids(frame: pd.DataFrame, dataset: Dataset, where: str) -> pd.DataFrame:
+    """Without the Feature Store, the frame with any missing record id and event time generated
+    (with_ids); with it, the frame as it is, for the data checks to report what is missing."""
+    return frame if feature_store_enabled() else with_ids(frame, dataset, where, generate=True)
+
+
 def with_ids(frame: pd.DataFrame, dataset: Dataset, where: str, generate: bool | None = None) -> pd.DataFrame:
     """The frame with dataset.record_id and dataset.event_time. A missing one is generated when the
     Feature Store is off (record id: the row number, 0-based; event time: GENERATED_EVENT_TIME);
@@ -44,6 +50,8 @@ def with_ids(frame: pd.DataFrame, dataset: Dataset, where: str, generate: bool |
             "each row's record id and event time (ISO 8601 date or date-time): add the column(s) to the data, "
             "or name existing ones in project.yaml dataset.record_id / dataset.event_time"
         )
+    if missing:
+        frame = frame.copy()  # the caller's frame stays as it was
     if dataset.record_id in missing:
         frame.insert(0, dataset.record_id, pd.RangeIndex(len(frame)))
     if dataset.event_time in missing:
@@ -71,13 +79,14 @@ def read_dataset(path: Path, dataset: Dataset, as_of: str | None = None) -> pd.D
     The data checks report it with its rows, and training and scoring refuse it
     (transforms.NotANumber). frame.attrs[NUMERIC_COLUMNS] names the numeric columns.
 
-    Without the Feature Store, a missing record id or event time column is generated (with_ids).
+    The record id and event time are left as the file has them (the training flow adds missing
+    ones where it needs them: with_ids), except for a snapshot `as_of`, which needs them.
 
     Feature Store offline-store data (Parquet with write_time, is_deleted) and any data read
     with `as_of` become a point-in-time snapshot: one row per record, as known at that time."""
     frame = read_table(path, dataset.categorical_features)
-    if not feature_store_enabled():
-        frame = with_ids(frame, dataset, str(path), generate=True)
+    if as_of:
+        frame = generated_ids(frame, dataset, str(path))
     if as_of or set(STORE_COLUMNS) <= set(frame.columns):
         frame = point_in_time(frame, dataset, as_of, where=str(path))
     numeric = [column for column in dataset.numeric_features if column in frame.columns]

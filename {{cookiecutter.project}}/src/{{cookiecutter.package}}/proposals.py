@@ -700,9 +700,20 @@ def apply(plan: Plan, root: Path) -> list[str]:
         elif change.copy_from is not None:
             _copy(change.copy_from, target)
         else:
+            mode = target.stat().st_mode & 0o777 if target.exists() else _default_mode()
             write_file(target, change.new, option="data init")
+            target.chmod(mode)  # written via a private temporary file (0600): keep the file's own mode
         written.append(f"{change.path}" + (" (deleted)" if change.new is None else ""))
     return written
+
+
+def _default_mode() -> int:
+    """A new file's mode as `touch` would make it (0666 less the umask)."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -716,6 +727,7 @@ def _copy(source: Path, target: Path) -> None:
     os.close(handle)
     try:
         shutil.copyfile(source, temporary)
+        os.chmod(temporary, _default_mode())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..checks import load_suite, validate, write_report
-from ..data import cutoff, read_dataset
+from ..data import cutoff, generated_ids, read_dataset
 from ..settings import DEFAULT_PATH, load_settings
 
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings(args.settings)
     frame = read_dataset(args.data, settings.dataset, as_of=cutoff(args.as_of))
+    frame = generated_ids(frame, settings.dataset, str(args.data))
     result = validate(frame, load_suite(args.suite), data=str(args.data), dataset=settings.dataset)
     args.output.mkdir(parents=True, exist_ok=True)
     write_report(result, args.output / "report.md")
