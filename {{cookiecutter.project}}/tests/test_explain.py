@@ -20,7 +20,7 @@ from {{ cookiecutter.package }}.explain import (
     shap_values,
 )
 from {{ cookiecutter.package }}.model import TrainedModel
-from {{ cookiecutter.package }}.settings import Settings, load_settings
+from {{ cookiecutter.package }}.settings import Dataset, Hyperparameters, Settings, load_settings
 from {{ cookiecutter.package }}.steps.preprocess import split_dataset
 from {{ cookiecutter.package }}.steps.train import train
 from {{ cookiecutter.package }}.transforms import to_dmatrix
@@ -32,7 +32,12 @@ ROWS = len(pd.read_csv(SAMPLE, usecols=[0]))
 NUMBER = DATASET.numeric_features[0]
 CATEGORY = (DATASET.categorical_features or [None])[0]
 COMMAND = "{{ cookiecutter.project }}"
-UNITS = "log-odds of the positive label"
+# What a SHAP value is measured in, per problem type: the raw score the trees add up to.
+UNITS = {
+    "binary": "log-odds of the positive label",
+    "multiclass": "log-odds of each class (softmax gives the probabilities)",
+    "regression": "the label's units",
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,71 +70,175 @@ def model_dir(model: TrainedModel, tmp_path_factory: pytest.TempPathFactory) -> 
     return directory
 
 
+# The same checks run on the project's model (its own problem type, on its sample) and on small
+# synthetic models of every type, so each bake explains binary, multiclass and regression models.
+SYNTHETIC = {
+    "binary": Dataset(
+        sample="synthetic.csv", label="y", classes=["no", "yes"], positive_label="yes",
+        numeric_features=["x", "z"], categorical_features=["c"],
+    ),
+    "multiclass": Dataset(
+        sample="synthetic.csv", label="y", problem_type="multiclass", classes=["low", "mid", "high"],
+        numeric_features=["x", "z"], categorical_features=["c"],
+    ),
+    "regression": Dataset(
+        sample="synthetic.csv", label="y", problem_type="regression",
+        numeric_features=["x", "z"], categorical_features=["c"],
+    ),
+}  # fmt: skip
+
+
+def synthetic_rows(kind: str, count: int, seed: int) -> pd.DataFrame:
+    """x drives the label (binary: x >= 5; multiclass: its third; regression: 3x + c's offset + noise),
+    z is noise; a few cells are missing, as in real files."""
+    rng = np.random.default_rng(seed)
+    x, z, c = rng.uniform(0, 10, count), rng.normal(0, 1, count), rng.choice(["p", "q", "r"], count)
+    if kind == "binary":  # labels encoded as the steps see them: a class's position in dataset.classes
+        y = (x + rng.normal(0, 1, count) >= 5).astype(int)
+    elif kind == "multiclass":
+        y = np.minimum(x // (10 / 3), 2).astype(int)
+    else:
+        y = 3 * x + (c == "q") * 4 + rng.normal(0, 1, count)
+    frame = pd.DataFrame({"record_id": np.arange(count) + 1000, "y": y, "x": x, "z": z, "c": c})
+    frame.loc[frame.index[::17], "z"] = np.nan
+    frame.loc[frame.index[::19], "c"] = None
+    return frame
+
+
+@pytest.fixture(scope="module", params=list(SYNTHETIC))
+def synthetic(request) -> tuple[TrainedModel, pd.DataFrame]:
+    """A small model of each problem type, whatever project.yaml's, and rows it did not train on."""
+    kind = request.param
+    quick = Hyperparameters(num_round=20, early_stopping_rounds=5, max_depth=3, eta=0.5, seed=1)
+    trained = train(synthetic_rows(kind, 300, 1), synthetic_rows(kind, 100, 2), SYNTHETIC[kind], quick)
+    return trained.model, synthetic_rows(kind, 40, 3)
+
+
 def margin(model: TrainedModel, rows: pd.DataFrame) -> np.ndarray:
-    """The model's raw score (log-odds) straight from the booster."""
+    """The model's raw score straight from the booster: log-odds (binary), one log-odds per class
+    (multiclass, rows x classes) or the prediction itself (regression)."""
     return model.booster.predict(to_dmatrix(rows, model.spec), output_margin=True)
 
 
-@pytest.mark.parametrize("which", ["cleaned test split", "raw sample rows with missing values"])
-def test_shap_values_add_up_to_the_raw_margin(which: str, model: TrainedModel, held_out, sample):
-    rows = held_out if which.startswith("cleaned") else sample.head(300)
+def through_the_link(model: TrainedModel, margins: np.ndarray) -> np.ndarray:
+    """What the model predicts from its raw score: logistic, softmax, or the score itself."""
+    kind = model.spec.problem_type
+    if kind == "binary":
+        return 1 / (1 + np.exp(-margins))
+    if kind == "multiclass":
+        exponentials = np.exp(margins - margins.max(axis=1, keepdims=True))
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
+    return margins
+
+
+def explained_score(model: TrainedModel, rows: pd.DataFrame) -> tuple[np.ndarray, list | None]:
+    """The score explain_rows reports per row, and (multiclass) the class it explains: the positive
+    label's probability, the predicted class's probability, or the predicted value."""
+    predictions = model.predict(rows)
+    if model.spec.problem_type != "multiclass":
+        return predictions, None
+    chosen = predictions.argmax(axis=1)
+    return predictions[np.arange(len(rows)), chosen], [model.spec.class_names[i] for i in chosen]
+
+
+def check_values_add_up(model: TrainedModel, rows: pd.DataFrame) -> None:
     values, expected = shap_values(model, rows)
-    assert values.shape == (len(rows), len(model.spec.features))
-    np.testing.assert_allclose(expected + values.sum(axis=1), margin(model, rows), atol=1e-4)
+    per_class = [len(model.spec.class_names)] if model.spec.problem_type == "multiclass" else []
+    assert values.shape == (len(rows), *per_class, len(model.spec.features))
+    np.testing.assert_allclose(np.asarray(expected) + values.sum(axis=-1), margin(model, rows), atol=1e-4)
 
 
-def test_the_score_is_the_logistic_of_the_margin(model: TrainedModel, held_out: pd.DataFrame):
-    np.testing.assert_allclose(model.predict_proba(held_out), 1 / (1 + np.exp(-margin(model, held_out))), atol=1e-6)
-
-
-def test_global_explanation_ranks_every_feature_by_mean_absolute_shap(
-    model: TrainedModel, held_out: pd.DataFrame, settings: Settings
-):
-    result = global_explanation(model, held_out)
+def check_global(model: TrainedModel, rows: pd.DataFrame) -> None:
+    kind, names = model.spec.problem_type, model.spec.features
+    result = global_explanation(model, rows)
     assert result["version"] == "1.0"
     shap = result["explanations"]["tree_shap"]
-    assert shap["label"] == settings.dataset.label
-    assert shap["positive_label"] == settings.dataset.positive_label
-    assert shap["units"] == UNITS
-    assert shap["rows"] == len(held_out)
+    assert (shap["label"], shap["positive_label"]) == (model.spec.label, model.spec.positive_label)
+    assert (shap["problem_type"], shap["units"], shap["rows"]) == (kind, UNITS[kind], len(rows))
+    contributions = model.booster.predict(to_dmatrix(rows, model.spec), pred_contribs=True)
+    # The last column is the bias term; multiclass has one block of contributions per class.
+    mean_abs = np.abs(contributions[..., :-1]).mean(axis=0)
+    expected = contributions[0, ..., -1]
+    if kind == "multiclass":
+        per_class = shap["per_class_shap_values"]
+        assert list(per_class) == [str(name) for name in model.spec.class_names]
+        for (name, importance), values in zip(per_class.items(), mean_abs, strict=True):
+            assert list(importance.values()) == sorted(importance.values(), reverse=True), name
+            assert importance == pytest.approx(dict(zip(names, values.tolist(), strict=True)), abs=1e-6), name
+        mean_abs = mean_abs.sum(axis=0)  # the global ranking sums the classes
+    else:
+        assert "per_class_shap_values" not in shap
+    assert shap["expected_value"] == pytest.approx(expected.tolist())
     importance = shap["global_shap_values"]
-    assert sorted(importance) == sorted(settings.dataset.features)
+    assert sorted(importance) == sorted(names)
     assert list(importance.values()) == sorted(importance.values(), reverse=True)
-    contributions = model.booster.predict(to_dmatrix(held_out, model.spec), pred_contribs=True)
-    mean_abs = np.abs(contributions[:, :-1]).mean(axis=0)
-    for name, value in zip(model.spec.features, mean_abs, strict=True):
+    for name, value in zip(names, mean_abs, strict=True):
         assert importance[name] == pytest.approx(value, abs=1e-6), name
-    assert shap["expected_value"] == pytest.approx(float(contributions[0, -1]))
     assert max(importance.values()) > 0
     json.dumps(result)  # plain JSON types only
 
 
-def test_explain_rows_carries_ids_scores_and_every_contribution(
-    model: TrainedModel, held_out: pd.DataFrame, sample: pd.DataFrame, settings: Settings
-):
-    rows = held_out.iloc[:6]
-    ids = sample.loc[rows.index, settings.dataset.record_id].tolist()
+def check_rows(model: TrainedModel, rows: pd.DataFrame, ids: list) -> None:
+    kind = model.spec.problem_type
     result = explain_rows(model, rows, ids=ids)
-    assert (result["method"], result["units"], result["label"]) == ("tree_shap", UNITS, settings.dataset.label)
-    assert result["positive_label"] == settings.dataset.positive_label
+    assert (result["method"], result["units"], result["label"]) == ("tree_shap", UNITS[kind], model.spec.label)
+    assert (result["problem_type"], result["positive_label"]) == (kind, model.spec.positive_label)
     explanations = result["explanations"]
     assert [item["id"] for item in explanations] == ids
-    assert all(isinstance(item["id"], int) for item in explanations), "numpy ids become plain JSON numbers"
-    scores = model.predict_proba(rows)
+    assert not any(isinstance(item["id"], np.generic) for item in explanations), "numpy ids become plain JSON"
+    scores, classes = explained_score(model, rows)
     assert [item["score"] for item in explanations] == pytest.approx(scores.tolist(), abs=1e-6)
     margins = margin(model, rows)
+    expected = result["expected_value"]
+    if kind == "multiclass":
+        # Each row is explained for its predicted class, in that class's log-odds, from its base.
+        assert [item["class"] for item in explanations] == classes
+        positions = [model.spec.class_names.index(name) for name in classes]
+        assert [item["expected_value"] for item in explanations] == [expected[i] for i in positions]
+        margins = margins[np.arange(len(rows)), positions]
+    else:
+        assert not any({"class", "expected_value"} & set(item) for item in explanations)
     for position, item in enumerate(explanations):
         contributions = item["contributions"]
         assert sorted(c["feature"] for c in contributions) == sorted(model.spec.features)
         sizes = [abs(c["shap_value"]) for c in contributions]
         assert sizes == sorted(sizes, reverse=True), "largest contribution first"
-        total = result["expected_value"] + sum(c["shap_value"] for c in contributions)
+        total = item.get("expected_value", expected) + sum(c["shap_value"] for c in contributions)
         assert total == pytest.approx(float(margins[position]), abs=1e-4)
         row = rows.iloc[position]
         for c in contributions:
             value = row[c["feature"]]
             assert c["value"] == (None if pd.isna(value) else value), c["feature"]
     json.dumps(result)
+
+
+@pytest.mark.parametrize("which", ["cleaned test split", "raw sample rows with missing values"])
+def test_shap_values_add_up_to_the_raw_margin(which: str, model: TrainedModel, held_out, sample):
+    check_values_add_up(model, held_out if which.startswith("cleaned") else sample.head(300))
+
+
+def test_the_score_is_the_raw_margin_through_the_link_function(model: TrainedModel, held_out: pd.DataFrame):
+    np.testing.assert_allclose(model.predict(held_out), through_the_link(model, margin(model, held_out)), atol=1e-6)
+
+
+def test_global_explanation_ranks_every_feature_by_mean_absolute_shap(model: TrainedModel, held_out: pd.DataFrame):
+    check_global(model, held_out)
+
+
+def test_explain_rows_carries_ids_scores_and_every_contribution(
+    model: TrainedModel, held_out: pd.DataFrame, sample: pd.DataFrame, settings: Settings
+):
+    rows = held_out.iloc[:6]
+    ids = list(sample.loc[rows.index, settings.dataset.record_id].to_numpy())  # numpy scalars, as a frame holds them
+    check_rows(model, rows, ids)
+
+
+def test_every_problem_type_is_explained_in_its_own_raw_score(synthetic: tuple[TrainedModel, pd.DataFrame]):
+    model, rows = synthetic
+    np.testing.assert_allclose(model.predict(rows), through_the_link(model, margin(model, rows)), atol=1e-6)
+    check_values_add_up(model, rows)
+    check_global(model, rows)
+    check_rows(model, rows.iloc[:8], list(rows["record_id"].to_numpy()[:8]))
 
 
 def test_explain_rows_uses_the_index_when_no_ids_are_given(model: TrainedModel, held_out: pd.DataFrame):
@@ -157,6 +266,14 @@ def run_command(*arguments) -> subprocess.CompletedProcess:
     return subprocess.run([found, *map(str, arguments)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+def header(record_id: str, item: dict, base: float) -> str:
+    """The line the CLI prints above a row's contributions, for the project's problem type."""
+    if DATASET.problem_type == "regression":
+        return f"{record_id} {item['id']}: prediction {item['score']:.4f} (base value {base:.3f})"
+    chosen = f"class {item['class']}, " if DATASET.problem_type == "multiclass" else ""
+    return f"{record_id} {item['id']}: {chosen}score {item['score']:.4f} (base log-odds {base:.3f})"
+
+
 def test_explain_cli_prints_and_writes_the_rows_asked_for(
     model_dir: Path, model: TrainedModel, sample: pd.DataFrame, settings: Settings, tmp_path: Path
 ):
@@ -168,14 +285,29 @@ def test_explain_cli_prints_and_writes_the_rows_asked_for(
     expected_ids = [sample[record_id].iloc[3], sample[record_id].iloc[10]]
     written = json.loads(out.read_text(encoding="utf-8"))
     assert [item["id"] for item in written["explanations"]] == expected_ids
-    scores = model.predict_proba(sample.iloc[[3, 10]])
+    scores, classes = explained_score(model, sample.iloc[[3, 10]])
     assert [item["score"] for item in written["explanations"]] == pytest.approx(scores.tolist(), abs=1e-6)
+    if classes is not None:
+        assert [item["class"] for item in written["explanations"]] == classes
     lines = result.stdout.splitlines()
     for item in written["explanations"]:
-        header = f"{record_id} {item['id']}: score {item['score']:.4f} (base log-odds {written['expected_value']:.3f})"
-        assert header in lines
+        line = header(record_id, item, item.get("expected_value", written["expected_value"]))
+        assert line in lines
         top = item["contributions"][0]
-        assert lines[lines.index(header) + 1] == f"  {top['shap_value']:+.4f}  {top['feature']} = {top['value']}"
+        assert lines[lines.index(line) + 1] == f"  {top['shap_value']:+.4f}  {top['feature']} = {top['value']}"
+    assert lines[-1] == f"Wrote {out}"
+
+
+def test_explain_cli_without_rows_ranks_every_feature_over_the_file(model_dir: Path, model: TrainedModel, tmp_path):
+    out = tmp_path / "global.json"
+    result = run_command("explain", "--data", SAMPLE, "--model-dir", model_dir, "--out", out)
+    assert result.returncode == 0, result.stderr
+    shap = json.loads(out.read_text(encoding="utf-8"))["explanations"]["tree_shap"]
+    assert shap["rows"] == ROWS
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"mean |SHAP value| over {ROWS:,} rows ({UNITS[DATASET.problem_type]}):"
+    assert lines[1:-1] == [f"  {value:.4f}  {name}" for name, value in shap["global_shap_values"].items()]
+    assert sorted(shap["global_shap_values"]) == sorted(model.spec.features)
     assert lines[-1] == f"Wrote {out}"
 
 
@@ -246,4 +378,4 @@ def test_explain_cli_scores_an_unseen_category_as_missing_with_a_warning(
     ]
     as_missing = sample.iloc[[3]].assign(**{CATEGORY: np.nan})
     [item] = json.loads(out.read_text(encoding="utf-8"))["explanations"]
-    assert item["score"] == pytest.approx(float(model.predict_proba(as_missing)[0]), abs=1e-6)
+    assert item["score"] == pytest.approx(float(explained_score(model, as_missing)[0][0]), abs=1e-6)

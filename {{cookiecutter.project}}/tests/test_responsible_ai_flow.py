@@ -19,15 +19,26 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASET = load_settings(ROOT / "project.yaml").dataset
 SAMPLE = ROOT / DATASET.sample
 SUITES = ROOT / "data_checks"
-UNITS = "log-odds of the positive label"
+KIND = DATASET.problem_type
+UNITS = {
+    "binary": "log-odds of the positive label",
+    "multiclass": "log-odds of each class (softmax gives the probabilities)",
+    "regression": "the label's units",
+}[KIND]
 CHECKS = {
     (e["type"], e["kwargs"].get("column")): e["kwargs"]
     for e in json.loads((SUITES / "training.json").read_text(encoding="utf-8"))["expectations"]
 }
-# What the corrupted copy breaks, from the suite: a bounded number, a category with a value set, the label.
+# What the corrupted copy breaks, from the suite: a bounded number, a category with a value set (when
+# the data has one), the label. Each is one failed expectation.
 AGE = next(c for c in DATASET.numeric_features if ("expect_column_values_to_be_between", c) in CHECKS)
-SEX = next(c for c in DATASET.categorical_features if ("expect_column_values_to_be_in_set", c) in CHECKS)
+SEX = next((c for c in DATASET.categorical_features if ("expect_column_values_to_be_in_set", c) in CHECKS), None)
 LOWEST = CHECKS["expect_column_values_to_be_between", AGE]["min_value"]
+BROKEN = [
+    [AGE, "expect_column_values_to_be_between"],
+    [DATASET.label, "expect_column_values_to_not_be_null"],
+    *([[SEX, "expect_column_values_to_be_in_set"]] if SEX else []),
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +48,11 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def corrupt_run(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalRun, list[str]]:
-    """The local run on a copy of the sample with an impossible age, an unknown category and a missing label."""
+    """The local run on a copy of the sample with a number below its range, an unknown category and a missing label."""
     raw = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
-    raw.loc[0, AGE] = str(int(LOWEST) - 3)
-    raw.loc[1, SEX] = "Unknown-category"
+    raw.loc[0, AGE] = str(LOWEST - 3)
+    if SEX:
+        raw.loc[1, SEX] = "Unknown-category"
     raw.loc[2, DATASET.label] = ""
     directory = tmp_path_factory.mktemp("corrupt")
     raw.to_csv(directory / "corrupt.csv", index=False)
@@ -63,8 +75,10 @@ def test_bad_data_stops_the_run_at_the_data_gate(corrupt_run):
     run, _ = corrupt_run
     assert not run.passed
     [gate] = run.gates
-    assert (gate.gate, gate.passed, gate.value) == ("data", False, 3.0)
-    assert gate.message.startswith("data gate FAILED: failed expectations in 'training' 3, expected = 0; fix the data")
+    assert (gate.gate, gate.passed, gate.value) == ("data", False, len(BROKEN))
+    assert gate.message.startswith(
+        f"data gate FAILED: failed expectations in 'training' {len(BROKEN)}, expected = 0; fix the data"
+    )
 
 
 def test_bad_data_leaves_a_report_but_no_model(corrupt_run):
@@ -78,24 +92,19 @@ def test_bad_data_report_says_why_training_did_not_run(corrupt_run):
     run, _ = corrupt_run
     report = (run.out / "report.md").read_text(encoding="utf-8")
     assert "**Decision: the model must not be registered.**" in report
-    assert "- data gate FAILED: failed expectations in 'training' 3" in report
+    assert f"- data gate FAILED: failed expectations in 'training' {len(BROKEN)}" in report
     assert "Training did not run: the data failed its checks. Details: [data_checks.md](data_checks.md)." in report
     checks = (run.out / "data_checks.md").read_text(encoding="utf-8")
     assert checks.startswith("# Data checks 'training': FAILED")
     failed = [line.split(" | ")[1:3] for line in checks.splitlines() if line.startswith("| **FAIL**")]
-    assert sorted(failed) == sorted(
-        [
-            [AGE, "expect_column_values_to_be_between"],
-            [DATASET.label, "expect_column_values_to_not_be_null"],
-            [SEX, "expect_column_values_to_be_in_set"],
-        ]
-    )
+    assert sorted(failed) == sorted(BROKEN)
 
 
 def test_bad_data_progress_stops_before_training(corrupt_run):
     _, lines = corrupt_run
     stop = lines.index("Stopping before training: the data failed its checks.")
-    assert any(f"FAILED {SEX}: expect_column_values_to_be_in_set" in line for line in lines[:stop])
+    for column, expectation in BROKEN:
+        assert any(f"FAILED {column}: {expectation}" in line for line in lines[:stop]), column
     after = [line for line in lines[stop + 1 :] if line.startswith("[")]
     assert [line.split(" ")[1].rstrip(":") for line in after] == ["report", "report"]
     assert not any("] train" in line or "] preprocess" in line for line in lines)
@@ -112,6 +121,7 @@ def test_explainability_json_ranks_every_feature(clean_run: LocalRun, settings: 
     explanation = read_json(clean_run.out / "explainability.json")
     assert explanation["version"] == "1.0"
     shap = explanation["explanations"]["tree_shap"]
+    per_class = {"aggregation", "per_class_shap_values"} if KIND == "multiclass" else set()
     assert set(shap) == {
         "label",
         "positive_label",
@@ -120,10 +130,12 @@ def test_explainability_json_ranks_every_feature(clean_run: LocalRun, settings: 
         "rows",
         "expected_value",
         "global_shap_values",
+        *per_class,
     }
-    assert (shap["label"], shap["positive_label"], shap["units"]) == (
+    assert (shap["label"], shap["positive_label"], shap["problem_type"], shap["units"]) == (
         settings.dataset.label,
         settings.dataset.positive_label,
+        KIND,
         UNITS,
     )
     test_rows = len(pd.read_csv(clean_run.out / "data" / "test" / "test.csv"))
@@ -132,15 +144,22 @@ def test_explainability_json_ranks_every_feature(clean_run: LocalRun, settings: 
     assert sorted(importance) == sorted(settings.dataset.features)
     assert list(importance.values()) == sorted(importance.values(), reverse=True)
     assert all(value >= 0 for value in importance.values())
+    if KIND == "multiclass":  # the global ranking sums each class's mean |SHAP value|
+        classes = shap["per_class_shap_values"]
+        assert list(classes) == [str(name) for name in settings.dataset.classes]
+        for name in importance:
+            assert importance[name] == pytest.approx(sum(values[name] for values in classes.values()), abs=1e-5)
 
 
 def test_explained_predictions_add_up_to_the_saved_model_score(clean_run: LocalRun, settings: Settings):
     explained = read_json(clean_run.out / "explained_predictions.json")
-    assert {key: explained[key] for key in ("version", "method", "label", "positive_label", "units")} == {
+    keys = ("version", "method", "label", "positive_label", "problem_type", "units")
+    assert {key: explained[key] for key in keys} == {
         "version": "1.0",
         "method": "tree_shap",
         "label": settings.dataset.label,
         "positive_label": settings.dataset.positive_label,
+        "problem_type": KIND,
         "units": UNITS,
     }
     items = explained["explanations"]
@@ -151,16 +170,24 @@ def test_explained_predictions_add_up_to_the_saved_model_score(clean_run: LocalR
     rows = by_id.loc[[item["id"] for item in items]]
     model = TrainedModel.load(clean_run.out / "model")
     margins = model.booster.predict(to_dmatrix(rows, model.spec), output_margin=True)
-    scores = model.predict_proba(rows)
+    scores = model.predict(rows)
+    if KIND == "multiclass":
+        # Each row is explained for its predicted class: its probability, in that class's log-odds.
+        chosen = scores.argmax(axis=1)
+        everywhere = np.arange(len(rows))
+        scores, margins, bases = scores[everywhere, chosen], margins[everywhere, chosen], explained["expected_value"]
+        assert [item["class"] for item in items] == [model.spec.class_names[i] for i in chosen]
+        assert [item["expected_value"] for item in items] == [bases[i] for i in chosen]
     for item, row_margin, score in zip(items, margins, scores, strict=True):
-        assert set(item) == {"id", "score", "contributions"}
+        extra = {"class", "expected_value"} if KIND == "multiclass" else set()
+        assert set(item) == {"id", "score", "contributions", *extra}
         assert item["score"] == pytest.approx(float(score), abs=1e-6)
         contributions = item["contributions"]
         assert [set(c) for c in contributions] == [{"feature", "value", "shap_value"}] * len(settings.dataset.features)
         assert sorted(c["feature"] for c in contributions) == sorted(settings.dataset.features)
-        total = explained["expected_value"] + sum(c["shap_value"] for c in contributions)
+        total = item.get("expected_value", explained["expected_value"]) + sum(c["shap_value"] for c in contributions)
         assert total == pytest.approx(float(row_margin), abs=1e-4)
-    assert np.isfinite(explained["expected_value"])
+    assert np.isfinite(explained["expected_value"]).all()
 
 
 def test_the_report_links_the_explanations(clean_run: LocalRun):

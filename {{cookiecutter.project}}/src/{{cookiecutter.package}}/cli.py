@@ -210,13 +210,20 @@ def explain(
         labels = selected[dataset.record_id].tolist() if dataset.record_id in frame.columns else list(rows)
         result = shap.explain_rows(model, selected, ids=labels)
         for item in result["explanations"]:
-            base = result["expected_value"]
-            click.echo(f"{dataset.record_id} {item['id']}: score {item['score']:.4f} (base log-odds {base:.3f})")
+            # Multiclass: each row is explained for its predicted class, from that class's base.
+            base = item.get("expected_value", result["expected_value"])
+            if dataset.problem_type == "regression":
+                said = f"prediction {item['score']:.4f} (base value {base:.3f})"
+            else:
+                chosen = f"class {item['class']}, " if "class" in item else ""
+                said = f"{chosen}score {item['score']:.4f} (base log-odds {base:.3f})"
+            click.echo(f"{dataset.record_id} {item['id']}: {said}")
             for contribution in item["contributions"][:8]:
                 click.echo(f"  {contribution['shap_value']:+.4f}  {contribution['feature']} = {contribution['value']}")
     else:
         result = shap.global_explanation(model, frame)
-        click.echo(f"mean |SHAP value| over {len(frame):,} rows (log-odds):")
+        units = result["explanations"]["tree_shap"]["units"]
+        click.echo(f"mean |SHAP value| over {len(frame):,} rows ({units}):")
         for name, value in result["explanations"]["tree_shap"]["global_shap_values"].items():
             click.echo(f"  {value:.4f}  {name}")
     if out:
