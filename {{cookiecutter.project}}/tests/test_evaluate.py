@@ -7,12 +7,14 @@ import json
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from {{ cookiecutter.package }}.errors import ProjectError
+from {{ cookiecutter.package }}.gates import METRICS_KEY, metric_value, metrics_section
 from {{ cookiecutter.package }}.model import TrainedModel
-from {{ cookiecutter.package }}.settings import Dataset, Hyperparameters, Settings
+from {{ cookiecutter.package }}.settings import METRIC_RANGES, QUALITY_METRICS, Dataset, Hyperparameters, Settings
 from {{ cookiecutter.package }}.steps import evaluate as evaluate_step
 from {{ cookiecutter.package }}.steps.evaluate import CURVE_POINTS, auc, evaluate, write_evaluation
 from {{ cookiecutter.package }}.steps.train import TrainingResult, train
@@ -92,23 +94,56 @@ def test_rows_and_positive_rate_by_hand(step_model: TrainedModel, hand_case):
     assert evaluation["threshold"] == 0.5
 
 
-def test_evaluation_has_sagemaker_model_quality_shape(evaluation: dict):
-    metrics = evaluation["binary_classification_metrics"]
-    for name in ["auc", "pr_auc", "accuracy", "precision", "recall", "f1", "false_positive_rate"]:
+# A quality metric that is not reported without decision.costs (the session's evaluation has none).
+NEEDS_COSTS = {"expected_cost"}
+# How main's one line names each problem type's headline metric.
+HEADLINE = {"binary": ("AUC", "auc"), "multiclass": ("accuracy", "accuracy"), "regression": ("RMSE", "rmse")}
+
+
+def test_evaluation_has_sagemaker_model_quality_shape(evaluation: dict, settings: Settings):
+    kind = settings.dataset.problem_type
+    assert [key for key in METRICS_KEY.values() if key in evaluation] == [METRICS_KEY[kind]]
+    metrics = evaluation[METRICS_KEY[kind]]
+    extra = ["false_positive_rate"] if kind == "binary" else []
+    for name in [*(n for n in QUALITY_METRICS[kind] if n not in NEEDS_COSTS), *extra]:
         assert set(metrics[name]) == {"value", "standard_deviation"}, name
         assert isinstance(metrics[name]["value"], float), name
         assert metrics[name]["standard_deviation"] == "NaN", name
-    assert 0.0 <= metrics["auc"]["value"] <= 1.0
+        low, high = METRIC_RANGES.get(name, (0.0, 1.0))
+        assert (low is None or low <= metrics[name]["value"]) and (high is None or metrics[name]["value"] <= high), name
 
 
-def test_confusion_matrix_counts_every_test_row(evaluation: dict, splits: dict[str, pd.DataFrame]):
-    matrix = evaluation["binary_classification_metrics"]["confusion_matrix"]
-    assert sum(matrix[truth][predicted] for truth in "01" for predicted in "01") == len(splits["test"])
-    assert matrix["1"]["0"] + matrix["1"]["1"] == int(splits["test"].iloc[:, 0].sum())  # the label comes first
+def test_evaluation_counts_every_test_row(evaluation: dict, splits: dict[str, pd.DataFrame], settings: Settings):
+    dataset, test = settings.dataset, splits["test"]
+    truth = test[dataset.label]
+    assert evaluation["rows"] == len(test)
+    if dataset.problem_type == "regression":
+        assert evaluation["label_mean"] == pytest.approx(truth.mean(), abs=1e-6)
+        return
+    # actual class -> predicted class -> rows: each actual class's row holds its rows in the test split
+    matrix = metrics_section(evaluation)["confusion_matrix"]
+    names = ["0", "1"] if dataset.problem_type == "binary" else [str(name) for name in dataset.classes]
+    assert sorted(matrix) == sorted(names)
+    assert sum(sum(row.values()) for row in matrix.values()) == len(test)
+    counts = np.bincount(truth.to_numpy(dtype=int), minlength=len(names))
+    assert [sum(matrix[name].values()) for name in names] == counts.tolist()
 
 
-def test_curves_are_resampled_to_a_fixed_grid(evaluation: dict):
-    metrics = evaluation["binary_classification_metrics"]
+@pytest.fixture(scope="module")
+def noisy_evaluation() -> dict:
+    """A binary model with many score levels on rows it did not see (x drives y, with noise)."""
+    rng = np.random.default_rng(7)
+
+    def rows(count: int) -> pd.DataFrame:
+        x = rng.uniform(0, 10, count)
+        return pd.DataFrame({"y": (x + rng.normal(0, 2, count) >= 5).astype(int), "x": x})
+
+    hp = Hyperparameters(num_round=20, early_stopping_rounds=5, max_depth=3, eta=0.3)
+    return evaluate(train(rows(400), rows(200), TINY, hp).model, rows(300), TINY)
+
+
+def test_curves_are_resampled_to_a_fixed_grid(noisy_evaluation: dict):
+    metrics = noisy_evaluation["binary_classification_metrics"]
     roc = metrics["receiver_operating_characteristic_curve"]
     pr = metrics["precision_recall_curve"]
     for points in [*roc.values(), *pr.values()]:
@@ -159,16 +194,23 @@ def test_main_reads_model_tar_gz_and_writes_evaluation_json(
         ]
     )
     written = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
-    expected = evaluate(trained.model, splits["test"], settings.dataset)
-    assert auc(written) == pytest.approx(auc(expected), abs=1e-6)
-    assert written["rows"] == len(splits["test"])
-    assert capsys.readouterr().out.startswith(f"test AUC {auc(expected):.4f} on {len(splits['test']):,} rows")
+    expected = evaluate(trained.model, splits["test"], settings.dataset, settings.decision)
+    assert written == json.loads(json.dumps(expected))  # the same model on the same rows, via the files
+    shown, name = HEADLINE[settings.dataset.problem_type]
+    rows = len(splits["test"])
+    assert capsys.readouterr().out.startswith(f"test {shown} {metric_value(expected, name):.4f} on {rows:,} rows")
 
 
-def test_main_reads_a_plain_model_directory(tmp_path: Path, model_dir: Path, splits_dir: Path, settings_path: Path):
+def test_main_reads_a_plain_model_directory(
+    tmp_path: Path, model_dir: Path, splits_dir: Path, settings_path: Path, evaluation: dict, settings: Settings
+):
     arguments = ["--model-dir", str(model_dir), "--test", str(splits_dir / "test"), "--output", str(tmp_path)]
     evaluate_step.main([*arguments, "--settings", str(settings_path)])
-    assert auc(json.loads((tmp_path / "evaluation.json").read_text(encoding="utf-8"))) > 0.5
+    written = json.loads((tmp_path / "evaluation.json").read_text(encoding="utf-8"))
+    # The session's evaluation used no decision: compare a metric the cut-off does not change.
+    name = HEADLINE[settings.dataset.problem_type][1]
+    assert metric_value(written, name) == pytest.approx(metric_value(evaluation, name), abs=1e-6)
+    assert written["rows"] == evaluation["rows"]
 
 
 def test_loading_from_a_directory_without_a_model_says_what_to_do(tmp_path: Path):

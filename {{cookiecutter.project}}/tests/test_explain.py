@@ -364,7 +364,11 @@ def test_explain_cli_refuses_text_in_a_numeric_column(arguments, model_dir: Path
     assert result.stdout == ""
 
 
-@pytest.mark.skipif(CATEGORY is None, reason="no categorical feature")
+@pytest.mark.skipif(
+    CATEGORY is None,
+    reason="the project has no categorical feature; unseen categories: tests/test_transforms.py::"
+    "test_unseen_categories_are_counted_per_column_and_described",
+)
 def test_explain_cli_scores_an_unseen_category_as_missing_with_a_warning(
     model_dir: Path, model: TrainedModel, sample: pd.DataFrame, tmp_path: Path
 ):

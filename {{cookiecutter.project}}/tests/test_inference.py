@@ -18,6 +18,7 @@ from {{ cookiecutter.package }}.steps.inference import (
     model_fn,
     output_fn,
     predict_fn,
+    transform_fn,
 )
 
 DATASET = load_settings(Path(__file__).resolve().parents[1] / "project.yaml").dataset
@@ -46,8 +47,9 @@ def rows(sample: pd.DataFrame, endpoint_model: TrainedModel) -> pd.DataFrame:
 
 @pytest.fixture
 def expected(rows: pd.DataFrame, endpoint_model: TrainedModel) -> np.ndarray:
-    """What the batch path (TrainedModel.predict_proba) says for the same rows."""
-    return endpoint_model.predict_proba(rows)
+    """What the batch path (TrainedModel.predict) says for the same rows: binary the positive label's
+    probability, multiclass one probability per class, regression the predicted value."""
+    return endpoint_model.predict(rows)
 
 
 def as_records(rows: pd.DataFrame) -> list[dict]:
@@ -56,12 +58,35 @@ def as_records(rows: pd.DataFrame) -> list[dict]:
 
 
 def invoke(body: str | bytes, content_type: str, accept: str, model: TrainedModel) -> tuple[str, str]:
-    """One request through the four handlers in the order the SageMaker container calls them."""
-    return output_fn(predict_fn(input_fn(body, content_type), model), accept)
+    """One request as the SageMaker container serves it: transform_fn chains the handlers."""
+    return transform_fn(model, body, content_type, accept)
 
 
 def csv_scores(body: str) -> np.ndarray:
-    return np.array([float(line) for line in body.splitlines()])
+    """One line per row: one value (binary, regression) or one probability per class (multiclass)."""
+    values = np.array([[float(value) for value in line.split(",")] for line in body.splitlines()])
+    return values[:, 0] if values.shape[1] == 1 else values
+
+
+def json_scores(predictions: list[dict], model: TrainedModel) -> np.ndarray:
+    """The numbers in a JSON response, shaped like TrainedModel.predict's."""
+    kind = model.spec.problem_type
+    if kind == "multiclass":
+        return np.array([[p["scores"][str(name)] for name in model.spec.class_names] for p in predictions])
+    return np.array([p["prediction" if kind == "regression" else "score"] for p in predictions])
+
+
+def json_labels(predictions: list[dict], expected: np.ndarray, model: TrainedModel) -> None:
+    """Each prediction names its label as the project's type does: binary at the model's cut-off."""
+    kind, names = model.spec.problem_type, model.spec.class_names
+    if kind == "regression":
+        assert all(set(p) == {"prediction"} for p in predictions)
+    elif kind == "multiclass":
+        assert [p["predicted_label"] for p in predictions] == [names[i] for i in expected.argmax(axis=1)]
+    else:
+        chosen = (expected >= model.cutoff).astype(int).tolist()
+        assert [p["predicted_label"] for p in predictions] == chosen
+        assert [p["label"] for p in predictions] == [names[i] for i in chosen]
 
 
 def test_rows_include_missing_values(rows: pd.DataFrame):
@@ -99,13 +124,13 @@ def test_json_instances_round_trip(endpoint_model, rows, expected):
     body, content_type = invoke(request, "application/json", "application/json", endpoint_model)
     assert content_type == "application/json"
     predictions = json.loads(body)["predictions"]
-    np.testing.assert_allclose([p["score"] for p in predictions], expected, rtol=0, atol=1e-6)
-    assert [p["predicted_label"] for p in predictions] == (expected >= 0.5).astype(int).tolist()
+    np.testing.assert_allclose(json_scores(predictions, endpoint_model), expected, rtol=0, atol=1e-6)
+    json_labels(predictions, expected, endpoint_model)
 
 
 def test_json_list_round_trip(endpoint_model, rows, expected):
     body, _ = invoke(json.dumps(as_records(rows)), "application/json", "application/json", endpoint_model)
-    scores = [p["score"] for p in json.loads(body)["predictions"]]
+    scores = json_scores(json.loads(body)["predictions"], endpoint_model)
     np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-6)
 
 
@@ -113,7 +138,7 @@ def test_json_single_object_round_trip(endpoint_model, rows, expected):
     body, _ = invoke(json.dumps(as_records(rows)[0]), "application/json", "application/json", endpoint_model)
     predictions = json.loads(body)["predictions"]
     assert len(predictions) == 1
-    assert predictions[0]["score"] == pytest.approx(float(expected[0]), abs=1e-6)
+    np.testing.assert_allclose(json_scores(predictions, endpoint_model), expected[:1], rtol=0, atol=1e-6)
 
 
 def test_json_predictions_equal_batch_predictions_exactly(endpoint_model, rows, expected):
@@ -194,14 +219,18 @@ def test_text_in_a_numeric_feature_is_refused_naming_feature_value_and_row(endpo
     )
 
 
-@pytest.mark.skipif(CATEGORY is None, reason="no categorical feature")
+@pytest.mark.skipif(
+    CATEGORY is None,
+    reason="the project has no categorical feature; unseen categories: tests/test_transforms.py::"
+    "test_unseen_categories_are_counted_per_column_and_described",
+)
 def test_an_unseen_category_is_scored_as_missing_with_a_log_line(endpoint_model, rows, caplog):
     changed = rows.head(2).assign(**{CATEGORY: ["Astronaut", rows[CATEGORY].iloc[1]]})
     request = input_fn(json.dumps({"instances": as_records(changed)}), "application/json")
     with caplog.at_level("WARNING"):
         scores = predict_fn(request, endpoint_model)
     as_missing = changed.assign(**{CATEGORY: [np.nan, changed[CATEGORY].iloc[1]]})
-    np.testing.assert_array_equal(scores, endpoint_model.predict_proba(as_missing))
+    np.testing.assert_array_equal(scores, endpoint_model.predict(as_missing))
     assert [record.getMessage() for record in caplog.records] == [
         f"request: column {CATEGORY!r} has 1 value(s) the model did not see in training, scored as missing: "
         "'Astronaut' (1)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,12 +11,14 @@ import pytest
 
 from {{ cookiecutter.package }}.data import feature_store_enabled
 from {{ cookiecutter.package }}.errors import ProjectError
+from {{ cookiecutter.package }}.gates import format_value, metric_value
 from {{ cookiecutter.package }}.local import LocalRun, run_local
 from {{ cookiecutter.package }}.model import TrainedModel
-from {{ cookiecutter.package }}.settings import Gates, Limit, Settings
-from {{ cookiecutter.package }}.steps.evaluate import auc
+from {{ cookiecutter.package }}.settings import METRIC_RANGES, Gates, Limit, Settings
 
 PNG = b"\x89PNG\r\n\x1a\n"
+# How the evaluate stage's summary names each problem type's headline metric.
+HEADLINE = {"binary": ("AUC", "auc"), "multiclass": ("accuracy", "accuracy"), "regression": ("RMSE", "rmse")}
 
 
 def stage_names(settings: Settings) -> list[str]:
@@ -31,15 +34,35 @@ def passing(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_fa
     return run_local(settings, data=sample_path, out=out, suites=suites_dir, echo=lines.append), lines
 
 
+def read_evaluation(run: LocalRun) -> dict:
+    return json.loads((run.out / "evaluation.json").read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="module")
-def failing(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The same run with a gate no model can pass, into a directory an earlier run left behind."""
+def unmet(passing, settings: Settings) -> tuple[str, float, Limit]:
+    """The project's first quality metric, the value the passing run reached, and a limit beyond it
+    (halfway to perfect, or half the error), whatever the data: the same training cannot meet it."""
+    run, _ = passing
+    name = next(iter(settings.gates.quality))
+    value = metric_value(read_evaluation(run), name)
+    high = METRIC_RANGES[name][1]
+    if high is None:  # an error or cost: lower is better
+        assert value > 0, f"{name} is already 0: no stricter limit exists"
+        return name, value, Limit(max=round(value / 2, 6))
+    assert value < high, f"{name} is already {high}: no stricter limit exists"
+    return name, value, Limit(min=round((value + high) / 2, 6))
+
+
+@pytest.fixture(scope="module")
+def failing(unmet, settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_factory):
+    """The same run with a quality gate the model cannot meet, into a directory an earlier run left behind."""
+    name, _, limit = unmet
     out = tmp_path_factory.mktemp("local") / "run"
     out.mkdir()
     (out / "report.md").write_text("an earlier run's report", encoding="utf-8")
     (out / "stale.txt").write_text("from an earlier run", encoding="utf-8")
-    impossible = settings.model_copy(update={"gates": Gates(quality={"auc": Limit(min=0.999)})})
-    return run_local(impossible, data=sample_path, out=out, suites=suites_dir, echo=lambda _: None)
+    stricter = settings.model_copy(update={"gates": Gates(quality={name: limit})})
+    return run_local(stricter, data=sample_path, out=out, suites=suites_dir, echo=lambda _: None)
 
 
 def test_run_writes_the_report_charts_evaluation_model_and_data(passing):
@@ -79,11 +102,12 @@ def test_charts_are_png_images(passing):
 def test_run_passes_every_gate(passing, settings: Settings):
     run, _ = passing
     assert run.passed
-    evaluation = json.loads((run.out / "evaluation.json").read_text(encoding="utf-8"))
-    assert settings.gates.quality["auc"].allows(auc(evaluation))
+    evaluation = read_evaluation(run)
     quality = [gate for gate in run.gates if gate.gate == "quality"]
-    assert len(quality) == 1
-    assert quality[0].value == auc(evaluation)
+    assert [gate.metric for gate in quality] == list(settings.gates.quality)
+    for gate in quality:
+        assert gate.value == metric_value(evaluation, gate.metric), gate.metric
+        assert settings.gates.quality[gate.metric].allows(gate.value), gate.message
     assert {gate.gate for gate in run.gates} >= {"data", "quality"}
 
 
@@ -100,7 +124,7 @@ def test_progress_lines_start_and_finish_each_stage_in_order(passing, settings: 
     assert lines[-1].endswith(" s)")
 
 
-def test_progress_lines_summarise_each_stage(passing, sample: pd.DataFrame):
+def test_progress_lines_summarise_each_stage(passing, sample: pd.DataFrame, settings: Settings):
     run, lines = passing
     summaries = "\n".join(lines)
     assert f"read data: {len(sample):,} rows from" in summaries
@@ -110,15 +134,17 @@ def test_progress_lines_summarise_each_stage(passing, sample: pd.DataFrame):
     assert sum(sizes.values()) == len(sample)
     assert "preprocess: " + ", ".join(f"{name} {rows:,}" for name, rows in sizes.items()) in summaries
     assert "train: best round" in summaries
-    assert "evaluate: test AUC 0.9" in summaries
+    shown, name = HEADLINE[settings.dataset.problem_type]
+    assert f"evaluate: test {shown} {metric_value(read_evaluation(run), name):.4f}" in summaries
     assert "report: report.md with charts" in summaries
 
 
-def test_report_states_the_decision_and_links_the_charts(passing):
+def test_report_states_the_decision_and_links_the_charts(passing, settings: Settings):
     run, _ = passing
     report = (run.out / "report.md").read_text(encoding="utf-8")
     assert "**Decision: the model may be registered.**" in report
-    assert "| quality | auc |" in report
+    for name in settings.gates.quality:
+        assert f"| quality | {name} |" in report
     assert "](curves.png)" in report
     assert "FAIL" not in report
 
@@ -128,21 +154,22 @@ def test_no_partial_directory_is_left_after_a_run(passing):
     assert sorted(path.name for path in run.out.parent.iterdir() if path.name.startswith(f".{run.out.name}.")) == []
 
 
-def test_impossible_gate_fails_the_run(failing: LocalRun):
+def test_an_unmet_quality_gate_fails_the_run(failing: LocalRun, unmet):
+    name, value, limit = unmet
     assert not failing.passed
     refused = [gate for gate in failing.gates if not gate.passed]
     assert [gate.gate for gate in refused] == ["quality"]
-    assert refused[0].expected == ">= 0.999"
-    assert refused[0].message.startswith("quality gate FAILED: auc 0.9")
-    assert "expected >= 0.999" in refused[0].message
-    assert "gates.quality.auc" in refused[0].message
+    assert (refused[0].metric, refused[0].value, refused[0].expected) == (name, value, str(limit))
+    assert refused[0].message.startswith(f"quality gate FAILED: {name} {format_value(value)}, expected {limit}; ")
+    assert f"gates.quality.{name}" in refused[0].message
 
 
-def test_impossible_gate_report_says_fail(failing: LocalRun):
+def test_an_unmet_quality_gate_report_says_fail(failing: LocalRun, unmet):
+    name, _, limit = unmet
     report = (failing.out / "report.md").read_text(encoding="utf-8")
     assert "**Decision: the model must not be registered.**" in report
-    assert "| quality | auc |" in report
-    assert "| >= 0.999 | **FAIL** |" in report
+    assert f"| quality | {name} |" in report
+    assert f"| {limit} | **FAIL** |" in report
     assert "may be registered" not in report
 
 
@@ -230,7 +257,7 @@ def test_text_in_a_numeric_column_fails_the_data_checks_with_the_text_shown(
     assert any(f"FAILED {column}: numbers only" in line and "e.g. 'forty' (row 5)" in line for line in lines), lines
     report = (run.out / "data_checks.md").read_text(encoding="utf-8")
     assert "'forty' (row 5)" in report
-    assert "nan" not in report
+    assert not re.search(r"\bnan\b", report, re.IGNORECASE), "the text is shown as written, never as nan"
     assert not (run.out / "model").exists()
 
 
@@ -262,18 +289,32 @@ def test_with_the_feature_store_data_without_id_or_time_columns_is_refused_befor
     assert not (tmp_path / "run").exists()
 
 
-def test_label_values_other_than_the_two_classes_stop_the_run_before_training(
+def test_label_values_the_problem_type_cannot_learn_stop_the_run_before_training(
     settings: Settings, sample: pd.DataFrame, lenient_suites: Path, tmp_path: Path
 ):
+    """Classification: a value outside dataset.classes (a near-miss of a class) is refused; regression:
+    text in the label fails the data checks' numbers-only check, which every suite gets."""
     data = tmp_path / "in.csv"
-    label, variant = settings.dataset.label, f"{settings.dataset.positive_label}x"
+    dataset = settings.dataset
+    label, classes = dataset.label, dataset.classes
+    variant = "high" if classes is None else f"{classes[-1]}x"
     sample[label] = sample[label].astype(object)
     sample.loc[sample.index[:25], label] = variant
     sample.to_csv(data, index=False)
+    if dataset.problem_type == "regression":
+        lines: list[str] = []
+        run = run_local(settings, data=data, out=tmp_path / "run", suites=lenient_suites, echo=lines.append)
+        assert [(gate.gate, gate.passed) for gate in run.gates] == [("data", False)]
+        assert any(
+            f"FAILED {label}: numbers only" in line and "25 rows" in line and f"e.g. {variant!r} (row 0)" in line
+            for line in lines
+        ), lines
+        assert "Stopping before training: the data failed its checks." in lines
+        assert not (run.out / "model").exists()
+        return
     with pytest.raises(ProjectError) as caught:
         run_local(settings, data=data, out=tmp_path / "run", suites=lenient_suites, echo=lambda _: None)
     message = str(caught.value)
-    classes = settings.dataset.classes
     assert message.startswith(f"{data}: label column {label!r} holds value(s) outside dataset.classes {classes}")
     assert f": {variant!r} (25) (all values seen:" in message
     assert "list every label value under dataset.classes in project.yaml" in message
