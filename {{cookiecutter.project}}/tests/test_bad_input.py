@@ -21,6 +21,8 @@ import yaml
 from click.testing import CliRunner
 
 from {{ cookiecutter.package }}.cli import main
+from {{ cookiecutter.package }}.pipeline.parameters import quality_parameter_name
+from {{ cookiecutter.package }}.settings import METRIC_RANGES, load_settings
 
 EARLIER = "the earlier run's report"
 
@@ -36,6 +38,23 @@ class Case:
 
 
 DATA = "local run --out {out} --data"
+
+
+def _gate_out_of_range() -> tuple[str, str]:
+    """`--param` for the project's first quality limit with a value its metric cannot take (AUC 7,
+    RMSE -1), and the start of the error it must give."""
+    quality = load_settings(Path(__file__).resolve().parents[1] / "project.yaml").gates.quality
+    for metric, limit in quality.items():
+        name = quality_parameter_name(metric, "min" if limit.min is not None else "max")
+        low, high = METRIC_RANGES[metric]
+        if high is not None:
+            return f"{name}={high + 6:g}", f"{name}={high + 6:g}: Input should be less"
+        if low is not None:
+            return f"{name}={low - 1:g}", f"{name}={low - 1:g}: Input should be greater"
+    raise AssertionError(f"no quality limit in project.yaml has a bounded metric: {list(quality)}")
+
+
+GATE, GATE_ERROR = _gate_out_of_range()
 NO_PROFILE = (("AWS_PROFILE", "nobody"), ("AWS_CONFIG_FILE", "{empty}"))
 UNREACHABLE = (("AWS_ENDPOINT_URL", "{closed}"),)
 CASES = [
@@ -83,7 +102,7 @@ CASES = [
     Case("aws: missing profile", "registry list", 2, "'nobody'", env=NO_PROFILE),
     Case("aws: unreachable", "registry list", 2, "cannot connect", aws=True, env=UNREACHABLE),
     # -- AWS: parameters, drops, buckets, the registry, deploys ---------------------------------------
-    Case("run: MinAuc=7", "pipeline run --param MinAuc=7", 2, "MinAuc=7: Input should be less", aws=True),
+    Case("run: quality limit out of range", f"pipeline run --param {GATE}", 2, GATE_ERROR, aws=True),
     Case("run: SampleFraction=0", "pipeline run --param SampleFraction=0", 2, "greater than 0", aws=True),
     Case("run: m5.huge", "pipeline run --param TrainingInstanceType=m5.huge", 2, "should match", aws=True),
     Case("run: approval Yes", "pipeline run --param ModelApprovalStatus=Yes", 2, "'Approved'", aws=True),

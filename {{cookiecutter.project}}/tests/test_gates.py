@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package }}.gates import GateResult, data_gate, format_value, quality_gates
+from {{ cookiecutter.package }}.gates import METRICS_KEY, GateResult, data_gate, format_value, quality_gates
 from {{ cookiecutter.package }}.settings import Gates, Limit, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +55,12 @@ def test_quality_gate_fails_just_below_the_limit_and_says_what_to_do():
 
 
 def test_quality_gate_uses_the_project_limits(gates: Gates):
+    key = METRICS_KEY[load_settings(ROOT / "project.yaml").dataset.problem_type]  # the project's own type
     for name, limit in gates.quality.items():
-        section = {"binary_classification_metrics": {}}
+        section = {key: {}}
         for bound in (limit.min, limit.max):
             if bound is not None:
-                section["binary_classification_metrics"][name] = {"value": bound}
+                section[key][name] = {"value": bound}
                 assert all(gate.passed for gate in quality_gates(section, Gates(quality={name: limit})))
 
 

@@ -13,19 +13,26 @@ import pytest
 
 from {{ cookiecutter.package }}.data import read_dataset
 from {{ cookiecutter.package }}.errors import ProjectError
-from {{ cookiecutter.package }}.settings import Settings, Split, load_settings
+from {{ cookiecutter.package }}.settings import Dataset, Settings, Split, load_settings
 from {{ cookiecutter.package }}.steps import preprocess
 from {{ cookiecutter.package }}.steps.preprocess import split_dataset
 
-DATASET = load_settings(Path(__file__).resolve().parents[1] / "project.yaml").dataset
+SETTINGS = load_settings(Path(__file__).resolve().parents[1] / "project.yaml")
+DATASET = SETTINGS.dataset
 LABEL, NUMBER, LAST_NUMBER = DATASET.label, DATASET.numeric_features[0], DATASET.numeric_features[-1]
-POSITIVE = str(DATASET.positive_label)
-OTHER = next((str(value) for value in DATASET.classes or [] if str(value) != POSITIVE), None)
-binary_only = pytest.mark.skipif(DATASET.problem_type != "binary", reason="a binary label's encoding")
-
-
-def positive_rate(frame: pd.DataFrame) -> float:
-    return float(frame[LABEL].mean())
+KIND = DATASET.problem_type
+CLASSES = [str(value) for value in DATASET.classes or []]
+# The encoded classes in order: binary 0 the other class and 1 the positive label, multiclass the
+# position in dataset.classes; none for regression.
+if KIND == "binary":
+    NAMES = [*(value for value in CLASSES if value != str(DATASET.positive_label)), str(DATASET.positive_label)]
+else:
+    NAMES = CLASSES
+classified = pytest.mark.skipif(
+    KIND == "regression",
+    reason="a regression label has no classes to stratify by or encode (its encoding, text in it and too few rows: "
+    "test_a_regression_label_is_the_number; tests/test_problem_types.py trains and evaluates regression)",
+)
 
 
 def labels(sample: pd.DataFrame) -> pd.Series:
@@ -34,6 +41,14 @@ def labels(sample: pd.DataFrame) -> pd.Series:
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
         values = values.astype("Int64")
     return values.astype("string").str.strip()
+
+
+def expected_labels(sample: pd.DataFrame) -> pd.Series:
+    """The label as preprocess encodes it: the class's code (binary 0/1, multiclass the position),
+    or the number (regression)."""
+    if KIND == "regression":
+        return pd.to_numeric(sample[LABEL]).astype("float64")
+    return labels(sample).map({name: code for code, name in enumerate(NAMES)}).astype("int8")
 
 
 def split_sizes(rows: int, split: Split) -> dict[str, int]:
@@ -56,12 +71,13 @@ def test_splits_are_disjoint_and_cover_every_row(sample: pd.DataFrame, settings:
     assert set.union(*indexes) == set(sample.index)
 
 
-@binary_only
+@classified
 def test_splits_are_stratified_by_label(sample: pd.DataFrame, settings: Settings):
-    overall = float((labels(sample) == POSITIVE).mean())
+    overall = expected_labels(sample).value_counts(normalize=True)
     splits = split_dataset(sample, settings.dataset, settings.split)
     for name, frame in splits.items():
-        assert positive_rate(frame) == pytest.approx(overall, abs=1 / len(frame) + 0.001), name
+        shares = frame[LABEL].value_counts(normalize=True).reindex(overall.index, fill_value=0)
+        assert shares.to_numpy() == pytest.approx(overall.to_numpy(), abs=1 / len(frame) + 0.001), name
 
 
 def test_same_seed_gives_the_same_splits(sample: pd.DataFrame, settings: Settings):
@@ -77,19 +93,21 @@ def test_another_seed_gives_other_splits(sample: pd.DataFrame, settings: Setting
     assert set(first["test"].index) != set(second["test"].index)
 
 
-@binary_only
-def test_label_comes_first_as_0_or_1_then_the_features(sample: pd.DataFrame, settings: Settings):
+def test_label_comes_first_encoded_then_the_features(sample: pd.DataFrame, settings: Settings):
     splits = split_dataset(sample, settings.dataset, settings.split)
     for frame in splits.values():
         assert list(frame.columns) == [LABEL, *settings.dataset.features]
-        assert frame[LABEL].dtype == "int8"
-        assert set(frame[LABEL].unique()) == {0, 1}
+        if KIND == "regression":
+            assert frame[LABEL].dtype == "float64"
+        else:  # every class in every split (stratified; each class has 10 rows or more)
+            assert frame[LABEL].dtype == "int8"
+            assert set(frame[LABEL].unique()) == set(range(len(NAMES)))
 
 
-@binary_only
-def test_label_is_1_exactly_for_the_positive_value(sample: pd.DataFrame, settings: Settings):
+def test_label_is_the_code_of_its_class_or_the_number(sample: pd.DataFrame, settings: Settings):
+    # binary: 1 exactly for the positive label; multiclass: the class's position; regression: the value
     train = split_dataset(sample, settings.dataset, settings.split)["train"]
-    expected = (labels(sample).loc[train.index] == POSITIVE).astype("int8").rename(LABEL)
+    expected = expected_labels(sample).loc[train.index].rename(LABEL)
     pd.testing.assert_series_equal(train[LABEL], expected)
 
 
@@ -113,30 +131,48 @@ def test_rows_without_a_label_are_dropped(sample: pd.DataFrame, settings: Settin
     assert kept.isdisjoint(unlabelled)
 
 
-@binary_only
+@classified
 def test_too_few_rows_of_a_class_is_refused(sample: pd.DataFrame, settings: Settings):
-    negatives = sample[labels(sample) == OTHER].head(200)
-    positives = sample[labels(sample) == POSITIVE].head(9)
+    # The last class keeps 9 rows, every other class its rows as they are.
+    scarce = NAMES[-1]
+    few = pd.concat([sample[labels(sample) != scarce], sample[labels(sample) == scarce].head(9)])
     with pytest.raises(ProjectError) as caught:
-        split_dataset(pd.concat([negatives, positives]), settings.dataset, settings.split, where="small.csv")
+        split_dataset(few, settings.dataset, settings.split, where="small.csv")
     message = str(caught.value)
     assert message.startswith(f"small.csv: need at least 10 rows of each class in {LABEL!r}")
-    assert repr(POSITIVE) in message or repr(DATASET.positive_label) in message
+    assert f"{scarce!r}: 9" in message
 
 
-@binary_only
-def test_a_label_without_the_positive_value_is_refused(sample: pd.DataFrame, settings: Settings):
-    sample[LABEL] = labels(sample).replace(POSITIVE, "high").astype(object)
+@classified
+def test_a_label_without_a_declared_value_is_refused(sample: pd.DataFrame, settings: Settings):
+    sample[LABEL] = labels(sample).replace(NAMES[-1], "high").astype(object)
     expected = f"holds value(s) outside dataset.classes {DATASET.classes}: 'high' ("
     with pytest.raises(ProjectError, match=re.escape(expected)):
         split_dataset(sample, settings.dataset, settings.split)
 
 
-@binary_only
+def test_a_regression_label_is_the_number():
+    # A fixture of its own: any project's preprocess reads a regression label as a number and
+    # refuses text in it.
+    data = Dataset(
+        sample="r.csv", label="y", problem_type="regression", numeric_features=["x"], categorical_features=[]
+    )
+    frame = pd.DataFrame({"y": [f"{value * 1.5:g}" for value in range(40)], "x": range(40)})
+    frame = frame.assign(record_id=range(40), event_time="2024-01-01")  # needed with the Feature Store
+    splits = split_dataset(frame, data, Split(seed=1))
+    assert pd.concat(splits.values())["y"].sort_values().tolist() == [value * 1.5 for value in range(40)]
+    with pytest.raises(ProjectError, match=r"^r\.csv: need at least 20 rows with a value in 'y'; found 19$"):
+        split_dataset(frame.head(19), data, Split(seed=1), where="r.csv")
+    frame.loc[[3, 7], "y"] = ["lots", "n/a"]
+    with pytest.raises(ProjectError, match=r"label column 'y' holds 2 value\(s\) that are not numbers: "):
+        split_dataset(frame, data, Split(seed=1), where="r.csv")
+
+
+@classified
 @pytest.mark.parametrize("variant", ["{}x", "_{}", "maybe"])
-def test_label_values_other_than_the_two_classes_are_refused(sample: pd.DataFrame, settings: Settings, variant):
+def test_label_values_other_than_the_classes_are_refused(sample: pd.DataFrame, settings: Settings, variant):
     # Before, these rows silently became the negative class; the data checks may not list label values.
-    variant = variant.format(POSITIVE)
+    variant = variant.format(NAMES[-1])
     sample[LABEL] = sample[LABEL].astype(object)
     sample.loc[sample.index[:30], LABEL] = variant
     with pytest.raises(ProjectError) as caught:
@@ -175,10 +211,16 @@ def test_main_writes_one_folder_per_split(
     assert sorted(path.name for path in out.iterdir()) == ["clarify", "test", "train", "validation"]
     for name in preprocess.SPLITS:
         assert (out / name / f"{name}.csv").is_file()
-    # Clarify's copies: no header row, the same rows as the split.
-    clarify_test = (out / "clarify" / "test.csv").read_text().splitlines()
-    split_test = (out / "test" / "test.csv").read_text().splitlines()
-    assert clarify_test == split_test[1:]
+    # Clarify's copies: no header row, the same rows as the split, the label first (multiclass by
+    # class name), then the features as written.
+    split_test = pd.read_csv(out / "test" / "test.csv", dtype=str, keep_default_na=False)
+    clarify_test = pd.read_csv(out / "clarify" / "test.csv", header=None, dtype=str, keep_default_na=False)
+    assert len(clarify_test) == len(split_test)
+    features = split_test[DATASET.features].to_numpy()
+    assert (clarify_test.iloc[:, 1 : 1 + len(DATASET.features)].to_numpy() == features).all()
+    codes = split_test[LABEL]
+    names = codes.map(lambda code: NAMES[int(code)]) if KIND == "multiclass" else codes
+    assert clarify_test.iloc[:, 0].tolist() == names.tolist()
     sizes = split_sizes(len(pd.read_csv(sample_path, usecols=[0])), load_settings(settings_path).split)
     assert ", ".join(f"{name}: {rows:,} rows" for name, rows in sizes.items()) in capsys.readouterr().out
 
@@ -225,16 +267,24 @@ def test_main_with_missing_input_names_the_path(tmp_path: Path, settings_path: P
     assert not (tmp_path / "out").exists()
 
 
-@binary_only
 def test_main_reads_a_numeric_label_with_gaps(tmp_path: Path, sample: pd.DataFrame, raw_settings: dict, write_settings):
     # A 0/1 label with a few blank cells is read as float: "1.0" must still count as the positive "1".
-    positive = labels(sample) == POSITIVE
+    # The project's sample made binary: its own label's first class (or, for a number, the values
+    # above the median) against the rest.
+    if KIND == "regression":
+        numbers = pd.to_numeric(sample[LABEL])
+        positive = numbers > numbers.median()
+    else:
+        positive = labels(sample) == NAMES[-1]
+    raw_settings["dataset"]["problem_type"] = "binary"
+    raw_settings["gates"]["quality"] = {"auc": {"min": 0.5}}  # the project's own may name another type's metric
+    if raw_settings.get("bias"):
+        raw_settings["bias"].pop("favourable_threshold", None)
+        raw_settings["bias"]["favourable_labels"] = [1]
     sample[LABEL] = positive.astype(int).astype(object)
     sample.loc[:9, LABEL] = ""
     sample.to_csv(tmp_path / "numeric-label.csv", index=False)
     raw_settings["dataset"].update(classes=[0, 1], positive_label=1)
-    if raw_settings.get("bias", {}).get("favourable_labels"):
-        raw_settings["bias"]["favourable_labels"] = [1]
     arguments = ["--input", str(tmp_path / "numeric-label.csv"), "--output", str(tmp_path / "out")]
     preprocess.main([*arguments, "--settings", str(write_settings(raw_settings))])
     train = pd.read_csv(tmp_path / "out" / "train" / "train.csv")

@@ -7,7 +7,19 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package }}.errors import ProjectError
-from {{ cookiecutter.package }}.settings import Settings, load_settings
+from {{ cookiecutter.package }}.settings import METRIC_RANGES, QUALITY_METRICS, Settings, load_settings
+
+# The project's own quality metrics first (then its type's others): the range cases below use the
+# first with an upper bound and the first with a lower bound, so they name metrics of this project.
+OWN = load_settings(Path(__file__).resolve().parents[1] / "project.yaml")
+METRICS = [*OWN.gates.quality, *QUALITY_METRICS[OWN.dataset.problem_type]]
+HIGH = next(name for name in METRICS if METRIC_RANGES[name][1] is not None)
+LOW = next(name for name in METRICS if METRIC_RANGES[name][0] is not None)
+
+
+def shown_range(metric: str) -> str:
+    low, high = METRIC_RANGES[metric]
+    return f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
 
 
 def error_for(path: Path) -> str:
@@ -65,9 +77,19 @@ def test_wrong_type_is_named_with_the_value_given(raw_settings: dict, write_sett
 @pytest.mark.parametrize(
     ("section", "key", "value", "expected"),
     [
-        ("gates", "quality", {"auc": {"min": 1.5}}, "gates.quality.auc.min: 1.5 is outside auc's range [0, 1]"),
-        ("gates", "quality", {"auc": {"min": -0.1}}, "gates.quality.auc.min: -0.1 is outside auc's range [0, 1]"),
-        ("gates", "quality", {"auc": {"min": 0.8, "max": 0.7}}, "gates.quality.auc: min 0.8 is greater than max 0.7"),
+        (
+            "gates",
+            "quality",
+            {HIGH: {"min": METRIC_RANGES[HIGH][1] + 0.5}},
+            f"gates.quality.{HIGH}.min: {METRIC_RANGES[HIGH][1] + 0.5:g} is outside {HIGH}'s range {shown_range(HIGH)}",
+        ),
+        (
+            "gates",
+            "quality",
+            {LOW: {"min": METRIC_RANGES[LOW][0] - 0.1}},
+            f"gates.quality.{LOW}.min: {METRIC_RANGES[LOW][0] - 0.1:g} is outside {LOW}'s range {shown_range(LOW)}",
+        ),
+        ("gates", "quality", {LOW: {"min": 0.8, "max": 0.7}}, f"gates.quality.{LOW}: min 0.8 is greater than max 0.7"),
         ("split", "test", 0.7, "split.test: Input should be less than 0.5 (got 0.7)"),
         ("split", "validation", 0.0, "split.validation: Input should be greater than 0 (got 0.0)"),
     ],
@@ -87,11 +109,11 @@ def test_out_of_range_hyperparameter_is_named(raw_settings: dict, write_settings
 
 
 def test_every_problem_is_listed(raw_settings: dict, write_settings):
-    raw_settings["gates"]["quality"]["auc"]["min"] = 1.5
+    raw_settings["gates"]["quality"] = {HIGH: {"min": METRIC_RANGES[HIGH][1] + 0.5}}
     raw_settings["split"]["test"] = 0.7
     message = error_for(write_settings(raw_settings))
     assert "2 invalid settings" in message
-    assert "gates.quality.auc.min" in message
+    assert f"gates.quality.{HIGH}.min" in message
     assert "split.test" in message
 
 
