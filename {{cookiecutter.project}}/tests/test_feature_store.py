@@ -205,8 +205,9 @@ def test_a_group_matching_its_definition_is_left_alone(settings, group):
 @pytest.mark.parametrize(
     ("changes", "refusal"),
     [
-        ({"RecordIdentifierFeatureName": "person_id"}, "record_identifier 'person_id' -> 'record_id'"),
-        ({"EventTimeFeatureName": "record_id"}, "event_time 'record_id' -> 'event_time'"),
+        # The live group's id is another column; its event time is the record id column.
+        ({"RecordIdentifierFeatureName": "old_id"}, f"record_identifier 'old_id' -> {RECORD_ID!r}"),
+        ({"EventTimeFeatureName": RECORD_ID}, f"event_time {RECORD_ID!r} -> {EVENT_TIME!r}"),
         ({"OnlineStoreConfig": {"EnableOnlineStore": False}}, "online store on"),
     ],
 )
