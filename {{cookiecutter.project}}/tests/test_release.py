@@ -21,8 +21,10 @@ from moto.core import DEFAULT_ACCOUNT_ID as MOTO_ACCOUNT
 
 from {{ cookiecutter.package }} import cli_support
 from {{ cookiecutter.package }}.cli import main
+from {{ cookiecutter.package }}.gates import METRICS_KEY
 from {{ cookiecutter.package }}.model import TrainedModel
-from {{ cookiecutter.package }}.settings import load_settings
+from {{ cookiecutter.package }}.release.smoke import smoke
+from {{ cookiecutter.package }}.settings import Dataset, load_settings
 from {{ cookiecutter.package }}.steps import inference
 
 OTHER_ACCOUNT = "111111111111"  # an account apart from moto's default one, where the tests sign in
@@ -65,34 +67,53 @@ def _takes_environments(arguments) -> bool:
     return arguments[0] in ("promote", "deploy", "predict")
 
 
+def quality_metric(settings) -> str:
+    """The project's first quality-gate metric (auc, accuracy, r2, ...): what the versions report."""
+    return next(iter(settings.gates.quality))
+
+
+def facet_label(settings) -> str:
+    """The project's first bias facet as Clarify's reports name it, e.g. sex=Female."""
+    facet = settings.bias.facets[0]
+    group = facet.sensitive_values[0] if facet.sensitive_values is not None else facet.sensitive_range.min
+    return f"{facet.column}={group}"
+
+
 @pytest.fixture
 def registered(aws, settings):
-    """Three versions registered as the pipeline registers them: metrics, bias report, drift
-    baselines and lineage metadata, all PendingManualApproval."""
+    """Three versions registered as the pipeline registers them: metrics in evaluation.json's shape
+    for the project's problem type, a bias report (with bias analysis), drift baselines and
+    lineage metadata, all PendingManualApproval. Version N's metric is 0.90 + N / 100."""
     sagemaker, s3 = boto3.client("sagemaker", region_name=aws.region), boto3.client("s3", region_name=aws.region)
     sagemaker.create_model_package_group(ModelPackageGroupName=aws.model_package_group)
+    section = METRICS_KEY[settings.dataset.problem_type]
     arns = []
     for number in (1, 2, 3):
         prefix = f"s3://{aws.bucket}/pipeline/run-{number}"
-        files = {
-            "evaluation.json": {"binary_classification_metrics": {"auc": {"value": 0.90 + number / 100}}},
-            "bias.json": {"post_training_bias_metrics": {"facets": {"sex": [
-                {"value_or_threshold": "Female", "metrics": [{"name": "DPPL", "value": 0.1 * number}]}]}}},
-        }  # fmt: skip
+        files = {"evaluation.json": {section: {quality_metric(settings): {"value": 0.90 + number / 100}}}}
+        if settings.bias:
+            column, _, group = facet_label(settings).partition("=")
+            files["bias.json"] = {"post_training_bias_metrics": {"facets": {column: [
+                {"value_or_threshold": group, "metrics": [{"name": "DPPL", "value": 0.1 * number}]}]}}}  # fmt: skip
         for name, content in files.items():
             s3.put_object(Bucket=aws.bucket, Key=f"pipeline/run-{number}/{name}", Body=json.dumps(content))
-        arns.append(sagemaker.create_model_package(**registration(aws, prefix, number))["ModelPackageArn"])
+        arns.append(
+            sagemaker.create_model_package(**registration(aws, prefix, number, bias=bool(settings.bias)))[
+                "ModelPackageArn"
+            ]
+        )
     return arns
 
 
-def registration(aws, prefix: str, number: int) -> dict:
-    """A CreateModelPackage request shaped like the pipeline's Register step."""
+def registration(aws, prefix: str, number: int, bias: bool = True) -> dict:
+    """A CreateModelPackage request shaped like the pipeline's Register step (without bias
+    analysis it registers no bias report and no bias or explainability baselines)."""
 
     def file(name: str) -> dict:
         return {"ContentType": "application/json", "S3Uri": f"{prefix}/{name}"}
 
     image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
-    return {
+    request = {
         "ModelPackageGroupName": aws.model_package_group,
         "InferenceSpecification": {
             "Containers": [{"Image": image, "ModelDataUrl": f"{prefix}/model.tar.gz"}],
@@ -113,6 +134,9 @@ def registration(aws, prefix: str, number: int) -> dict:
         "CustomerMetadataProperties": {"GitCommit": f"{number:040x}", "GitRepository": "org/repo"},
         "ModelApprovalStatus": "PendingManualApproval",
     }
+    if not bias:
+        del request["ModelMetrics"]["Bias"], request["DriftCheckBaselines"]
+    return request
 
 
 @pytest.fixture
@@ -127,7 +151,7 @@ def endpoint_answers(endpoint, model_dir, sample_path, settings):
         if body is None:
             request = payload(read_table(sample_path, settings.dataset.features), settings.dataset, rows)
             scores = inference.predict_fn(inference.input_fn(request, "text/csv"), model)
-            body, _ = inference.output_fn(scores, "text/csv")
+            body, _ = inference.output_fn(scores, "text/csv", model.spec)
         endpoint.answer(body, "text/csv", times)
 
     return queue
@@ -148,18 +172,25 @@ def stack_parameters(aws, stage: str) -> dict:
     return {p["ParameterKey"]: p["ParameterValue"] for p in found["Parameters"]}
 
 
-def test_the_whole_life_cycle(cli, project: Path, registered, endpoint_answers, aws):
+def test_the_whole_life_cycle(cli, project: Path, registered, endpoint_answers, aws, settings):
     v1, v2, _v3 = registered
+    metric = quality_metric(settings)
     assert "PendingManualApproval" in cli("registry", "list")
     # An unapproved version is never promoted.
     assert "is PendingManualApproval, not Approved" in cli("promote", "--to", "staging", "--version", "2", expect=2)
     assert manifest(project, "staging")["model_package"] is None  # the refusal left the file alone
 
     cli("registry", "approve", "1", "--note", "first baseline")
-    cli("registry", "approve", "2", "--note", "better AUC")
+    cli("registry", "approve", "2", "--note", f"better {metric}")
     assert cli("registry", "latest-approved").strip() == v2
+    listed = cli("registry", "list").splitlines()
+    assert listed[0].split()[2] == metric and listed[1].split()[:3] == ["3", "PendingManualApproval", "0.9300"]
     shown = cli("registry", "show", "2")
-    assert "auc: 0.9200" in shown and "DPPL for sex=Female: 0.2000" in shown
+    assert f"{metric}: 0.9200" in shown
+    if settings.bias:
+        assert f"DPPL for {facet_label(settings)}: 0.2000" in shown
+    else:  # no bias analysis: no bias report registered
+        assert " bias " not in shown
 
     # Promote to staging: only the model_package line of the manifest changes.
     before = (project / "environments" / "staging.yaml").read_text()
@@ -169,7 +200,11 @@ def test_the_whole_life_cycle(cli, project: Path, registered, endpoint_answers, 
     assert [line for line in after.splitlines() if line not in before.splitlines()] == [f"model_package: {v2}"]
     body = (project / "pr.md").read_text()
     assert "| staging | version nothing | **version 2** (Approved) |" in body
-    assert "| auc | 0.9200 |" in body and "| post-training | sex=Female | DPPL | 0.2000 |" in body
+    assert f"| {metric} | 0.9200 |" in body
+    if settings.bias:
+        assert f"| post-training | {facet_label(settings)} | DPPL | 0.2000 |" in body
+    else:
+        assert "### Bias" not in body
     assert f"git commit {2:040x} in org/repo" in body
 
     # Prod takes exactly what staging runs: nothing runs there yet, so promote refuses, and so does
@@ -227,6 +262,49 @@ def test_a_failing_smoke_test_rolls_the_deploy_back(cli, project: Path, register
     assert "rolling back to model 1" in out
     assert stack_parameters(aws, "staging")["ModelPackageArn"] == registered[0]
     assert "ModelPackageArn" in cli("deploy", "drift", "--env", "staging", expect=1)
+
+
+SMOKE_DATASETS = {
+    kind: Dataset(
+        sample=Path("rows.csv"),
+        label="y",
+        problem_type=kind,
+        numeric_features=["x"],
+        categorical_features=[],
+        **classes,
+    )
+    for kind, classes in (
+        ("binary", {"classes": ["no", "yes"], "positive_label": "yes"}),
+        ("multiclass", {"classes": ["a", "b", "c"]}),
+        ("regression", {}),
+    )
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "problem"),
+    [
+        ("binary", "0.25\n0.75\n", None),
+        ("binary", "0.25\n1.5\n", "scores outside [0, 1]"),
+        ("binary", "0.2,0.8\n0.3,0.7\n", "expected 1 value(s) per line"),
+        ("multiclass", "0.2,0.3,0.5\n1,0,0\n", None),
+        ("multiclass", "0.5\n0.7\n", "expected 3 value(s) per line"),
+        ("multiclass", "0.2,0.3,0.4\n1,0,0\n", "class probabilities do not sum to 1"),
+        ("regression", "41.5\n-3\n", None),
+        ("regression", "41.5\nnan\n", "predictions are not finite"),
+        ("regression", "41.5\nhigh\n", "scores are not numbers"),
+        ("regression", "41.5\n", "expected 2 scores, one per line, got 1"),
+    ],
+)
+def test_the_smoke_test_checks_each_problem_types_answer(endpoint, aws, kind, answer, problem):
+    """The deploy's smoke test reads the endpoint's text/csv answer as steps/inference.py writes
+    it for the model's problem type (datasets of the test's own, so every bake checks all three)."""
+    endpoint.answer(answer, "text/csv")
+    runtime = boto3.client("sagemaker-runtime", region_name=aws.region)
+    result = smoke(runtime, "e", "1\n2\n", 2, max_latency_ms=60_000, dataset=SMOKE_DATASETS[kind])
+    assert result.passed == (problem is None) and len(result.problems) == (problem is not None), result.problems
+    if problem is not None:
+        assert result.problems[0].startswith(problem), result.problems
 
 
 def test_refusals(cli, project: Path, registered, aws):
@@ -485,14 +563,15 @@ def test_predict_scores_a_file_with_the_live_endpoint(
     cli("deploy", "apply", "--env", "staging", "--poll", "0")
 
     model = TrainedModel.load(model_dir)
-    expected = model.predict_proba(read_dataset(rows, settings.dataset))
-    endpoint.answer(inference.output_fn(expected, "application/json")[0])
+    expected = model.predict(read_dataset(rows, settings.dataset))
+    answer = inference.output_fn(expected, "application/json", model.spec)[0]
+    endpoint.answer(answer)
     out = cli("predict", "--env", "staging", "--data", str(rows), "--json")
     printed = [json.loads(line) for line in out.splitlines()]
     record_id, written = settings.dataset.record_id, pd.read_csv(rows)
     ids = written[record_id] if record_id in written.columns else pd.Series(range(len(written)))  # else positions
-    assert [line[record_id] for line in printed] == ids.astype(str).tolist()
-    assert [line["score"] for line in printed] == [round(float(score), 6) for score in expected]
+    assert [line.pop(record_id) for line in printed] == ids.astype(str).tolist()
+    assert printed == json.loads(answer)["predictions"]  # each row's prediction, in the project type's form
     sent = endpoint.requests[-1]  # the JSON request the endpoint's handlers take, with the raw features
     assert sent["ContentType"] == "application/json"
     assert np.array_equal(inference.predict_fn(inference.input_fn(sent["Body"], sent["ContentType"]), model), expected)

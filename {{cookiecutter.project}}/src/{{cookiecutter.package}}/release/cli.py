@@ -57,7 +57,7 @@ def registry() -> None:
 @settings_option
 @reports_errors
 def registry_list(limit: int, status: str | None, settings: Path) -> None:
-    """Versions, newest first: status, test AUC, creation time, git commit."""
+    """Versions, newest first: status, test-set metric (the first quality gate's), creation time, git commit."""
     from .registry import quality, versions
 
     context = Context(settings)
@@ -66,12 +66,13 @@ def registry_list(limit: int, status: str | None, settings: Path) -> None:
     if not found:
         click.echo(f"model package group {context.group}: no versions" + (f" with status {status}" if status else ""))
         return
-    click.echo(f"{'version':>7}  {'status':<21}  {'auc':>6}  {'created':<19}  commit")
+    metric = next(iter(context.project.gates.quality))  # auc, accuracy, r2, ...: the project's own
+    click.echo(f"{'version':>7}  {'status':<21}  {metric:>6}  {'created':<19}  commit")
     for version in found:
-        auc = quality(s3, version).get("auc")
-        auc_text = f"{auc:.4f}" if auc is not None else "-"
+        value = quality(s3, version).get(metric)
+        shown = f"{value:.4f}" if value is not None else "-"
         click.echo(
-            f"{version.number:>7}  {version.status:<21}  {auc_text:>6}  {version.created:<19}  {version.commit[:12]}"
+            f"{version.number:>7}  {version.status:<21}  {shown:>6}  {version.created:<19}  {version.commit[:12]}"
         )
 
 

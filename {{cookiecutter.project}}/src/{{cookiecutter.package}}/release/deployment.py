@@ -142,7 +142,7 @@ def run_smoke(context, stage: str, directory: Path, stack: Stack | None = None) 
     body = payload(sample, dataset, manifest.smoke.rows)
     rows = min(manifest.smoke.rows, len(sample))
     runtime = context.client("sagemaker-runtime")
-    return smoke(runtime, endpoint, body, rows, manifest.smoke.max_latency_ms)
+    return smoke(runtime, endpoint, body, rows, manifest.smoke.max_latency_ms, dataset)
 
 
 def status(context, directory: Path) -> list[str]:

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import ClientError
 
 from ..errors import ProjectError
+from ..gates import metrics_section
 from ..pipeline.lineage import version_arn
 
 APPROVED, REJECTED, PENDING = "Approved", "Rejected", "PendingManualApproval"
@@ -101,9 +102,12 @@ def read_json(s3, uri: str) -> dict | None:
 
 
 def quality(s3, version: Version) -> dict[str, float]:
-    """Binary-classification metrics from the version's evaluation.json (SageMaker's shape)."""
+    """Test-set metrics from the version's evaluation.json (SageMaker's shape, any problem type)."""
     report = read_json(s3, version.metrics_uris["quality"]) if "quality" in version.metrics_uris else None
-    metrics = (report or {}).get("binary_classification_metrics", {})
+    try:
+        metrics = metrics_section(report or {})
+    except KeyError:  # not an evaluation.json: shown as no metrics, like an unreadable file
+        metrics = {}
     return {name: entry["value"] for name, entry in metrics.items() if isinstance(entry, dict) and "value" in entry}
 
 
