@@ -15,6 +15,7 @@ This file is removed with bias.py when the project is generated with use_clarify
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,8 @@ import yaml
 from {{ cookiecutter.package }} import bias
 from {{ cookiecutter.package }}.data import read_dataset
 from {{ cookiecutter.package }}.errors import ProjectError
-from {{ cookiecutter.package }}.gates import bias_gates
-from {{ cookiecutter.package }}.local import LocalRun, run_local
+from {{ cookiecutter.package }}.gates import METRICS_KEY, bias_gates
+from {{ cookiecutter.package }}.local import LocalRun, predicted_labels, run_local
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.settings import (
     Bias,
@@ -42,8 +43,20 @@ from {{ cookiecutter.package }}.steps.train import train
 from {{ cookiecutter.package }}.transforms import FeatureSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample" / "adult.csv"
+# The project's own data and bias settings: the tests below that read them mean the same on any data.
+RAW = yaml.safe_load((ROOT / "project.yaml").read_text(encoding="utf-8"))
+DATASET = load_settings(ROOT / "project.yaml").dataset
+SAMPLE = ROOT / DATASET.sample
+LABEL, CLASSES = DATASET.label, [str(value) for value in DATASET.classes or []]
+NUMERIC = DATASET.numeric_features[0] if DATASET.numeric_features else "a_number"
+# A categorical facet of the project (the first one), or else its first categorical feature.
+CATEGORICAL = next(
+    (facet["column"] for facet in RAW["bias"]["facets"] if facet.get("sensitive_values")),
+    next(iter(DATASET.categorical_features), "a_category"),
+)
 PRE, POST = "pre_training_bias_metrics", "post_training_bias_metrics"
+# A DPPL limit no model can meet (DPPL lies in [-1, 1]): the strict run's bias gate always fails.
+IMPOSSIBLE = {"DPPL": {"min": 1.01}}
 
 # A hand-made data set: 4 rows of facet d (Female), 6 of facet a (Male).
 #          d (Female)     a (Male)
@@ -116,13 +129,14 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def splits(settings: Settings) -> dict[str, pd.DataFrame]:
-    return split_dataset(read_dataset(SAMPLE, settings.dataset), settings.dataset, settings.split)
+    return split_dataset(read_dataset(SAMPLE, settings.dataset), settings.dataset, settings.split, bias=settings.bias)
 
 
 @pytest.fixture(scope="module")
 def strict_run(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
     """The local run with the project's model and a DPPL limit no real model meets (max 0.01)."""
-    strict = Bias.model_validate({**settings.bias.model_dump(), "thresholds": {"DPPL": {"max": 0.01}}})
+    chosen = {"post_training_metrics": sorted({*settings.bias.post_training_metrics, "DPPL"})}
+    strict = Bias.model_validate({**settings.bias.model_dump(), **chosen, "thresholds": IMPOSSIBLE})
     out = tmp_path_factory.mktemp("bias") / "run"
     return run_local(
         settings.model_copy(update={"bias": strict}), data=SAMPLE, out=out, suites=ROOT / "data_checks", echo=print
@@ -212,16 +226,30 @@ def with_facet(settings: Settings, column: str, values: list[str]) -> Settings:
     return settings.model_copy(update={"bias": Bias.model_validate({**settings.bias.model_dump(), "facets": facets})})
 
 
+def facet_counts(settings: Settings) -> pd.Series:
+    """CATEGORICAL's values in the sample, as text, most frequent first (as the refusal lists them)."""
+    values = read_dataset(SAMPLE, settings.dataset)[CATEGORICAL].dropna().map(bias.as_text)
+    return values[values != ""].value_counts()
+
+
+def absent_value(counts: pd.Series) -> str:
+    """A near miss of the most frequent value (a typo, a wrong case) that no row holds."""
+    top = str(counts.index[0])
+    return next(value for value in (top[:-1], top.swapcase(), top + "x") if value and value not in counts.index)
+
+
 def test_a_misspelt_facet_value_stops_the_local_run_before_training(settings: Settings, tmp_path: Path):
     # Before, training ran and smclarify then failed with three chained tracebacks.
     lines: list[str] = []
-    misspelt = with_facet(settings, "sex", ["Femal"])
+    counts = facet_counts(settings)
+    typo = absent_value(counts)
+    misspelt = with_facet(settings, CATEGORICAL, [typo])
     with pytest.raises(ProjectError) as error:
         run_local(misspelt, data=SAMPLE, out=tmp_path / "run", suites=ROOT / "data_checks", echo=lines.append)
     assert str(error.value).startswith(
-        f"{SAMPLE}: bias facet 'sex': 'Femal' does not occur in the data (values present: 'Male' (3,"
+        f"{SAMPLE}: bias facet '{CATEGORICAL}': {typo!r} does not occur in the data (values present: "
+        f"{counts.index[0]!r} ({counts.iloc[0]:,})"
     )
-    assert "'Female' (1," in str(error.value)
     assert str(error.value).endswith("; correct bias.facets.0.sensitive_values in project.yaml")
     assert not any(line.startswith("[4/8] train") for line in lines)
     assert not (tmp_path / "run").exists()
@@ -231,24 +259,29 @@ def test_a_facet_group_too_small_in_the_test_split_is_left_to_the_gate(settings:
     """Before, a small group stopped the run before training; now the bias gate judges it, with
     'too few rows to judge' (tests/test_bias_semantics.py makes that fire)."""
     frame = read_dataset(SAMPLE, settings.dataset)
-    rare = frame.index[frame["race"] == "Other"]
-    few = frame.drop(rare[10:])
-    other = with_facet(settings, "race", ["Other"]).bias
+    rarest = str(facet_counts(settings).index[-1])
+    rare = frame.index[frame[CATEGORICAL].map(bias.as_text) == rarest]
+    few = frame.drop(rare[10:])  # 10 rows of the group: about 10 * split.test in the test split
+    other = with_facet(settings, CATEGORICAL, [rarest]).bias
     splits = split_dataset(few, settings.dataset, settings.split, where="few.csv", bias=other)
     [group] = bias.facet_groups(splits["test"], settings.dataset, other)["groups"]
-    assert group["group"] == "race = Other"
+    assert group["group"] == f"{CATEGORICAL} = {rarest}"
     assert group["rows"] < group["min_rows"]
 
 
-def test_the_preprocess_job_refuses_a_facet_value_absent_from_the_data(settings_path: Path, tmp_path: Path):
+def test_the_preprocess_job_refuses_a_facet_value_absent_from_the_data(
+    settings: Settings, settings_path: Path, tmp_path: Path
+):
     from {{ cookiecutter.package }}.steps import preprocess
 
+    typo = absent_value(facet_counts(settings))
     raw = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
-    raw["bias"]["facets"][1]["sensitive_values"] = ["black"]
+    raw["bias"]["facets"].append({"column": CATEGORICAL, "sensitive_values": [typo]})
     settings_file = tmp_path / "project.yaml"
     settings_file.write_text(yaml.safe_dump(raw), encoding="utf-8")
     arguments = ["--input", str(SAMPLE), "--output", str(tmp_path / "out"), "--settings", str(settings_file)]
-    with pytest.raises(ProjectError, match=r"facet 'race': 'black' does not occur in the data \(values present: "):
+    expected = f"facet '{CATEGORICAL}': {typo!r} does not occur in the data (values present: "
+    with pytest.raises(ProjectError, match=re.escape(expected)):
         preprocess.main(arguments)
     assert not (tmp_path / "out").exists()
 
@@ -269,7 +302,7 @@ def test_infinite_values_are_numbers_that_fail_a_bounded_limit():
 def test_the_default_model_passes_the_project_bias_gate(strict_run: LocalRun, settings: Settings, splits):
     model = TrainedModel.load(strict_run.out / "model")
     test = splits["test"]
-    predicted = (model.predict_proba(test) >= settings.cutoff).astype(int)
+    predicted = predicted_labels(model, test, settings)
     pre = bias.pre_training(pd.concat(splits.values()), settings.dataset, settings.bias)
     post = bias.post_training(test, predicted, model.spec, settings.dataset, settings.bias)
     groups = bias.facet_groups(test, settings.dataset, settings.bias)
@@ -278,55 +311,79 @@ def test_the_default_model_passes_the_project_bias_gate(strict_run: LocalRun, se
     assert [gate.message for gate in gates if not gate.passed] == []
 
 
+def favourable_and_not(settings: Settings) -> tuple[int, int]:
+    """A favourable and an unfavourable class in the label's encoding (binary 0/1, multiclass the index)."""
+    favourable = bias.label_values_or_threshold(settings.dataset, settings.bias)
+    codes = range(len(settings.dataset.classes))
+    return favourable[0], next(code for code in codes if code not in favourable)
+
+
+def in_first_group(frame: pd.DataFrame, settings: Settings) -> np.ndarray:
+    """Rows of the first facet's sensitive group (a range facet's too)."""
+    return bias.sensitive(bias.facet_frame(frame, settings.bias), bias.facet_views(settings.bias)[0])
+
+
 def test_a_model_blind_to_one_group_fires_the_disparate_impact_gate(strict_run: LocalRun, settings: Settings, splits):
-    """The project's model, with every prediction for the first facet's sensitive group forced to 0."""
-    facet = settings.bias.facets[0]
+    """The project's model, with every prediction for the first facet's sensitive group forced to
+    an unfavourable class."""
+    view = bias.facet_views(settings.bias)[0]
     model = TrainedModel.load(strict_run.out / "model")
     test = splits["test"]
-    sensitive = test[facet.column].isin(facet.sensitive_values).to_numpy()
-    predicted = (model.predict_proba(test) >= settings.cutoff).astype(int)
-    predicted[sensitive] = 0
-    four_fifths = Bias(
-        facets=[facet],
-        pre_training_metrics=["CI"],
-        post_training_metrics=["DPPL", "DI"],
-        thresholds={"DI": Limit(min=0.8)},  # the four-fifths rule
+    sensitive = in_first_group(test, settings)
+    predicted = np.array(predicted_labels(model, test, settings), copy=True)
+    predicted[sensitive] = favourable_and_not(settings)[1]
+    four_fifths = settings.bias.model_copy(
+        update={
+            "facets": [view.facet],
+            "pre_training_metrics": ["CI"],
+            "post_training_metrics": ["DPPL", "DI"],
+            "thresholds": {"DI": Limit(min=0.8)},  # the four-fifths rule
+        }
     )
     pre = bias.pre_training(test, settings.dataset, four_fifths)
     analysis = bias.analysis(pre, bias.post_training(test, predicted, model.spec, settings.dataset, four_fifths))
-    group = facet.sensitive_values[0]
     found = values(analysis)
-    assert found[facet.column, group, "DI"] == 0.0
-    assert found[facet.column, group, "DPPL"] == pytest.approx(predicted[~sensitive].mean())  # q^_a - 0
+    q_a = bias.favourable_index(predicted[~sensitive], settings.dataset, four_fifths).mean()
+    assert q_a > 0, "the model predicts no favourable outcome for anyone: DI is undefined"
+    assert found[view.column, view.value_or_threshold, "DI"] == 0.0
+    assert found[view.column, view.value_or_threshold, "DPPL"] == pytest.approx(q_a)  # q^_a - 0
     [gate] = bias_gates(
         bias.metric_values(analysis), four_fifths, bias.facet_groups(test, settings.dataset, four_fifths)
     )
     assert not gate.passed
-    assert gate.message.startswith(f"bias gate FAILED: DI[{facet.column} = {group}] 0, expected >= 0.8; ")
+    assert gate.message.startswith(f"bias gate FAILED: DI[{view.group}] 0, expected >= 0.8; ")
 
 
 def test_a_model_trained_on_labels_set_by_the_facet_fires_the_project_bias_gate(settings: Settings, splits):
-    facet = settings.bias.facets[0]
+    view = bias.facet_views(settings.bias)[0]
     dataset = settings.dataset
+    favourable, unfavourable = favourable_and_not(settings)
+    # The project's DPPL limit; a project that gates no DPPL (yet) is checked against +-0.25.
+    config = settings.bias
+    if "DPPL" not in config.thresholds:
+        config = config.model_copy(update={"thresholds": {**config.thresholds, "DPPL": Limit(min=-0.25, max=0.25)}})
+    if "DPPL" not in config.post_training_metrics:
+        config = config.model_copy(update={"post_training_metrics": [*config.post_training_metrics, "DPPL"]})
 
     def biased(frame: pd.DataFrame) -> pd.DataFrame:
-        # the positive label for everyone outside the sensitive group, the negative one for everyone in it
-        return frame.assign(**{dataset.label: (~frame[facet.column].isin(facet.sensitive_values)).astype("int8")})
+        # a favourable label for everyone outside the sensitive group, an unfavourable one for everyone in it
+        label = np.where(in_first_group(frame, settings), unfavourable, favourable).astype("int8")
+        return frame.assign(**{dataset.label: label})
 
-    # AUC is perfect from the first round, so training keeps one tree: a large step makes that tree decisive.
+    # The facet decides the label, so training converges at once: a large step makes the first tree decisive.
     quick = Hyperparameters(num_round=20, early_stopping_rounds=5, max_depth=3, eta=1.0, seed=1)
     model = train(biased(splits["train"]), biased(splits["validation"]), dataset, quick).model
     test = biased(splits["test"])
-    predicted = (model.predict_proba(test) >= settings.cutoff).astype(int)
-    post = bias.post_training(test, predicted, model.spec, dataset, settings.bias)
-    analysis = bias.analysis(bias.pre_training(test, dataset, settings.bias), post)
-    group = facet.sensitive_values[0]
-    assert values(analysis)[facet.column, group, "DPPL"] == pytest.approx(1.0)  # every a positive, every d negative
-    groups = bias.facet_groups(test, dataset, settings.bias)
-    failed = [gate for gate in bias_gates(bias.metric_values(analysis), settings.bias, groups) if not gate.passed]
-    dppl = next(gate for gate in failed if gate.metric == f"DPPL[{facet.column} = {group}]")
-    limit = settings.bias.thresholds["DPPL"]
-    assert dppl.message.startswith(f"bias gate FAILED: DPPL[{facet.column} = {group}] 1, expected {limit}; ")
+    predicted = predicted_labels(model, test, settings)
+    post = bias.post_training(test, predicted, model.spec, dataset, config)
+    analysis = bias.analysis(bias.pre_training(test, dataset, config), post)
+    # every a favourable, every d not
+    assert values(analysis)[view.column, view.value_or_threshold, "DPPL"] == pytest.approx(1.0)
+    groups = bias.facet_groups(test, dataset, config)
+    failed = [gate for gate in bias_gates(bias.metric_values(analysis), config, groups) if not gate.passed]
+    dppl = next(gate for gate in failed if gate.metric == f"DPPL[{view.group}]")
+    limit = config.thresholds["DPPL"]
+    assert dppl.message.startswith(f"bias gate FAILED: DPPL[{view.group}] 1, expected {limit}; ")
     assert "bias.thresholds.DPPL in project.yaml" in dppl.message
 
 
@@ -334,27 +391,24 @@ def test_the_local_run_with_a_strict_limit_is_refused(strict_run: LocalRun, sett
     assert not strict_run.passed
     failed = [gate for gate in strict_run.gates if not gate.passed]
     assert [gate.gate for gate in failed] == ["bias"] * len(settings.bias.facets)
-    assert {gate.metric for gate in failed} == {
-        f"DPPL[{facet.column} = {facet.sensitive_values[0]}]" for facet in settings.bias.facets
-    }
-    assert all(gate.expected == "<= 0.01" for gate in failed)
-    assert [gate.gate for gate in strict_run.gates if gate.passed] == ["data", "quality"]
+    assert {gate.metric for gate in failed} == {f"DPPL[{view.group}]" for view in bias.facet_views(settings.bias)}
+    assert all(gate.expected == ">= 1.01" for gate in failed)
+    assert {gate.gate for gate in strict_run.gates if gate.passed} == {"data", "quality"}
 
 
 def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun, settings: Settings):
     report = (strict_run.out / "report.md").read_text(encoding="utf-8")
     assert "**Decision: the model must not be registered.**" in report
-    facet = settings.bias.facets[0]
-    group = facet.sensitive_values[0]
-    assert f"- bias gate FAILED: DPPL[{facet.column} = {group}] " in report
-    assert f"| bias | DPPL[{facet.column} = {group}] | " in report
-    assert "| <= 0.01 | **FAIL** |" in report
+    view = bias.facet_views(settings.bias)[0]
+    assert f"- bias gate FAILED: DPPL[{view.group}] " in report
+    assert f"| bias | DPPL[{view.group}] | " in report
+    assert "| >= 1.01 | **FAIL** |" in report
     assert "## Bias" in report
     assert "![Bias metrics against their limits](bias.png)" in report
     assert (strict_run.out / "bias.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     analysis = json.loads((strict_run.out / "bias.json").read_text(encoding="utf-8"))
     assert set(analysis) == {"version", PRE, POST}
-    assert sorted(analysis[POST]["facets"]) == sorted(facet.column for facet in settings.bias.facets)
+    assert sorted(analysis[POST]["facets"]) == sorted({view.column for view in bias.facet_views(settings.bias)})
 
 
 @pytest.mark.parametrize(
@@ -366,41 +420,44 @@ def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun
             "bias: thresholds for metrics that are not computed: AD",
         ),
         (
-            {"facets": [{"column": "income", "sensitive_values": [">50K"]}]},
-            "bias.facets.0.column: 'income' is the label, id or time column",
+            {"facets": [{"column": LABEL, "sensitive_values": CLASSES[-1:]}]},
+            f"bias.facets.0.column: {LABEL!r} is the label, id or time column",
         ),
         (
-            {"facets": [{"column": "sex", "sensitive_range": {"max": 1}}]},
-            "bias.facets.0: 'sex' is categorical; use sensitive_values, not sensitive_range",
+            {"facets": [{"column": CATEGORICAL, "sensitive_range": {"max": 1}}]},
+            f"bias.facets.0: {CATEGORICAL!r} is categorical; use sensitive_values, not sensitive_range",
         ),
         (
-            {"facets": [{"column": "age", "sensitive_range": {"min": 40, "max": 25}}]},
+            {"facets": [{"column": NUMERIC, "sensitive_range": {"min": 40, "max": 25}}]},
             "bias.facets.0.sensitive_range: min 40.0 must be less than max 25.0",
         ),
         (
-            {"facets": [{"column": "age", "sensitive_values": [30], "sensitive_range": {"max": 25}}]},
+            {"facets": [{"column": NUMERIC, "sensitive_values": [30], "sensitive_range": {"max": 25}}]},
             "bias.facets.0: give either sensitive_values (categories) or sensitive_range (numbers), not both",
         ),
         (
-            {"facets": [{"column": "sex", "sensitive_values": ["Female"], "min_rows": 0}]},
+            {"facets": [{"column": CATEGORICAL, "sensitive_values": ["x"], "min_rows": 0}]},
             "bias.facets.0.min_rows: Input should be greater than or equal to 1",
         ),
         (
-            {"favourable_labels": ["<=50K", ">50K"]},
+            {"favourable_labels": DATASET.classes},
             "bias.favourable_labels: list some classes, not all",
         ),
         (
-            {"favourable_labels": [">50k"]},
-            "bias.favourable_labels: ['>50k'] not among dataset.classes",
+            {"favourable_labels": [CLASSES[-1] + "k"]},
+            f"bias.favourable_labels: {[CLASSES[-1] + 'k']!r} not among dataset.classes",
         ),
         ({"favourable_threshold": 40}, "bias.favourable_threshold is for regression"),
-        ({"facets": [{"column": "sex", "sensitive_values": []}]}, "bias.facets.0.sensitive_values: List should have"),
+        (
+            {"facets": [{"column": CATEGORICAL, "sensitive_values": []}]},
+            "bias.facets.0.sensitive_values: List should have",
+        ),
         ({"facets": []}, "bias.facets: List should have at least 1 item"),
         ({"pre_training_metrics": ["CI", "CDDL"]}, "bias: CDDL and CDDPL need group_variable"),
         ({"post_training_metrics": ["DPPL", "CDDPL"], "thresholds": {}}, "bias: CDDL and CDDPL need group_variable"),
         (
-            {"pre_training_metrics": ["CDDL"], "group_variable": "income"},
-            "bias.group_variable: 'income' is the label, id or time column",
+            {"pre_training_metrics": ["CDDL"], "group_variable": LABEL},
+            f"bias.group_variable: {LABEL!r} is the label, id or time column",
         ),
         ({"thresholds": {"DPPL": {"min": 0.3, "max": -0.3}}}, "bias.thresholds.DPPL: min 0.3 is greater than max -0.3"),
         ({"thresholds": {"DPPL": {}}}, "bias.thresholds.DPPL: give min, max or both"),
@@ -442,10 +499,11 @@ def test_settings_reject_an_inconsistent_bias_section(change: dict, message: str
 
 def test_settings_accept_cddl_with_a_feature_as_group_variable(tmp_path: Path):
     raw = yaml.safe_load((ROOT / "project.yaml").read_text(encoding="utf-8"))
-    raw["bias"] = {**raw["bias"], "pre_training_metrics": ["CI", "CDDL"], "group_variable": "education"}
+    column = DATASET.features[-1]
+    raw["bias"] = {**raw["bias"], "pre_training_metrics": ["CI", "CDDL"], "group_variable": column}
     path = tmp_path / "project.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    assert load_settings(path).bias.group_variable == "education"
+    assert load_settings(path).bias.group_variable == column
 
 
 def test_a_limit_with_min_above_max_is_rejected():
@@ -459,15 +517,31 @@ def test_pipeline_gate_step_applies_bias_thresholds_to_clarify_analysis(tmp_path
 
     from {{ cookiecutter.package }}.steps import gate
 
+    settings = load_settings(settings_path)
+    # An evaluation of the project's type exactly at its quality limits (they pass), and the
+    # project's DPPL limit (or +-0.25 where it gates no DPPL) with a value just outside it.
+    limit = settings.bias.thresholds.get("DPPL", Limit(min=-0.25, max=0.25))
+    raw = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
+    raw["bias"]["thresholds"] = {**raw["bias"]["thresholds"], "DPPL": limit.model_dump(exclude_none=True)}
+    raw["bias"]["post_training_metrics"] = sorted({*raw["bias"]["post_training_metrics"], "DPPL"})
+    settings_path = tmp_path / "project.yaml"
+    settings_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    dppl = limit.max + 0.06 if limit.max is not None else limit.min - 0.06
+    quality = {
+        name: {"value": bound.min if bound.min is not None else bound.max}
+        for name, bound in settings.gates.quality.items()
+    }
     evaluation = tmp_path / "evaluation.json"
-    evaluation.write_text(json.dumps({"binary_classification_metrics": {"auc": {"value": 0.93}}}))
+    evaluation.write_text(json.dumps({METRICS_KEY[settings.dataset.problem_type]: quality}))
+    first = bias.facet_views(settings.bias)[0]
     analysis = tmp_path / "model_bias"
     analysis.mkdir()
-    facets = {"sex": [{"value_or_threshold": "Female", "metrics": [{"name": "DPPL", "value": 0.31}]}]}
+    facets = {
+        first.column: [{"value_or_threshold": first.value_or_threshold, "metrics": [{"name": "DPPL", "value": dppl}]}]
+    }
     (analysis / "analysis.json").write_text(json.dumps({"post_training_bias_metrics": {"facets": facets}}))
-    settings = load_settings(settings_path)
     groups_file = tmp_path / "facet_groups.json"  # what the preprocess step writes beside Clarify's CSVs
-    groups = {"favourable": "income = >50K", "groups": []}
+    groups = {"favourable": bias.favourable_text(settings.dataset, settings.bias), "groups": []}
     for view in bias.facet_views(settings.bias):
         group = {"column": view.column, "value_or_threshold": view.value_or_threshold, "group": view.group}
         groups["groups"].append({**group, "position": view.position, "rows": 200, "others": 550, "min_rows": 30})
@@ -475,11 +549,12 @@ def test_pipeline_gate_step_applies_bias_thresholds_to_clarify_analysis(tmp_path
     out = tmp_path / "gates"
     gate.main(
         [
-            *("--evaluation", str(evaluation), "--min-auc", "0.88", "--bias-analysis", str(analysis)),
+            *("--evaluation", str(evaluation), "--bias-analysis", str(analysis)),
             *("--facet-groups", str(groups_file)),
             *("--output", str(out), "--settings", str(settings_path)),
         ]
     )
     result = json.loads((out / "gates.json").read_text())
     assert result["passed"] is False
-    assert "bias gate FAILED: DPPL[sex = Female] 0.31, expected in [-0.25, 0.25]" in result["message"]
+    assert f"bias gate FAILED: DPPL[{first.group}] {dppl:g}, expected {limit}" in result["message"]
+    assert "quality gate FAILED" not in result["message"]

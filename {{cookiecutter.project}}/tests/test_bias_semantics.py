@@ -19,7 +19,7 @@ import yaml
 
 from {{ cookiecutter.package }} import bias, bias_intervals
 from {{ cookiecutter.package }}.data import read_dataset
-from {{ cookiecutter.package }}.gates import bias_gates
+from {{ cookiecutter.package }}.gates import METRICS_KEY, bias_gates
 from {{ cookiecutter.package }}.local import run_local
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.pipeline.definition import build
@@ -30,6 +30,25 @@ from {{ cookiecutter.package }}.transforms import FeatureSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 PRE, POST = "pre_training_bias_metrics", "post_training_bias_metrics"
+# Where a project gates no DPPL (yet), the tests that need a gated metric add this one.
+ANY_DPPL = {"min": -1.0, "max": 1.0}
+
+
+def with_dppl_gated(raw: dict) -> dict:
+    """project.yaml (as a mapping) with DPPL computed and gated: the project's own limit, else ANY_DPPL."""
+    config = raw["bias"]
+    config["post_training_metrics"] = sorted({*config["post_training_metrics"], "DPPL"})
+    config["thresholds"] = {**{"DPPL": ANY_DPPL}, **(config.get("thresholds") or {})}
+    return raw
+
+
+def passing_evaluation(settings) -> dict:
+    """evaluation.json for the project's type with each gated quality metric exactly at its limit."""
+    quality = {
+        name: {"value": limit.min if limit.min is not None else limit.max}
+        for name, limit in settings.gates.quality.items()
+    }
+    return {METRICS_KEY[settings.dataset.problem_type]: quality}
 
 
 def dataset(**change) -> Dataset:
@@ -269,30 +288,34 @@ def test_everyone_else_below_min_rows_is_named_so():
 
 def test_the_pipeline_gate_step_judges_too_few_rows_alike(tmp_path: Path, settings_path: Path):
     """The gate step reads the preprocess step's facet_groups.json beside Clarify's analysis.json."""
+    settings_path_ = tmp_path / "project.yaml"
+    settings_path_.write_text(yaml.safe_dump(with_dppl_gated(yaml.safe_load(settings_path.read_text()))))
+    settings_path = settings_path_
     settings = load_settings(settings_path)
     facet = settings.bias.facets[0]
     [view] = [view for view in bias.facet_views(settings.bias) if view.position == 0]
     evaluation = tmp_path / "evaluation.json"
-    evaluation.write_text(json.dumps({"binary_classification_metrics": {"auc": {"value": 0.93}}}))
+    evaluation.write_text(json.dumps(passing_evaluation(settings)))
     analysis = tmp_path / "model_bias"
     analysis.mkdir()
     metrics = [{"name": name, "value": 0.0} for name in settings.bias.thresholds]
     facets = {view.column: [{"value_or_threshold": view.value_or_threshold, "metrics": metrics}]}
     (analysis / "analysis.json").write_text(json.dumps({POST: {"facets": facets}}))
-    groups = {"favourable": "income = >50K", "groups": [
+    groups = {"favourable": bias.favourable_text(settings.dataset, settings.bias), "groups": [
         {"position": 0, "column": view.column, "value_or_threshold": view.value_or_threshold, "group": view.group,
          "rows": facet.min_rows - 1, "others": 700, "min_rows": facet.min_rows},
     ]}  # fmt: skip
     (tmp_path / "facet_groups.json").write_text(json.dumps(groups))
     out = tmp_path / "gates"
     gate.main([
-        "--evaluation", str(evaluation), "--min-auc", "0.88", "--bias-analysis", str(analysis),
+        "--evaluation", str(evaluation), "--bias-analysis", str(analysis),
         "--facet-groups", str(tmp_path / "facet_groups.json"), "--output", str(out), "--settings", str(settings_path),
     ])  # fmt: skip
     result = json.loads((out / "gates.json").read_text())
     assert result["passed"] is False
     reading = f"too few rows to judge ({facet.min_rows - 1} rows, minimum {facet.min_rows})"
     assert f"bias gate FAILED: DPPL[{view.group}] {reading}" in result["message"]
+    assert "quality gate FAILED" not in result["message"]
 
 
 # -- confidence intervals ---------------------------------------------------------------------------------------------
@@ -364,20 +387,48 @@ def test_the_intervals_of_750_test_rows_are_fast_reproducible_and_hold_the_value
 # -- audit-only and range facets through the whole flow ---------------------------------------------------------------
 
 
+SETTINGS = load_settings(ROOT / "project.yaml")
+# The facet the switched settings audit only: the project's first categorical facet that is a feature.
+AUDITED = next(
+    facet
+    for facet in SETTINGS.bias.facets
+    if facet.sensitive_values is not None and facet.column in SETTINGS.dataset.categorical_features
+)
+
+
+def range_facet() -> dict:
+    """A range facet on a numeric feature, below its median, so both groups have rows."""
+    frame = read_dataset(ROOT / SETTINGS.dataset.sample, SETTINGS.dataset)
+    for column in SETTINGS.dataset.numeric_features:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        median = float(numbers.median())
+        if (numbers < median).any() and (numbers >= median).any():
+            return {"column": column, "sensitive_range": {"max": median}, "min_rows": 100_000}
+    raise AssertionError("no numeric feature with two values to split a range facet on")
+
+
+RANGE = range_facet()
+RANGE_COLUMN, HIGH = RANGE["column"], RANGE["sensitive_range"]["max"]
+
+
 @pytest.fixture(scope="module")
 def switched(settings_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's settings with race audited only (no longer a model input) and an age range facet
-    whose group can never reach its min_rows in the test split."""
-    raw = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
-    raw["dataset"]["categorical_features"].remove("race")
-    raw["bias"]["facets"] = [
-        {"column": "sex", "sensitive_values": ["Female"], "min_rows": 1},
-        {"column": "age", "sensitive_range": {"max": 25}, "min_rows": 100_000},
-        {"column": "race", "sensitive_values": ["Black"], "min_rows": 1},
-    ]
+    """The project's settings with one facet column audited only (no longer a model input) and a
+    range facet on a numeric feature whose group can never reach its min_rows in the test split;
+    the other facets are kept (min_rows 1) and DPPL is gated."""
+    raw = with_dppl_gated(yaml.safe_load(settings_path.read_text(encoding="utf-8")))
+    raw["dataset"]["categorical_features"].remove(AUDITED.column)
+    others = [{**facet, "min_rows": 1} for facet in raw["bias"]["facets"] if facet["column"] != AUDITED.column]
+    audited = {"column": AUDITED.column, "sensitive_values": list(AUDITED.sensitive_values), "min_rows": 1}
+    raw["bias"]["facets"] = [*others, RANGE, audited]
     path = tmp_path_factory.mktemp("switched") / "project.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path
+
+
+def view_of(settings, column: str) -> bias.FacetView:
+    [view] = [view for view in bias.facet_views(settings.bias) if view.facet.column == column]
+    return view
 
 
 @pytest.fixture(scope="module")
@@ -390,67 +441,77 @@ def switched_run(switched: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_an_audit_only_facet_is_analysed_but_never_a_model_input(switched_run):
     settings, run = switched_run
     spec = TrainedModel.load(run.out / "model").spec
-    assert "race" not in spec.features
+    assert AUDITED.column not in spec.features
     assert spec.features == settings.dataset.features
     analysis = json.loads((run.out / "bias.json").read_text(encoding="utf-8"))
-    assert sorted(analysis[POST]["facets"]) == ["age<25", "race", "sex"]
-    race = [gate for gate in run.gates if gate.metric.endswith("[race = Black]")]
-    assert len(race) == len(settings.bias.thresholds) and all(gate.value is not None for gate in race)
+    assert sorted(analysis[POST]["facets"]) == sorted({view.column for view in bias.facet_views(settings.bias)})
+    audited = [gate for gate in run.gates if gate.metric.endswith(f"[{view_of(settings, AUDITED.column).group}]")]
+    assert len(audited) == len(settings.bias.thresholds) and all(gate.value is not None for gate in audited)
 
 
 def test_the_local_run_reads_a_small_range_group_as_too_few_rows(switched_run):
     settings, run = switched_run
+    ranged = view_of(settings, RANGE_COLUMN)
     groups = json.loads((run.out / "facet_groups.json").read_text(encoding="utf-8"))
-    [age] = [group for group in groups["groups"] if group["column"] == "age<25"]
+    [group] = [group for group in groups["groups"] if group["column"] == ranged.column]
     failed = [gate for gate in run.gates if not gate.passed]
-    assert {gate.metric for gate in failed} == {f"{name}[age < 25]" for name in settings.bias.thresholds}
-    reading = f"too few rows to judge ({age['rows']:,} rows, minimum 100,000)"
+    assert {gate.metric for gate in failed} == {f"{name}[{ranged.group}]" for name in settings.bias.thresholds}
+    reading = f"too few rows to judge ({group['rows']:,} rows, minimum 100,000)"
     assert all(gate.reading == reading for gate in failed)
     report = (run.out / "report.md").read_text(encoding="utf-8")
-    assert f"- bias gate FAILED: DPPL[age < 25] {reading}, expected " in report
-    assert "Favourable outcome: income = >50K." in report
-    assert f"- age < 25: {age['rows']:,} test rows, everyone else {age['others']:,} (min_rows 100,000)" in report
+    assert f"- bias gate FAILED: DPPL[{ranged.group}] {reading}, expected " in report
+    assert f"Favourable outcome: {bias.favourable_text(settings.dataset, settings.bias)}." in report
+    assert (
+        f"- {ranged.group}: {group['rows']:,} test rows, everyone else {group['others']:,} (min_rows 100,000)" in report
+    )
     assert "| 95% CI |" in report
+    audited = view_of(settings, AUDITED.column).group
     dppl = next(
-        line for line in report.splitlines() if line.startswith("| Post-training (model) | sex = Female | DPPL |")
+        line for line in report.splitlines() if line.startswith(f"| Post-training (model) | {audited} | DPPL |")
     )
     assert dppl.split(" | ")[4].startswith("[")  # the interval beside the value and the limit
 
 
 def test_the_preprocess_job_writes_the_clarify_columns_and_group_sizes(switched: Path, tmp_path: Path):
     settings = load_settings(switched)
+    ranged = view_of(settings, RANGE_COLUMN)
     sample = ROOT / settings.dataset.sample
     preprocess.main(["--input", str(sample), "--output", str(tmp_path), "--settings", str(switched)])
-    columns = [settings.dataset.label, *settings.dataset.features, "race", "age<25"]
+    columns = [settings.dataset.label, *settings.dataset.features, AUDITED.column, ranged.column]
     assert bias.clarify_columns(settings.dataset, settings.bias) == columns
-    clarify = pd.read_csv(tmp_path / "clarify" / "test.csv", header=None, names=columns)
+    clarify = pd.read_csv(
+        tmp_path / "clarify" / "test.csv", header=None, names=columns, dtype=str, keep_default_na=False
+    )
     test = split_dataset(read_dataset(sample, settings.dataset), settings.dataset, settings.split, bias=settings.bias)[
         "test"
     ]
-    assert clarify["race"].fillna("").tolist() == test["race"].fillna("").tolist()
-    in_range = pd.to_numeric(test["age"]).lt(25).map({True: "yes", False: "no"}).tolist()
-    assert clarify["age<25"].tolist() == in_range
+    written = clarify[AUDITED.column].map(bias.as_text).tolist()
+    assert written == test[AUDITED.column].fillna("").map(bias.as_text).tolist()
+    in_range = pd.to_numeric(test[RANGE_COLUMN]).lt(HIGH).map({True: "yes", False: "no"}).tolist()
+    assert clarify[ranged.column].tolist() == in_range
     groups = json.loads((tmp_path / "clarify" / bias.GROUPS_FILE).read_text(encoding="utf-8"))
     assert groups == bias.facet_groups(test, settings.dataset, settings.bias)
-    assert [group["rows"] for group in groups["groups"]][1] == in_range.count("yes")
+    [group] = [group for group in groups["groups"] if group["column"] == ranged.column]
+    assert group["rows"] == in_range.count("yes")
 
 
 def test_the_pipeline_clarify_configs_exclude_audit_and_range_columns(switched: Path):
     settings = load_settings(switched)
+    ranged = view_of(settings, RANGE_COLUMN)
     built = build(settings, root=ROOT)
     steps = {step["Name"]: step for step in built.parsed["Steps"]}
-    columns = [settings.dataset.label, *settings.dataset.features, "race", "age<25"]
+    columns = [settings.dataset.label, *settings.dataset.features, AUDITED.column, ranged.column]
     for name in ("DataBias", "ModelBias", "Explainability"):
         uri = steps[name]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
         config = json.loads(built.uploads[uri.split("/", 3)[3]])
         assert config["headers"] == columns, name
-        assert config["excluded_columns"] == ["race", "age<25"], name  # never sent to the model's endpoint
+        # never sent to the model's endpoint
+        assert config["excluded_columns"] == [AUDITED.column, ranged.column], name
         if name != "Explainability":
-            assert config["label_values_or_threshold"] == [1]
+            assert config["label_values_or_threshold"] == bias.clarify_label_values(settings.dataset, settings.bias)
             assert config["facet"] == [
-                {"name_or_index": "sex", "value_or_threshold": ["Female"]},
-                {"name_or_index": "age<25", "value_or_threshold": ["yes"]},
-                {"name_or_index": "race", "value_or_threshold": ["Black"]},
+                {"name_or_index": view.column, "value_or_threshold": view.values}
+                for view in bias.facet_views(settings.bias)
             ]
     arguments = steps["Gates"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert arguments[arguments.index("--facet-groups") + 1] == "/opt/ml/processing/input/facet_groups/facet_groups.json"
