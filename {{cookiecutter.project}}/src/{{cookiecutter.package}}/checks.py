@@ -24,8 +24,9 @@ SUITES_DIR = Path("data_checks")
 EXAMPLES = 5  # unexpected values shown per failed expectation
 EXPECTATIONS_URL = "https://greatexpectations.io/expectations/"
 # Not a Great Expectations expectation: the project's own check that numeric columns hold numbers
-# (project.yaml numeric_features). It runs whatever the suite says, before the suite's expectations.
-NUMBERS = "numbers only (numeric_features in project.yaml)"
+# (project.yaml numeric_features, and the label of a regression). It runs whatever the suite says,
+# before the suite's expectations.
+NUMBERS = "numbers only (a numeric feature, or a regression label, in project.yaml)"
 
 
 def label_expectations(suite: dict, dataset: Dataset) -> list[dict]:
