@@ -499,7 +499,7 @@ def suites(profile: Profile, dataset: dict, features: dict, id_column: str, time
     training = [
         _expect(
             "expect_table_columns_to_match_set",
-            "exactly the columns project.yaml describes",
+            f"exactly the columns of {source}: a column added, renamed or lost is a change to review",
             column_set=all_columns,
             exact_match=True,
         ),
