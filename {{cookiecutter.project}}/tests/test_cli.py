@@ -16,6 +16,8 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 from click.testing import CliRunner
 
 from {{ cookiecutter.package }}.cli_support import reports_errors
+from {{ cookiecutter.package }}.gates import metric_value
+from {{ cookiecutter.package }}.settings import METRIC_RANGES
 
 COMMAND = "{{ cookiecutter.project }}"
 PACKAGE = "{{ cookiecutter.package }}"
@@ -80,11 +82,17 @@ def test_local_run_passes_with_exit_0(tmp_path: Path, project_root: Path):
 def test_bad_settings_exit_2_with_one_error_naming_the_key(
     tmp_path: Path, project_root: Path, raw_settings: dict, write_settings
 ):
-    raw_settings["gates"]["quality"]["auc"]["min"] = 1.5
+    # The project's first quality metric, given a limit it can never reach: above its top, or
+    # (a metric with no top, such as rmse) below its bottom.
+    metric = next(iter(raw_settings["gates"]["quality"]))
+    low, high = METRIC_RANGES[metric]
+    side, bad = ("max", high + 0.5) if high is not None else ("min", low - 1)
+    raw_settings["gates"]["quality"][metric][side] = bad
     path = write_settings(raw_settings)
     result = run(console_script, "local", "run", "--settings", path, "--out", tmp_path / "run", cwd=project_root)
     assert result.returncode == 2
-    expected = f"Error: {path}: gates.quality.auc.min: 1.5 is outside auc's range [0, 1]"
+    shown = f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+    expected = f"Error: {path}: gates.quality.{metric}.{side}: {bad:g} is outside {metric}'s range {shown}"
     assert result.stderr.splitlines() == [expected]
     assert result.stdout == ""
     assert not (tmp_path / "run").exists()
@@ -121,14 +129,24 @@ def test_missing_data_file_exit_2(tmp_path: Path, project_root: Path):
     assert sorted(tmp_path.iterdir()) == []
 
 
-def test_impossible_gate_exit_1(tmp_path: Path, project_root: Path, raw_settings: dict, write_settings):
-    raw_settings["gates"]["quality"]["auc"]["min"] = 0.999
+def test_impossible_gate_exit_1(
+    tmp_path: Path, project_root: Path, raw_settings: dict, write_settings, evaluation: dict
+):
+    """The project's first quality limit moved halfway from what the model reaches (the session's
+    model, trained as the local run trains it) to the metric's best value: out of reach."""
+    metric = next(iter(raw_settings["gates"]["quality"]))
+    reached, (low, high) = metric_value(evaluation, metric), METRIC_RANGES[metric]
+    if high is not None and reached < high:  # higher is better (auc, accuracy, r2): raise the minimum
+        side, limit = "min", round((reached + high) / 2, 4)
+    else:  # lower is better (rmse, mae): lower the maximum
+        side, limit = "max", round((reached + low) / 2, 4)
+    raw_settings["gates"]["quality"][metric] = {side: limit}
     path = write_settings(raw_settings)
     out = tmp_path / "run"
     result = run(python_module, "local", "run", "--settings", path, "--out", out, cwd=project_root)
     assert result.returncode == 1, result.stderr
-    assert result.stdout.splitlines()[1].startswith("quality gate FAILED: auc 0.9")
-    assert "expected >= 0.999" in result.stdout
+    assert result.stdout.splitlines()[1].startswith(f"quality gate FAILED: {metric} ")
+    assert f"expected {'>=' if side == 'min' else '<='} {limit:g}" in result.stdout
     assert "Decision: the model may be registered." not in result.stdout
     assert result.stderr.splitlines()[-1] == "Decision: the model must not be registered."
     assert "Traceback" not in result.stderr

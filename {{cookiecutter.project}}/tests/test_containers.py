@@ -34,14 +34,13 @@ import pytest
 import image_env
 import job_runner
 from {{ cookiecutter.package }}.data import read_dataset
+from {{ cookiecutter.package }}.gates import METRICS_KEY
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.pipeline import wheels
 from {{ cookiecutter.package }}.pipeline.bundle import job_requirements
 from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.pipeline.images import load_images
-from {{ cookiecutter.package }}.steps.inference import input_fn, predict_fn
-
-THRESHOLD = 0.5  # the default decision cut-off (project.yaml decision.threshold)
+from {{ cookiecutter.package }}.steps.inference import input_fn, output_fn, predict_fn
 
 TESTS = Path(__file__).resolve().parent
 
@@ -104,12 +103,13 @@ def _clarify_stand_ins(runner: job_runner.JobRunner, model: Path, settings) -> d
     """Clarify's analysis.json for the bias checks, computed with the local bias code (smclarify,
     the same metrics in the same shape) on the splits and model the jobs above produced."""
     from {{ cookiecutter.package }} import bias
+    from {{ cookiecutter.package }}.local import predicted_labels
 
     splits = Path(runner.properties["Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"]).parent
     train = read_dataset(splits / "train", settings.dataset)
     test = read_dataset(splits / "test", settings.dataset)
     trained = TrainedModel.load(model)
-    predicted = (trained.predict_proba(test) >= THRESHOLD).astype(int)
+    predicted = predicted_labels(trained, test, settings)  # as Clarify derives them from the endpoint
     pre = bias.pre_training(train, settings.dataset, settings.bias)
     post = bias.post_training(test, predicted, trained.spec, settings.dataset, settings.bias)
     return {
@@ -127,10 +127,12 @@ def test_every_step_runs_as_a_job_in_the_image(trained_in_image: Path, runner: j
     assert json.loads((_output(runner, "DataChecks", "data_checks") / "result.json").read_text())["success"] is True
     assert {path.name for path in trained_in_image.iterdir()} >= {"xgboost-model.json", "feature_spec.json"}
     evaluation = json.loads((_output(runner, "Evaluate", "evaluation") / "evaluation.json").read_text())
-    assert evaluation["binary_classification_metrics"]["auc"]["value"] > 0.85
+    metrics = evaluation[METRICS_KEY[settings.dataset.problem_type]]  # the project's problem type's shape
+    assert set(settings.gates.quality) <= set(metrics)
     gates = json.loads((_output(runner, "Gates", "gates") / "gates.json").read_text())
     assert gates["passed"] is True, gates["message"]
-    assert {gate["gate"] for gate in gates["gates"]} == ({"quality", "bias"} if settings.bias else {"quality"})
+    gated_bias = settings.bias is not None and bool(settings.bias.thresholds)  # bias gates come from thresholds
+    assert {gate["gate"] for gate in gates["gates"]} == ({"quality", "bias"} if gated_bias else {"quality"})
 
 
 def test_jobs_install_only_into_their_own_environment(
@@ -238,20 +240,50 @@ def test_the_endpoint_scores_json_and_headerless_csv(endpoint, trained_in_image,
     url = endpoint[0]
     rows = _rows(sample_path, settings)
     csv = rows.to_csv(header=False, index=False)
-    # What this machine's Python scores for the same request, through the same handlers.
-    expected = predict_fn(input_fn(csv, "text/csv"), TrainedModel.load(trained_in_image))
+    # What this machine's Python answers for the same request, through the same handlers.
+    model = TrainedModel.load(trained_in_image)
+    expected = predict_fn(input_fn(csv, "text/csv"), model)
     csv_status, csv_body = _request(f"{url}/invocations", csv.encode(), "text/csv", "text/csv")
     assert csv_status == 200
-    scores = [float(line) for line in csv_body.strip().splitlines()]
-    assert len(scores) == len(rows)  # one score per row, as Clarify reads them
-    assert scores == pytest.approx(list(expected), abs=1e-6)
+    # One line per row, as Clarify reads them: the score(s) or the value, per the problem type.
+    assert len(csv_body.strip().splitlines()) == len(rows)
+    assert _csv_values(csv_body) == pytest.approx(_csv_values(output_fn(expected, "text/csv", model.spec)[0]), abs=1e-6)
     records = json.loads(rows.to_json(orient="records"))
     json_status, json_body = _request(
         f"{url}/invocations", json.dumps({"instances": records}).encode(), "application/json", "application/json"
     )
     assert json_status == 200
     predictions = json.loads(json_body)["predictions"]
-    assert [p["score"] for p in predictions] == pytest.approx(list(expected), abs=1e-6)
+    local = json.loads(output_fn(expected, "application/json", model.spec)[0])["predictions"]
+    assert [sorted(p) for p in predictions] == [sorted(p) for p in local]  # the problem type's fields
+    assert _labels(predictions) == _labels(local)
+    assert _numbers(predictions) == pytest.approx(_numbers(local), abs=1e-6)
+
+
+def _csv_values(body: str) -> list[float]:
+    """Every value of a text/csv answer, line after line."""
+    return [float(value) for line in body.strip().splitlines() for value in line.split(",")]
+
+
+def _fields(predictions: list[dict]) -> list:
+    """Each prediction's values in key order, a class's scores ({"a": 0.7, ...}) unpacked."""
+    values = []
+    for prediction in predictions:
+        for key in sorted(prediction):
+            value = prediction[key]
+            if isinstance(value, dict):
+                values.extend(value[name] for name in sorted(value))
+            else:
+                values.append(value)
+    return values
+
+
+def _numbers(predictions: list[dict]) -> list[float]:
+    return [value for value in _fields(predictions) if isinstance(value, float)]
+
+
+def _labels(predictions: list[dict]) -> list:
+    return [value for value in _fields(predictions) if not isinstance(value, float)]
 
 
 def test_the_endpoint_answers_a_refused_request_with_its_reason(endpoint, sample_path, settings) -> None:
@@ -273,7 +305,8 @@ def test_the_endpoint_answers_a_refused_request_with_its_reason(endpoint, sample
 
 def test_the_endpoint_scores_what_clarify_sends_it(endpoint, runner, trained_in_image) -> None:
     """Clarify's shadow endpoint gets the preprocess step's header-less CSV less the label column
-    (the analysis config the build stages says which): one probability per row comes back."""
+    (the analysis config the build stages says which): one line per row comes back, as the
+    handlers write it for the problem type (binary a probability, multiclass one per class)."""
     configs = [json.loads(data) for key, data in runner.build.uploads.items() if key.endswith("analysis_config.json")]
     config = next(c for c in configs if "predictor" in c and "label" in c)
     clarify = Path(runner.properties["Steps.Preprocess.ProcessingOutputConfig.Outputs['clarify'].S3Output.S3Uri"])
@@ -282,7 +315,8 @@ def test_the_endpoint_scores_what_clarify_sends_it(endpoint, runner, trained_in_
     csv = sent.to_csv(header=False, index=False)
     status, body = _request(f"{endpoint[0]}/invocations", csv.encode(), "text/csv", "text/csv")
     assert status == 200
-    scores = [float(line) for line in body.strip().splitlines()]
-    expected = predict_fn(input_fn(csv, "text/csv"), TrainedModel.load(trained_in_image))
-    assert len(scores) == len(sent) and scores == pytest.approx(list(expected), abs=1e-6)
+    model = TrainedModel.load(trained_in_image)
+    expected = output_fn(predict_fn(input_fn(csv, "text/csv"), model), "text/csv", model.spec)[0]
+    assert len(body.strip().splitlines()) == len(sent)  # one line per row: its score(s) or value
+    assert _csv_values(body) == pytest.approx(_csv_values(expected), abs=1e-6)
 {%- endif %}

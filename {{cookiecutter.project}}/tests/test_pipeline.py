@@ -25,11 +25,39 @@ from {{ cookiecutter.package }}.pipeline.bundle import JOB_LAUNCHER, JOB_REQUIRE
 from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.pipeline.drops import MARKER
 from {{ cookiecutter.package }}.pipeline.images import load_images
-from {{ cookiecutter.package }}.pipeline.parameters import parse_overrides
+from {{ cookiecutter.package }}.pipeline.parameters import parse_overrides, quality_parameter_name
 from {{ cookiecutter.package }}.pipeline.render import edges, steps
-from {{ cookiecutter.package }}.settings import load_settings
+from {{ cookiecutter.package }}.settings import METRIC_RANGES, load_settings
 
 JOB_STEPS = {"Processing", "Training", "ClarifyCheck"}
+
+
+def quality_limit(settings) -> tuple[str, str, float]:
+    """The project's first quality limit: (metric, "min" or "max", bound), e.g. ("auc", "min", 0.88)."""
+    metric, limit = next(iter(settings.gates.quality.items()))
+    side = "min" if limit.min is not None else "max"
+    return metric, side, getattr(limit, side)
+
+
+def another_bound(settings) -> float:
+    """A value for that limit other than project.yaml's, that project.yaml would accept there."""
+    metric, side, bound = quality_limit(settings)
+    low, high = METRIC_RANGES[metric]
+    limit = settings.gates.quality[metric]
+    upper = limit.max if side == "min" and limit.max is not None else high
+    lower = limit.min if side == "max" and limit.min is not None else low
+    changed = (bound + upper) / 2 if upper is not None else bound + 1
+    if changed == bound:
+        changed = (bound + lower) / 2 if lower is not None else bound - 1
+    return round(changed, 4)
+
+
+def out_of_range(metric: str) -> tuple[float, str]:
+    """A value outside what the metric can take, with pydantic's message for it."""
+    low, high = METRIC_RANGES[metric]
+    if high is not None:
+        return high + 6, f"Input should be less than or equal to {high:g}"
+    return low - 1, f"Input should be greater than or equal to {low:g}"
 
 
 @contextmanager
@@ -107,7 +135,14 @@ def test_definition_has_every_step_wired_as_designed(definition, settings):
 def test_parameters_default_to_project_settings(definition, settings):
     defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
     assert defaults["InputDataUri"] == settings.aws.data_drops_uri  # runs name a drop (see the drop tests)
-    assert defaults["MinAuc"] == settings.gates.quality["auc"].min
+    quality = {
+        quality_parameter_name(metric, side): bound
+        for metric, limit in settings.gates.quality.items()
+        for side, bound in (("min", limit.min), ("max", limit.max))
+        if bound is not None
+    }
+    assert quality and {name: defaults.get(name) for name in quality} == quality  # one per limit: MinAuc, MaxRmse
+    assert not {name for name in defaults if name.startswith(("Min", "Max"))} - set(quality)
     assert defaults["ModelApprovalStatus"] == "PendingManualApproval"
     assert defaults["SampleFraction"] == 1.0
     assert defaults["RegisterModel"] is True  # pull-request runs pass false
@@ -233,10 +268,12 @@ def test_build_with_bad_aws_setting_names_the_key(tmp_path, settings_path):
     assert "aws.training_instance_type" in result.output
 
 
-def test_diff_shows_a_changed_threshold(tmp_path, project_root, settings_path):
+def test_diff_shows_a_changed_threshold(tmp_path, project_root, settings_path, settings):
     runner = CliRunner()
     base, head = tmp_path / "base.json", tmp_path / "head.json"
-    changed = _settings_file(tmp_path, settings_path, lambda raw: raw["gates"]["quality"]["auc"].update(min=0.9))
+    metric, side, _ = quality_limit(settings)
+    bound = another_bound(settings)
+    changed = _settings_file(tmp_path, settings_path, lambda raw: raw["gates"]["quality"][metric].update({side: bound}))
     (tmp_path / "data_checks").symlink_to(project_root / "data_checks")
     (tmp_path / "containers").symlink_to(project_root / "containers")
     assert (
@@ -245,18 +282,16 @@ def test_diff_shows_a_changed_threshold(tmp_path, project_root, settings_path):
     assert runner.invoke(main, ["pipeline", "build", "--settings", changed, "--out", str(head)]).exit_code == 0
     result = runner.invoke(main, ["pipeline", "diff", str(base), str(head)])
     assert result.exit_code == 0, result.output
-    assert "MinAuc" in result.output and "0.9" in result.output
+    assert quality_parameter_name(metric, side) in result.output and f"{bound:g}" in result.output
 
 
 @pytest.mark.parametrize(
     ("pair", "message"),
     [
         ("Nope=1", "unknown pipeline parameter"),
-        ("MinAuc=high", "MinAuc is a Float"),
         ("SampleFraction", "expected NAME=VALUE"),
         ("RegisterModel=no", "RegisterModel is a Boolean .true or false., got .no."),
         # Values the parameter's type allows but a run cannot use: the rules of project.yaml.
-        ("MinAuc=7", r"MinAuc=7: Input should be less than or equal to 1 \(as project.yaml's gates.quality.auc.min\)"),
         ("SampleFraction=-1", "SampleFraction=-1: Input should be greater than 0"),
         ("SampleFraction=0", "SampleFraction=0: Input should be greater than 0"),
         ("TrainingInstanceType=m5.huge", r"String should match pattern .*aws.training_instance_type"),
@@ -270,9 +305,25 @@ def test_bad_parameter_overrides_are_refused(definition, pair, message):
         parse_overrides((pair,), definition)
 
 
+def test_bad_quality_limit_overrides_are_refused(definition, settings):
+    """Every quality limit's parameter (MinAuc, MaxRmse, ...) takes only a number its metric can
+    have, by project.yaml's rule for that limit."""
+    for metric, limit in settings.gates.quality.items():
+        for side in [side for side in ("min", "max") if getattr(limit, side) is not None]:
+            name = quality_parameter_name(metric, side)
+            with pytest.raises(ProjectError, match=f"{name} is a Float"):
+                parse_overrides((f"{name}=high",), definition)
+            value, message = out_of_range(metric)
+            expected = rf"{name}={value:g}: {message} \(as project.yaml's gates.quality.{metric}.{side}\)"
+            with pytest.raises(ProjectError, match=expected):
+                parse_overrides((f"{name}={value:g}",), definition)
+
+
 def test_good_parameter_overrides_pass_as_given(definition, settings):
     drop = f"{settings.aws.data_drops_uri}2026-12-01/"
-    pairs = ("MinAuc=0.9", "SampleFraction=1", "AsOf=2024-06-30T00:00:00Z", "AsOf=latest", "RegisterModel=false",
+    metric, side, _ = quality_limit(settings)
+    limit = f"{quality_parameter_name(metric, side)}={another_bound(settings):g}"  # e.g. MinAuc=0.94
+    pairs = (limit, "SampleFraction=1", "AsOf=2024-06-30T00:00:00Z", "AsOf=latest", "RegisterModel=false",
              f"InputDataUri={drop}", "TrainingInstanceType=ml.c5.2xlarge")  # fmt: skip
     assert [item["Value"] for item in parse_overrides(pairs, definition)] == [pair.split("=", 1)[1] for pair in pairs]
 
@@ -305,7 +356,7 @@ def _drop(aws, drop: str, complete: bool = True) -> str:
     """A data drop in moto's S3: a data file, then (when complete) its _SUCCESS marker."""
     s3 = boto3.client("s3", region_name=aws.region)
     bucket, _, prefix = aws.data_drops_uri.removeprefix("s3://").partition("/")
-    s3.put_object(Bucket=bucket, Key=f"{prefix}{drop}/adult.csv", Body=b"age\n39\n")
+    s3.put_object(Bucket=bucket, Key=f"{prefix}{drop}/rows.csv", Body=b"x\n1\n")  # moto runs no steps: any file
     if complete:
         s3.put_object(Bucket=bucket, Key=f"{prefix}{drop}/{MARKER}", Body=b"")
     return f"{aws.data_drops_uri}{drop}/"
@@ -482,11 +533,12 @@ def test_wait_gives_up_after_the_timeout_and_says_how_to_follow():
         )
 
 
-def test_the_jobs_get_the_settings_file_the_definition_was_built_from(tmp_path, project_root, settings_path):
+def test_the_jobs_get_the_settings_file_the_definition_was_built_from(tmp_path, project_root, settings_path, settings):
     """`--settings FILE`: the bundle ships FILE as the jobs' project.yaml, even with no project.yaml
     beside it, so jobs run exactly the thresholds and hyperparameters the definition shows."""
     raw = yaml.safe_load(settings_path.read_text())
-    raw["gates"]["quality"]["auc"]["min"] = 0.91
+    metric, side, _ = quality_limit(settings)
+    raw["gates"]["quality"][metric][side] = another_bound(settings)
     variant = tmp_path / "variant.yaml"
     variant.write_text(yaml.safe_dump(raw))
     result = CliRunner().invoke(
@@ -494,7 +546,8 @@ def test_the_jobs_get_the_settings_file_the_definition_was_built_from(tmp_path, 
     )
     assert result.exit_code == 0, result.output
     definition = json.loads((tmp_path / "definition.json").read_text())
-    assert {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}["MinAuc"] == 0.91
+    defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    assert defaults[quality_parameter_name(metric, side)] == another_bound(settings)
     with no_network():
         built = build(load_settings(variant), root=project_root, settings_file=variant)
     (code_key,) = [key for key in built.uploads if key.endswith("/sourcedir.tar.gz")]
