@@ -101,12 +101,13 @@ def data_init(
     data/sample/ from it, then list what a person must still decide."""
     import time
 
-    from . import proposals
-    from .profiling import profile
+    from .data_init.changes import apply
+    from .data_init.plan import plan as plan_changes
+    from .data_init.profile import profile
 
     started = time.perf_counter()
     found = profile(path, label, problem_type, positive_label)
-    plan = proposals.plan(found, Path(), settings, record_id, event_time, facets)
+    plan = plan_changes(found, Path(), settings, record_id, event_time, facets)
     seconds = time.perf_counter() - started
     columns = len(found.columns) + 1
     click.echo(
@@ -126,7 +127,7 @@ def data_init(
     if dry_run:
         click.echo("\nDry run: nothing written.")
     else:
-        written = proposals.apply(plan, Path())
+        written = apply(plan, Path())
         click.echo(f"\nWrote {len(written)} file(s): {', '.join(written) or 'none'}")
     click.echo("\nStill to decide (a person, not data init):")
     for number, item in enumerate(plan.checklist, 1):

@@ -1,7 +1,7 @@
 """Profiling a data file for `data init`: each column's kind, range, values and nulls, and the label.
 
 Vectorised pandas only (one read, one pass per column), so a million rows take seconds. The
-result is plain data; proposals.py turns it into project.yaml sections, suites and a feature group.
+result is plain data; plan.py turns it into project.yaml sections, suites and a feature group.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import read_table
-from .errors import ProjectError
-from .transforms import MISSING_TOKENS
+from ..data import read_table
+from ..errors import ProjectError
+from ..transforms import MISSING_TOKENS
 
 # A label with at most this many distinct whole numbers is a set of classes, not a quantity.
 MAX_CLASSES = 20
