@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from {{ cookiecutter.package }}.checks import load_suite, validate
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.data import GENERATED_EVENT_TIME, feature_store_enabled, generated_ids, read_dataset
-from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.data_init.profile import profile
 from {{ cookiecutter.package }}.data_init.project_yaml import REPLACED, blocks, merge
+from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.settings import load_settings
 
 PROJECT_FILES = ("project.yaml", "data_checks", "features", "data/sample")
