@@ -193,7 +193,9 @@ def test_pull_request_merge_approval_deploy_and_rollback(world: World):
     # -- a pull request from this repository: lint, tests, checks, definition, sample run -------------
     world.git("checkout", "--quiet", "-b", "raise-the-bar")
     settings = world.project / "project.yaml"
-    settings.write_text(settings.read_text().replace("min_auc: 0.88", "min_auc: 0.89"))
+    before = settings.read_text()
+    settings.write_text(before.replace("auc: {min: 0.88}", "auc: {min: 0.89}"))
+    assert settings.read_text() != before, "the default project.yaml no longer gates AUC at 0.88"
     world.git("commit", "--quiet", "-am", "Raise the AUC gate")
     world.git("push", "--quiet", "origin", "raise-the-bar")
     pull_request = {
