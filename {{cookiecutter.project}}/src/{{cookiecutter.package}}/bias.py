@@ -281,22 +281,18 @@ def pre_training(frame: pd.DataFrame, dataset: Dataset, bias: Bias) -> dict:
     _require_values(frame, bias, f"bias analysis of {len(frame):,} rows")
     data = _analysis_frame(frame, dataset, bias)
     label = report.LabelColumn(LABEL, data[LABEL], label_values_or_threshold(dataset, bias))
-    facets: dict[str, list] = {}
-    for view in facet_views(bias):
-        facets.setdefault(view.column, []).extend(
-            _guarded(
-                bias.pre_training_metrics,
-                view,
-                lambda view=view: report.bias_report(
-                    data,
-                    report.FacetColumn(view.column, view.values),
-                    label,
-                    report.StageType.PRE_TRAINING,
-                    metrics=list(bias.pre_training_metrics),
-                    group_variable=_group(data, bias),
-                ),
-            )
-        )
+    facets = _by_facet(
+        bias,
+        bias.pre_training_metrics,
+        lambda view: report.bias_report(
+            data,
+            report.FacetColumn(view.column, view.values),
+            label,
+            report.StageType.PRE_TRAINING,
+            metrics=list(bias.pre_training_metrics),
+            group_variable=_group(data, bias),
+        ),
+    )
     return _stage(dataset, bias, facets)
 
 
@@ -310,23 +306,19 @@ def post_training(frame: pd.DataFrame, predicted: np.ndarray, spec: FeatureSpec,
     others = flip_features(frame, spec, bias)
     favourable = label_values_or_threshold(dataset, bias)
     predicted_labels = _as_label(pd.Series(predicted, index=frame.index), dataset)
-    facets: dict[str, list] = {}
-    for view in facet_views(bias):
-        facets.setdefault(view.column, []).extend(
-            _guarded(
-                bias.post_training_metrics,
-                view,
-                lambda view=view: report.bias_report(
-                    pd.concat([others, data[[view.column, LABEL]]], axis=1),
-                    report.FacetColumn(view.column, view.values),
-                    report.LabelColumn(LABEL, data[LABEL], favourable),
-                    report.StageType.POST_TRAINING,
-                    predicted_label_column=report.LabelColumn(PREDICTED, predicted_labels, favourable),
-                    metrics=list(bias.post_training_metrics),
-                    group_variable=_group(data, bias),
-                ),
-            )
-        )
+    facets = _by_facet(
+        bias,
+        bias.post_training_metrics,
+        lambda view: report.bias_report(
+            pd.concat([others, data[[view.column, LABEL]]], axis=1),
+            report.FacetColumn(view.column, view.values),
+            report.LabelColumn(LABEL, data[LABEL], favourable),
+            report.StageType.POST_TRAINING,
+            predicted_label_column=report.LabelColumn(PREDICTED, predicted_labels, favourable),
+            metrics=list(bias.post_training_metrics),
+            group_variable=_group(data, bias),
+        ),
+    )
     return _stage(dataset, bias, facets)
 
 
@@ -334,6 +326,15 @@ def flip_features(frame: pd.DataFrame, spec: FeatureSpec, bias: Bias) -> pd.Data
     """What FT's k-nearest-neighbours compares: the encoded features but the facets' own columns."""
     encoded = pd.DataFrame(encode(frame, spec), columns=spec.features, index=frame.index).fillna(-1.0)
     return encoded.drop(columns=[f.column for f in bias.facets if f.column in encoded])
+
+
+def _by_facet(bias: Bias, metrics: list[str], report_for) -> dict[str, list]:
+    """Each facet's smclarify report (guarded: an error is kept on its metrics), by column; a range
+    facet reports under its derived yes/no column."""
+    facets: dict[str, list] = {}
+    for view in facet_views(bias):
+        facets.setdefault(view.column, []).extend(_guarded(metrics, view, lambda view=view: report_for(view)))
+    return facets
 
 
 def analysis(pre: dict, post: dict | None = None) -> dict:
