@@ -15,7 +15,11 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 # '<project>-<account id>-<region>' (63 characters), hence 32 characters at most.
 PROJECT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
+# The same rule as the generated settings.py's Aws.region (tests/test_answers.py holds them to it):
+# commercial, China and GovCloud regions. Isolated regions (us-iso-east-1) are refused: GitHub's
+# runners and its OIDC provider cannot reach them.
+REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+ISOLATED_REGION = re.compile(r"^[a-z]{2}-iso[a-z]?-[a-z]+-[0-9]$")
 ACCOUNT = re.compile(r"^[0-9]{12}$")
 GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -46,7 +50,9 @@ def problems(answers):
             yield key, "must be one non-empty line of at most 200 characters", example
     if answers["python_version"] not in PYTHON_VERSIONS:
         yield "python_version", f"must be one of {', '.join(sorted(PYTHON_VERSIONS))}", "3.11"
-    if not REGION.match(answers["aws_region"]):
+    if ISOLATED_REGION.match(answers["aws_region"]):
+        yield "aws_region", "is an isolated region, which GitHub Actions and its OIDC provider cannot reach", "us-east-1"
+    elif not REGION.match(answers["aws_region"]):
         yield "aws_region", "is not an AWS region code", "us-east-1"
     for key in ("aws_account_id", "staging_account_id", "prod_account_id"):
         if not ACCOUNT.match(answers[key]):

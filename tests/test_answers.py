@@ -49,6 +49,7 @@ CASES = [
     case({"author": "Jane\nDoe"}, why="one non-empty line", id="author-multi-line"),
     case({"aws_region": "us-east"}, why="region", id="region-no-number"),
     case({"aws_region": "US-EAST-1"}, why="region", id="region-uppercase"),
+    case({"aws_region": "us-iso-east-1"}, why="isolated region", id="region-isolated"),
     case(
         {"aws_account_id": ELEVEN_DIGITS, "staging_account_id": GOOD_ACCOUNT, "prod_account_id": GOOD_ACCOUNT},
         why="12 digits",
@@ -155,3 +156,22 @@ def test_default_answers_are_accepted(template, tmp_path):
     result = cookiecutter(template, tmp_path, "--no-input")
     assert result.returncode == 0, result.stderr
     assert [path.name for path in tmp_path.iterdir()] == ["income-classifier"]
+
+
+REGIONS = ["us-east-1", "eu-central-2", "ap-southeast-5", "cn-north-1", "us-gov-west-1", "il-central-1"]
+NOT_REGIONS = ["us-iso-east-1", "us-isob-east-1", "us-east", "US-EAST-1", "useast1", "us-east-10"]
+
+
+def _pattern(text: str, name: str) -> str:
+    """The raw-string regex assigned to `name` in a Python source file."""
+    return re.search(rf'^{name} = (?:re\.compile\()?r"([^"]+)"', text, re.MULTILINE).group(1)
+
+
+def test_the_hook_and_the_generated_settings_take_the_same_regions(template, tmp_path):
+    # Before, the hook accepted isolated regions that every command of the baked project then refused.
+    hook = _pattern((template / "hooks" / "pre_gen_project.py").read_text(), "REGION")
+    project = bake_project(template, tmp_path)
+    settings = _pattern((project / "src" / "income_classifier" / "settings.py").read_text(), "REGION")
+    assert hook == settings
+    assert all(re.match(hook, region) for region in REGIONS)
+    assert not any(re.match(hook, region) for region in NOT_REGIONS)

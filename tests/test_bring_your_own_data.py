@@ -8,8 +8,6 @@ the project is edited by hand: that is the promise of "config, not code, to adop
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -255,6 +255,8 @@ class Bias(Strict):
         return self
 
 
+# An AWS region code: commercial, China or GovCloud (the template's hook takes the same rule).
+REGION = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
 S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
 InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
 
@@ -262,7 +264,7 @@ InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
 class Aws(Strict):
     """Where the SageMaker pipeline runs; infra/bootstrap/ creates the role, bucket and group."""
 
-    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    region: str = Field(pattern=REGION)
     role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     # S3 key prefix for everything the pipeline writes: code, configs, job outputs.
