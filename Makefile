@@ -8,7 +8,7 @@ DEMO := build/demo/$(DEFAULT_PROJECT)
 DEPS := build/deps/$(DEFAULT_PROJECT)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench clean
+.PHONY: test-fast help venv demo test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -59,11 +59,14 @@ demo: $(VENV)/.tools ## bake a project with the default answers into build/demo 
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C $(DEMO) local
 	@echo "Baked project: $(DEMO)  report: $(DEMO)/build/local/report.md"
 
-# One worker per core: most of the time goes to three independent tests (two baked projects'
-# suites and the workflow harness), each a single-threaded process tree.
+# One worker per core: most of the time goes to five independent tests (four baked projects'
+# suites and the workflow harness, marked slow), each a single-threaded process tree.
 WORKERS ?= auto
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT) ## run the template's test suite (bakes projects and runs their own tests)
 	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest -n $(WORKERS) --dist worksteal tests
+
+test-fast: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT) ## the template's tests without the slow ones (baked suites, workflow harness)
+	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not slow" tests
 
 bench: $(VENV)/.installed ## run the benchmarks (bench/run.py)
 	$(BIN)/python bench/run.py

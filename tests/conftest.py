@@ -12,6 +12,10 @@ from helpers import bake as bake_template
 from helpers import copy_template
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: minutes-long (a baked project's whole suite, the workflow harness)")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cookiecutter_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point cookiecutter (and cruft, in child processes too) at a throwaway config: replay

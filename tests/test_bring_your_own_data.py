@@ -15,6 +15,9 @@ import yaml
 from helpers import clean_env, prepare_venv, run
 from sklearn import datasets
 
+# Minutes each: three baked projects' whole suites. `make test-fast` leaves them out; `make test` runs them.
+pytestmark = pytest.mark.slow
+
 SEED = 7
 
 

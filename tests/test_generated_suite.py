@@ -9,6 +9,9 @@ from __future__ import annotations
 import pytest
 from helpers import clean_env, prepare_venv, run
 
+# Minutes: a baked project's whole suite. `make test-fast` leaves it out; `make test` runs it.
+pytestmark = pytest.mark.slow
+
 # The other answers (no Clarify, no Feature Store, separate accounts, each problem type) are
 # baked, switched to other data and tested the same way in test_bring_your_own_data.py.
 VARIANTS = {"defaults": {}}

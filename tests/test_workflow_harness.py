@@ -28,6 +28,9 @@ import yaml
 from helpers import GIT_IDENTITY, clean_env, prepare_venv, run
 from workflow_runner import Runner
 
+# Over a minute: every workflow job against a moto server. `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 REPOSITORY = "acme/income-classifier"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
