@@ -19,6 +19,7 @@ import pytest
 from {{ cookiecutter.package }}.checks import (
     NUMBERS,
     CheckResult,
+    _import_gx,
     load_suite,
     suite_path,
     validate,
@@ -463,3 +464,20 @@ def test_a_value_outside_the_set_is_named():
     [outcome] = result.failures
     assert (outcome.column, outcome.unexpected_count, outcome.examples) == ("colour", 1, ["mauve"])
     assert outcome.line == "colour: expect_column_values_to_be_in_set: 1 rows (25.00%) unexpected, e.g. 'mauve'"
+
+
+def test_batches_are_not_fingerprinted():
+    """checks switches off GE's batch fingerprint (a hash of every value, unused here, slower than
+    the checks on large files). This fails when a GE upgrade stops reading the switch."""
+    gx = _import_gx()
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    frame = pd.DataFrame({"x": [1, 2]})
+    batches = gx.get_context(mode="ephemeral").data_sources.add_pandas("p").add_dataframe_asset("a")
+    whole = batches.add_batch_definition_whole_dataframe("all")
+    assert "pandas_data_fingerprint" not in whole.get_batch(batch_parameters={"dataframe": frame}).batch_markers
+    switched_off, engine.HASH_THRESHOLD = engine.HASH_THRESHOLD, 1e9  # GE's own default
+    try:
+        assert "pandas_data_fingerprint" in whole.get_batch(batch_parameters={"dataframe": frame}).batch_markers
+    finally:
+        engine.HASH_THRESHOLD = switched_off

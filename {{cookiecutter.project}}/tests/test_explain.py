@@ -15,8 +15,11 @@ import pytest
 
 from {{ cookiecutter.package }}.data import generated_ids, read_dataset
 from {{ cookiecutter.package }}.explain import (
+    PILOT_ROWS,
+    TOP_FEATURES,
     explain_rows,
     global_explanation,
+    rows_needed,
     shap_values,
 )
 from {{ cookiecutter.package }}.model import TrainedModel
@@ -383,3 +386,28 @@ def test_explain_cli_scores_an_unseen_category_as_missing_with_a_warning(
     as_missing = sample.iloc[[3]].assign(**{CATEGORY: np.nan})
     [item] = json.loads(out.read_text(encoding="utf-8"))["explanations"]
     assert item["score"] == pytest.approx(float(explained_score(model, as_missing)[0][0]), abs=1e-6)
+
+
+def test_rows_needed_follows_the_standard_error_of_the_mean():
+    # Feature 0 alternates 0 and 2 (mean 1, sd ~1): a standard error of 0.05 needs (sd / 0.05)^2 rows.
+    per_row = np.column_stack([np.tile([0.0, 2.0], 150), np.full(300, 0.5), np.zeros(300)])
+    spread = per_row[:, 0].std(ddof=1)
+    assert rows_needed(per_row, 0.05) == int(np.ceil((spread / 0.05) ** 2))
+    assert rows_needed(per_row, 0.5) == len(per_row)  # never fewer rows than it already has
+    assert rows_needed(np.zeros((10, 3)), 0.05) == 10  # no feature matters: nothing to estimate
+
+
+def test_a_sampled_global_explanation_states_its_rows_and_errors(synthetic: tuple[TrainedModel, pd.DataFrame]):
+    model, _ = synthetic
+    rows = synthetic_rows(model.spec.problem_type, 20_000, 4)  # random order, as a test split is
+    exact = global_explanation(model, rows)["explanations"]["tree_shap"]
+    sampled = global_explanation(model, rows, relative_error=0.05)["explanations"]["tree_shap"]
+    assert (exact["rows"], exact["of_rows"]) == (len(rows), len(rows))
+    assert PILOT_ROWS <= sampled["rows"] < len(rows) and sampled["of_rows"] == len(rows)
+    largest = max(sampled["global_shap_values"].values())
+    for name in list(sampled["global_shap_values"])[:TOP_FEATURES]:
+        error = sampled["standard_errors"][name]
+        # Sized from the first rows' spread: close to the target, and the mean near the exact one.
+        assert error <= 0.05 * largest * 1.25, name
+        assert abs(sampled["global_shap_values"][name] - exact["global_shap_values"][name]) <= 4 * error, name
+    assert list(sampled["standard_errors"]) == list(sampled["global_shap_values"])

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package }}.data import generated_ids, read_dataset
+from {{ cookiecutter.package }}.explain import PILOT_ROWS
 from {{ cookiecutter.package }}.local import EXPLAINED_ROWS, LocalRun, run_local
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.settings import Settings, load_settings
@@ -128,8 +129,10 @@ def test_explainability_json_ranks_every_feature(clean_run: LocalRun, settings: 
         "problem_type",
         "units",
         "rows",
+        "of_rows",
         "expected_value",
         "global_shap_values",
+        "standard_errors",
         *per_class,
     }
     assert (shap["label"], shap["positive_label"], shap["problem_type"], shap["units"]) == (
@@ -139,7 +142,8 @@ def test_explainability_json_ranks_every_feature(clean_run: LocalRun, settings: 
         UNITS,
     )
     test_rows = len(pd.read_csv(clean_run.out / "data" / "test" / "test.csv"))
-    assert shap["rows"] == test_rows
+    assert shap["of_rows"] == test_rows  # a sample of them, sized by the standard errors (test_explain.py)
+    assert min(PILOT_ROWS, test_rows) <= shap["rows"] <= test_rows
     importance = shap["global_shap_values"]
     assert sorted(importance) == sorted(settings.dataset.features)
     assert list(importance.values()) == sorted(importance.values(), reverse=True)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .data import NUMERIC_COLUMNS
@@ -172,7 +173,12 @@ def _described(error: Exception) -> str:
 def _import_gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage reporting from CI or containers
     import great_expectations as gx  # ~2 s import: only when checks actually run
+    from great_expectations.execution_engine import pandas_execution_engine
 
+    # GE fingerprints every in-memory batch below this size by hashing all its values (batch
+    # metadata nothing here reads): on 1M rows that costs more than the checks. tests/test_checks.py
+    # fails if a GE upgrade stops reading this switch.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     return gx
 
 
@@ -192,11 +198,7 @@ def validate(frame: pd.DataFrame, suite: dict, data: str = "data", dataset: Data
         added = label_expectations(suite, dataset)
         suite = {**suite, "expectations": [*suite["expectations"], *added]}
         if added and dataset.label in frame.columns:
-            labels = frame[dataset.label]
-            if pd.api.types.is_float_dtype(labels) and (labels.dropna() % 1 == 0).all():
-                labels = labels.astype("Int64")  # a 0/1 label read as float because of blanks: 1, not 1.0
-            texts = labels.astype("string").str.strip()
-            frame = frame.assign(**{dataset.label: texts.astype(object).where(labels.notna(), None)})
+            frame = frame.assign(**{dataset.label: _label_texts(frame[dataset.label])})
         if dataset.problem_type == "regression" and dataset.label in frame.columns:
             numeric.append(dataset.label)
     frame, text = _numbers(frame, numeric)
@@ -214,15 +216,11 @@ def validate(frame: pd.DataFrame, suite: dict, data: str = "data", dataset: Data
             f"data-check suite {suite.get('name')!r}: unknown expectation type(s) {', '.join(unknown)}; "
             f"see {EXPECTATIONS_URL}"
         )
-    # GE's pandas engine copies the whole frame for every column-map metric; validating each
-    # column's expectations on just that column is ~10x faster on wide frames, same results.
     asset = context.data_sources.add_pandas("local").add_dataframe_asset("frame")
     batches = asset.add_batch_definition_whole_dataframe("all")
+    categorical = [] if dataset is None else [*dataset.categorical_features, dataset.label]
     results = []
-    for columns, expectations in _by_columns(expectation_suite.expectations).items():
-        present = [column for column in columns if column in frame.columns]
-        # Table-level expectations (and ones naming a missing column) see the frame as it is.
-        view = frame if not columns or len(present) < len(columns) else _plain_strings(frame[present])
+    for view, expectations in _batches(_for_checks(frame, categorical), expectation_suite.expectations):
         part = gx.ExpectationSuite(name=suite["name"], expectations=[e.configuration for e in expectations])
         batch = batches.get_batch(batch_parameters={"dataframe": view})
         validation = batch.validate(
@@ -280,10 +278,57 @@ def _by_columns(expectations) -> dict[tuple[str, ...], list]:
     return groups
 
 
-def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """pandas' "string" dtype re-validates every value on each copy GE makes; object does not."""
-    text = [column for column, dtype in frame.dtypes.items() if isinstance(dtype, pd.StringDtype)]
-    return frame.astype(dict.fromkeys(text, object)) if text else frame
+def _batches(frame: pd.DataFrame, expectations) -> list[tuple[pd.DataFrame, list]]:
+    """The frames GE validates, each with the expectations it answers. GE's pandas engine copies
+    its whole frame for every column metric, and each batch costs a fixed overhead: so the columns
+    that are cheap to copy (numbers, categories) share one batch, a column of text gets its own,
+    and table-level expectations (or ones naming a missing column) see the whole frame."""
+    shared, shared_columns = [], {}
+    batches: list[tuple[pd.DataFrame, list]] = []
+    for columns, group in _by_columns(expectations).items():
+        if not columns or not set(columns) <= set(frame.columns):
+            batches.append((frame, group))
+        elif all(_is_cheap(frame[column]) for column in columns):
+            shared.extend(group)
+            shared_columns.update(dict.fromkeys(columns))
+        else:
+            batches.append((_consolidated(frame, list(columns)), group))
+    if shared:
+        batches.append((_consolidated(frame, list(shared_columns)), shared))
+    return batches
+
+
+def _consolidated(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A frame of those columns built from a dict: one block per dtype, so GE's copies of it do
+    not merge blocks again each time."""
+    return pd.DataFrame({column: frame[column] for column in columns}, index=frame.index)
+
+
+def _for_checks(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    """Categorical features as pandas categories (a copy moves small integer codes, set and null
+    checks look at the codes); pandas' "string" dtype as object (it re-validates every value on
+    each copy GE makes)."""
+    types = {}
+    for column, dtype in frame.dtypes.items():
+        if column in categorical and (pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)):
+            types[column] = "category"
+        elif isinstance(dtype, pd.StringDtype):
+            types[column] = object
+    return _consolidated(frame.astype(types), list(frame.columns)) if types else frame
+
+
+def _is_cheap(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(column.dtype)
+
+
+def _label_texts(labels: pd.Series) -> pd.Series:
+    """Labels as text, compared with dataset.classes by text: a 0/1 label read as float because of
+    blanks reads 1, not 1.0; missing stays missing. Each distinct value is converted once."""
+    if pd.api.types.is_float_dtype(labels) and (labels.dropna() % 1 == 0).all():
+        labels = labels.astype("Int64")
+    codes, uniques = pd.factorize(labels)
+    texts = np.array([*pd.Series(uniques).astype("string").str.strip().astype(object), None], dtype=object)
+    return pd.Series(texts[codes], index=labels.index, dtype=object)  # code -1 (missing) takes the None
 
 
 def _key(config) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from .cpus import usable_cpus
 from .errors import ProjectError
 from .transforms import FeatureSpec, to_dmatrix
 
@@ -71,4 +72,5 @@ class TrainedModel:
             )
         booster = xgb.Booster()
         booster.load_model(directory / BOOSTER_FILE)
+        booster.set_param({"nthread": usable_cpus()})  # a saved model keeps no thread count
         return cls(booster=booster, spec=FeatureSpec.load(directory / SPEC_FILE))

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
 
+from . import explain
 from .gates import GateResult, format_value, metrics_section
 from .settings import Settings
 
@@ -211,21 +212,38 @@ def _explanations(out: Path, results: RunResults) -> str:
         [
             "## Explanations (TreeSHAP)",
             "",
-            f"Mean |SHAP value| per feature over {shap['rows']:,} test rows, in {shap['units']}. "
-            "Global values: [explainability.json](explainability.json); per prediction: "
-            "[explained_predictions.json](explained_predictions.json).",
+            f"Mean |SHAP value| per feature over {_shap_rows(shap)}, in {shap['units']}, "
+            "with its standard error. Global values: [explainability.json](explainability.json); per "
+            "prediction: [explained_predictions.json](explained_predictions.json).",
             "",
             "![Global feature importance](shap_global.png)",
             "",
-            "| feature | mean abs SHAP |",
-            "| --- | ---: |",
-            *[f"| {name} | {value:.4f} |" for name, value in list(importance.items())[:TOP_FEATURES]],
+            "| feature | mean abs SHAP | standard error |",
+            "| --- | ---: | ---: |",
+            *[
+                f"| {name} | {value:.4f} | {shap['standard_errors'][name]:.4f} |"
+                for name, value in list(importance.items())[:TOP_FEATURES]
+            ],
             "",
             f"One prediction explained: record {example['id']}, score {example['score']:.3f}"
             + (f" for class {example['class']}." if "class" in example else "."),
             "",
             "![One prediction explained](shap_example.png)",
         ]
+    )
+
+
+def _shap_rows(shap: dict) -> str:
+    """How many rows the means come from, and why that many when it is a sample."""
+    if shap["rows"] == shap["of_rows"]:
+        return f"all {shap['rows']:,} test rows"
+    importance = shap["global_shap_values"]
+    top = list(importance)[: explain.TOP_FEATURES]
+    worst = max(shap["standard_errors"][name] for name in top) / max(importance.values())
+    return (
+        f"{shap['rows']:,} of {shap['of_rows']:,} test rows (a sample sized for each of the top {len(top)} "
+        f"features' standard error to be at most {explain.RELATIVE_ERROR:.0%} of the largest mean; "
+        f"here at most {worst:.1%})"
     )
 
 

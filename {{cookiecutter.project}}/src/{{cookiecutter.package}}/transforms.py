@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from .cpus import usable_cpus
 from .errors import ProjectError
 
 if TYPE_CHECKING:  # the endpoint imports this module; it runs on the image's packages alone
@@ -292,4 +293,5 @@ def to_dmatrix(features: pd.DataFrame, spec: FeatureSpec, label=None) -> xgb.DMa
         feature_types=["q"] * len(spec.numeric) + ["c"] * len(spec.categories),
         enable_categorical=True,
         missing=np.nan,
+        nthread=usable_cpus(),
     )

@@ -18,6 +18,7 @@ import pandas as pd
 import xgboost as xgb
 from pydantic import ValidationError
 
+from ..cpus import usable_cpus
 from ..data import read_dataset
 from ..errors import ProjectError
 from ..model import TrainedModel
@@ -91,7 +92,11 @@ def train(
     spec = fit(train_features, dataset, cutoff)
     dtrain = to_dmatrix(train_features, spec, train[dataset.label])
     dvalidation = to_dmatrix(validation, spec, validation[dataset.label])
-    params = {**objective(dataset), **hp.model_dump(exclude={"num_round", "early_stopping_rounds"})}
+    params = {
+        **objective(dataset),
+        **hp.model_dump(exclude={"num_round", "early_stopping_rounds"}),
+        "nthread": usable_cpus(),
+    }
     metric = params["eval_metric"]
     history: dict = {}
     callbacks: list = [_ReportProgress(progress, hp.num_round, metric)] if progress else []
