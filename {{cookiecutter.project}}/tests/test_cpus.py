@@ -1,0 +1,70 @@
+"""Threads for XGBoost: the CPUs this process may run on, and OpenMP threads that wait passively."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package }}.cpus import usable_cpus
+from {{ cookiecutter.package }}.model import TrainedModel
+from {{ cookiecutter.package }}.settings import Dataset, Hyperparameters
+from {{ cookiecutter.package }}.steps.train import train
+
+PACKAGE = "{{ cookiecutter.package }}"
+
+
+def in_a_new_process(code: str, env: dict | None = None, cpus: set[int] | None = None) -> str:
+    """What `code` prints in a fresh interpreter, optionally pinned to `cpus` (like taskset)."""
+    base = {key: value for key, value in os.environ.items() if key not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base, **(env or {})},
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+COUNT = f"from {PACKAGE}.cpus import usable_cpus; print(usable_cpus())"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is a Linux API")
+def test_usable_cpus_follow_the_affinity_mask_not_the_host_count():
+    assert in_a_new_process(COUNT, cpus={min(os.sched_getaffinity(0))}) == "1"
+    assert int(in_a_new_process(COUNT)) == len(os.sched_getaffinity(0))
+
+
+def test_omp_num_threads_caps_them():
+    assert in_a_new_process(COUNT, env={"OMP_NUM_THREADS": "1"}) == "1"
+    assert int(in_a_new_process(COUNT, env={"OMP_NUM_THREADS": "512"})) <= os.cpu_count()
+
+
+def test_the_package_makes_openmp_wait_passively_unless_told_otherwise():
+    read = f"import os, {PACKAGE}, xgboost; print(os.environ['OMP_WAIT_POLICY'])"
+    assert in_a_new_process(read) == "PASSIVE"
+    assert in_a_new_process(read, env={"OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"
+
+
+def test_training_prediction_and_a_loaded_model_use_that_many_threads(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.uniform(0, 1, 200), "y": rng.integers(0, 2, 200)})
+    dataset = Dataset(
+        sample="x.csv", label="y", classes=[0, 1], positive_label=1, numeric_features=["x"], categorical_features=[]
+    )
+    quick = Hyperparameters(num_round=5, early_stopping_rounds=2)
+    model = train(frame, frame, dataset, quick).model
+    model.save(tmp_path)
+
+    def threads(booster) -> int:
+        return int(json.loads(booster.save_config())["learner"]["generic_param"]["nthread"])
+
+    assert threads(model.booster) == usable_cpus()
+    assert threads(TrainedModel.load(tmp_path).booster) == usable_cpus()  # a saved model keeps none
