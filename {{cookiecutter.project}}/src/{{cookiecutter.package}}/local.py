@@ -16,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import checks, explain, report
-from .data import read_dataset, with_ids
+from .data import data_files, read_dataset, with_ids
 from .errors import ProjectError
 from .gates import GateResult, bias_gates, data_gate, quality_gates
+from .memory import available_memory, check_fits
 from .output import replaced_folder
 from .progress import Stages
 from .settings import Settings
@@ -72,6 +73,7 @@ def run_local(
 ) -> LocalRun:
     data = settings.dataset.sample if data is None else data  # project.yaml's bundled sample
     _check_replaceable(out)
+    check_fits(data_files(data), str(data), available_memory())
     with replaced_folder(out) as partial:
         stages = Stages(total=8 if settings.bias else 7, echo=echo)
         results = _run(settings, data, partial, suites, stages)
