@@ -150,8 +150,15 @@ def facet_frame(frame: pd.DataFrame, bias: Bias) -> pd.DataFrame:
             inside &= numbers < (math.inf if high is None else high)
             data[view.column] = np.where(inside, IN_RANGE, OUT_OF_RANGE)
         else:
-            data[view.column] = [as_text(value) if not _missing(value) else "" for value in values]
+            data[view.column] = _as_texts(values)
     return pd.DataFrame(data, index=frame.index).astype("category")
+
+
+def _as_texts(values: pd.Series) -> np.ndarray:
+    """as_text of every value, missing as "": each distinct value converted once."""
+    codes, uniques = pd.factorize(values)
+    texts = np.array([*(as_text(value) if not _missing(value) else "" for value in uniques), ""], dtype=object)
+    return texts[codes]  # code -1 (missing) takes the last ""
 
 
 def _missing(value) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import ProjectError
 
-PEAK_PER_FILE_BYTE = {".csv": 16, ".parquet": 64}
+PEAK_PER_FILE_BYTE = {".csv": 36, ".parquet": 150}
 GB = 1024**3
 
 
