@@ -13,7 +13,8 @@ finished `local run --out` on DATA.csv: its model, test split and SHAP row count
 - checks: each expectation of the training suite as the plain pandas operation behind it (nulls,
   ranges, sets, uniqueness, the regex), on the same frame;
 - charts: the report's four PNGs as bare pyplot bar charts of the same sizes;
-- imports: a fresh interpreter importing the libraries a local run cannot do without.
+- imports: a fresh interpreter importing the libraries a local run cannot do without;
+- pipeline imports: a fresh interpreter importing the SageMaker SDK modules `pipeline build` uses.
 
 Prints one JSON object of seconds.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -46,6 +48,19 @@ def seconds(work, repeats: int = 3) -> float:
 def imports_floor(python: str) -> float:
     code = "import pandas, xgboost, sklearn.metrics, great_expectations, matplotlib.pyplot, smclarify.bias.report"
     return seconds(lambda: subprocess.run([python, "-c", code], check=True), repeats=2)
+
+
+# What `pipeline build` imports from the SageMaker SDK: its floor is a fresh interpreter doing only that.
+SDK_MODULES = (
+    "sagemaker.core.processing, sagemaker.core.clarify, sagemaker.core.workflow.functions, sagemaker.train, "
+    "sagemaker.serve, sagemaker.mlops.workflow.pipeline, sagemaker.mlops.workflow.steps, "
+    "sagemaker.mlops.workflow.clarify_check_step"
+)
+
+
+def pipeline_imports_floor(python: str, region: str) -> float:
+    env = {**os.environ, "AWS_DEFAULT_REGION": region, "SAGEMAKER_VALIDATE_ROLE": "false"}
+    return seconds(lambda: subprocess.run([python, "-c", f"import {SDK_MODULES}"], check=True, env=env), repeats=2)
 
 
 def checks_floor(frame: pd.DataFrame, suite: dict, dataset) -> float:
@@ -93,6 +108,7 @@ def charts_floor(out: Path) -> float:
 def main() -> None:
     package, project, run_out, data = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
     million = Path(sys.argv[5]) if len(sys.argv) > 5 else None
+    importlib.import_module(package)  # first, as in the project: it sets OpenMP's wait policy before xgboost loads
     import xgboost as xgb
 
     settings = importlib.import_module(f"{package}.settings").load_settings(project / "project.yaml")
@@ -102,11 +118,17 @@ def main() -> None:
     transforms = importlib.import_module(f"{package}.transforms")
     dataset, hp = settings.dataset, settings.model.hyperparameters
 
-    floors = {"imports_s": imports_floor(sys.executable), "read_s": seconds(lambda: pd.read_csv(data))}
+    train_only = bool(os.environ.get("BENCH_TRAIN_ONLY"))
+    floors = {} if train_only else {
+        "imports_s": imports_floor(sys.executable),
+        "pipeline_imports_s": pipeline_imports_floor(sys.executable, settings.aws.region),
+        "read_s": seconds(lambda: pd.read_csv(data)),
+    }
     suite = checks.load_suite(project / "data_checks" / "training.json")
     frame = importlib.import_module(f"{package}.data").read_dataset(data, dataset)
-    floors["checks_s"] = checks_floor(frame, suite, dataset)
-    if million is not None:
+    if not train_only:
+        floors["checks_s"] = checks_floor(frame, suite, dataset)
+    if million is not None and not train_only:
         big = importlib.import_module(f"{package}.data").read_dataset(million, dataset)
         floors["checks_1m_s"] = checks_floor(big, suite, dataset)
         del big
@@ -124,6 +146,17 @@ def main() -> None:
     floors["train_s"] = seconds(
         lambda: xgb.train(params, dtrain, rounds, evals=[(dvalidation, "validation")], verbose_eval=False)
     )
+    if os.environ.get("BENCH_TRAIN_ONLY"):  # under a busy neighbour: one thread against the project's choice
+        ours = {**params, "nthread": importlib.import_module(f"{package}.cpus").training_threads()}
+        floors["train_s"] = seconds(
+            lambda: xgb.train(ours, dtrain, rounds, evals=[(dvalidation, "validation")], verbose_eval=False)
+        )
+        one = {**params, "nthread": 1}
+        floors["train_1_thread_s"] = seconds(
+            lambda: xgb.train(one, dtrain, rounds, evals=[(dvalidation, "validation")], verbose_eval=False)
+        )
+        print(json.dumps(floors))
+        return
     shap = json.loads((run_out / "explainability.json").read_text())["explanations"]["tree_shap"]
     explained = transforms.to_dmatrix(splits["test"].iloc[: shap["rows"]], model.spec)
     floors["explain_s"] = seconds(lambda: model.booster.predict(explained, pred_contribs=True))

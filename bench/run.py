@@ -93,6 +93,7 @@ class LocalRun:
     returncode: int | None = None
     last_line: str = ""
     stages: dict[str, float] = field(default_factory=dict)
+    train_threads: dict[str, float] = field(default_factory=dict)  # busy neighbour: xgboost.train alone
 
 
 # --- the template -------------------------------------------------------------------------
@@ -136,12 +137,18 @@ def measure_bake_time(work: Path, repeats: int = 5) -> float:
 # --- the generated project -----------------------------------------------------------------
 
 
-def measure_make_test(project: Path) -> tuple[float, int, str]:
+SLOWEST_TEST = re.compile(r"^(?P<seconds>[\d.]+)s (call|setup|teardown) +\S+")
+
+
+def measure_make_test(project: Path) -> tuple[float, int, str, float | None]:
+    """Wall time, exit code, pytest's summary line and the slowest test's seconds (its floor: a
+    suite finishes no sooner than its slowest test)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV"}
     }
+    env["PYTEST_ADDOPTS"] = (env.get("PYTEST_ADDOPTS", "") + " --durations=1").strip()
     log_path = CACHE / "make-test.log"
     with log_path.open("w") as out:
         started = time.perf_counter()
@@ -155,7 +162,8 @@ def measure_make_test(project: Path) -> tuple[float, int, str]:
         for line in lines[-8:]:
             print(f"    | {line}", flush=True)
     summaries = [line for line in lines if PYTEST_SUMMARY.match(line)]
-    return seconds, code, (summaries or lines or [""])[-1].strip("= ")
+    slowest = next((float(m["seconds"]) for line in lines if (m := SLOWEST_TEST.match(line))), None)
+    return seconds, code, (summaries or lines or [""])[-1].strip("= "), slowest
 
 
 def measure_pipeline_build(project: Path) -> tuple[float, int, str, int | None]:
@@ -195,6 +203,20 @@ def measure_components(project: Path, million: Path, hundred_k: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def measure_floors(project: Path, run_out: Path, data: Path, million: Path) -> dict:
+    """The floors of bench/floors.py, measured now with the baked project's interpreter."""
+    package = json.loads((ROOT / "cookiecutter.json").read_text())["project"].replace("-", "_")
+    python = str(project / ".venv" / "bin" / "python")
+    done = subprocess.run(
+        [python, str(ROOT / "bench" / "floors.py"), package, str(project), str(run_out), str(data), str(million)],
+        cwd=project, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        log(f"floors: failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+        return {}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 # --- data -----------------------------------------------------------------------------------
 
 
@@ -230,6 +252,21 @@ def count_rows(path: Path) -> int:
 
 
 # --- local runs -----------------------------------------------------------------------------
+
+
+def measure_with_a_busy_neighbour(project: Path, label: str, data: Path) -> LocalRun:
+    """The same run while another process keeps one core busy (a build, a browser, a second job)."""
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        run = measure_local_run(project, label, data)
+        # Training alone on the same data, with the project's thread count and with one thread.
+        os.environ["BENCH_TRAIN_ONLY"] = "1"
+        run.train_threads = measure_floors(project, CACHE / "runs" / label, data, data)
+        del os.environ["BENCH_TRAIN_ONLY"]
+        return run
+    finally:
+        neighbour.kill()
+        neighbour.wait()
 
 
 def measure_local_run(project: Path, label: str, data: Path) -> LocalRun:
@@ -357,7 +394,7 @@ def targets_table(
     rows = [
         ["bake (cookiecutter API, defaults, median of 5)", f"< {BAKE_SECONDS:g} s", f"{bake_s:.3f} s",
          verdict(bake_s, BAKE_SECONDS), ""],
-        time_target("generated project `make test` after install", MAKE_TEST_SECONDS, *make_test),
+        time_target("generated project `make test` after install", MAKE_TEST_SECONDS, *make_test[:3]),
         time_target(f"local run, bundled sample ({sample.rows:,} rows)", SAMPLE_SECONDS,
                     sample.seconds, sample.returncode, sample.last_line, (0, 1)),
         time_target(f"local run, full Adult ({full.rows:,} rows)", FULL_SECONDS,
@@ -388,6 +425,58 @@ def targets_table(
          f"{fmt(pipeline[3] and pipeline[3] / 1000, '.1f')} KB", verdict(pipeline[3], DEFINITION_LIMIT_BYTES), ""],
     ]  # fmt: skip
     return table(["measurement", "target", "measured", "result", "note"], rows)
+
+
+MAX_RATIO = 2.0  # issue target: every row within 2x of its floor
+
+
+def floors_table(runs: dict[str, LocalRun], floors: dict, components: dict, pipeline: tuple, make_test: tuple) -> list[str]:
+    """Each measurement beside its floor measured in this run (bench/floors.py), with the ratio."""
+    full, busy = runs["full"], runs.get("full-busy")
+    stage = full.stages.get
+    local_floor = _sum(floors, "imports_s", "read_s", "checks_s", "train_s", "explain_s", "charts_s")
+    specs = [  # name, measured, floor, what the floor is, absolute limit (s), ratio limit
+        (f"`local run`, full Adult ({full.rows:,} rows)", full.seconds, local_floor,
+         "imports + read + checks + train + TreeSHAP + charts, each alone", 10.0, MAX_RATIO),
+        ("— data checks (the training suite)", stage("data checks"), floors.get("checks_s"),
+         "the same checks as plain pandas", 1.5, None),
+        ("— explain (global TreeSHAP, sampled)", stage("explain"), floors.get("explain_s"),
+         "XGBoost's TreeSHAP on the same rows", 1.5, MAX_RATIO),
+        ("— report charts", stage("report"), floors.get("charts_s"), "four bare pyplot PNGs", 1.0, None),
+        ("— train", stage("train"), floors.get("train_s"), "xgboost.train alone, same rounds", None, MAX_RATIO),
+        ("`local run`, full Adult, a busy process on one core", busy and busy.seconds, full.seconds,
+         "the same run on idle cores", None, MAX_RATIO),
+        ("— train, a busy process on one core", busy and busy.stages.get("train"), stage("train"),
+         "the same training on idle cores", None, MAX_RATIO),
+        ("— xgboost.train alone, busy: the project's threads", busy and busy.train_threads.get("train_s"),
+         busy and busy.train_threads.get("train_1_thread_s"), "one thread, same moment", None, 1.1),
+        ("data checks, 1,000,000 rows (in-process)", components.get("checks_1m_s"), floors.get("checks_1m_s"),
+         "the same checks as plain pandas", 5.0, None),
+        ("`pipeline build` (offline, console script)", pipeline[0] if pipeline[1] == 0 else None,
+         floors.get("pipeline_imports_s"), "importing the SDK modules it uses", 5.0, None),
+        ("generated project `make test`", make_test[0] if make_test[1] == 0 else None, make_test[3],
+         "its slowest test", 90.0, None),
+    ]  # fmt: skip
+    rows = []
+    for name, measured, floor, floor_is, limit, max_ratio in specs:
+        ratio = measured / floor if measured is not None and floor else None
+        ok = measured is not None and (limit is None or measured <= limit)
+        ok = ok and (max_ratio is None or (ratio is not None and ratio <= max_ratio))
+        target = " and ".join(
+            part for part in (limit and f"≤ {limit:g} s", max_ratio and f"≤ {max_ratio:g}× floor") if part
+        )
+        rows.append([name, fmt(measured, ".2f"), fmt(floor, ".2f"), floor_is, fmt(ratio, ".1f") + "×",
+                     target, "pass" if ok else ("FAILED" if measured is None else "OVER")])  # fmt: skip
+    peaks = ", ".join(f"{run.label} {fmt(run.peak_mb, ',.0f')} MB" for run in runs.values() if run.peak_mb)
+    return [
+        *table(["measurement", "seconds", "floor s", "floor: what it is", "ratio", "target", "result"], rows),
+        "",
+        f"Peak memory (RSS) of each local run: {peaks}.",
+    ]
+
+
+def _sum(values: dict, *keys: str) -> float | None:
+    return sum(values[key] for key in keys) if all(key in values for key in keys) else None
 
 
 def local_runs_table(runs: dict[str, LocalRun]) -> list[str]:
@@ -466,10 +555,11 @@ def machine_line(total_s: float) -> str:
 
 def report(
     bake_s: float,
-    make_test: tuple[float, int, str],
+    make_test: tuple[float, int, str, float | None],
     runs: dict[str, LocalRun],
     components: dict,
     pipeline: tuple,
+    floors: dict,
     total_s: float,
 ) -> str:
     return "\n".join(
@@ -477,6 +567,13 @@ def report(
             "# Benchmark results",
             "",
             machine_line(total_s),
+            "",
+            "## Against the floor",
+            "",
+            "Each measurement beside its floor, measured in this same run (bench/floors.py; the best of a few",
+            "tries), so the ratio holds when the machine is slower or busier than last time.",
+            "",
+            *floors_table(runs, floors, components, pipeline, make_test),
             "",
             "## Targets",
             "",
@@ -541,11 +638,15 @@ def main() -> None:
             label: measure_local_run(project, label, path)
             for label, path in data.items()
         }
+        runs["full-busy"] = measure_with_a_busy_neighbour(project, "full-busy", data["full"])
+        log("floors: the least each measurement could cost, now")
+        floors = measure_floors(project, CACHE / "runs" / "full", data["full"], data["1M"])
+        log(f"floors: {floors}")
         log("components: data checks on 1M rows, bias and TreeSHAP on 100k rows")
         components = measure_components(project, data["1M"], data["100k"])
         log(f"components: {components}")
 
-    text = report(bake_s, make_test, runs, components, pipeline, time.perf_counter() - STARTED)
+    text = report(bake_s, make_test, runs, components, pipeline, floors, time.perf_counter() - STARTED)
     (CACHE / "results.md").write_text(text)
     print()
     print(text)

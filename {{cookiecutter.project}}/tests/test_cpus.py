@@ -1,4 +1,5 @@
-"""Threads for XGBoost: the CPUs this process may run on, and OpenMP threads that wait passively."""
+"""Threads for XGBoost: the CPUs this process may run on (less a busy one, for training), and
+OpenMP threads that wait passively."""
 
 from __future__ import annotations
 
@@ -66,5 +67,21 @@ def test_training_prediction_and_a_loaded_model_use_that_many_threads(tmp_path):
     def threads(booster) -> int:
         return int(json.loads(booster.save_config())["learner"]["generic_param"]["nthread"])
 
-    assert threads(model.booster) == usable_cpus()
+    assert 1 <= threads(model.booster) <= usable_cpus()  # training_threads: fewer when a CPU is busy
     assert threads(TrainedModel.load(tmp_path).booster) == usable_cpus()  # a saved model keeps none
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to pin to"
+)
+def test_training_leaves_a_cpu_that_another_process_keeps_busy():
+    first, second = sorted(os.sched_getaffinity(0))[:2]
+    busy = subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"], preexec_fn=lambda: os.sched_setaffinity(0, {first})
+    )
+    try:
+        choose = f"from {PACKAGE}.cpus import training_threads; print(training_threads())"
+        assert in_a_new_process(choose, cpus={first, second}) == "1"
+    finally:
+        busy.kill()
+        busy.wait()

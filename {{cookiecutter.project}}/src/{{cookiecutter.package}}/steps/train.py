@@ -18,7 +18,7 @@ import pandas as pd
 import xgboost as xgb
 from pydantic import ValidationError
 
-from ..cpus import usable_cpus
+from ..cpus import training_threads
 from ..data import read_dataset
 from ..errors import ProjectError
 from ..model import TrainedModel
@@ -95,7 +95,7 @@ def train(
     params = {
         **objective(dataset),
         **hp.model_dump(exclude={"num_round", "early_stopping_rounds"}),
-        "nthread": usable_cpus(),
+        "nthread": training_threads(),
     }
     metric = params["eval_metric"]
     history: dict = {}
