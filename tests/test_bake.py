@@ -127,8 +127,8 @@ BASE = [
     "tests/test_locks.py",
     "tests/test_output.py",
     "tests/test_pipeline.py",
+    "tests/test_pipeline_offline.py",
     "tests/test_pipeline_render.py",
-    "tests/test_pipeline_shortcuts.py",
     "tests/test_pipeline_steps.py",
     "tests/test_preprocess.py",
     "tests/test_problem_types.py",
@@ -157,6 +157,7 @@ WITH_FEATURE_STORE: list[str] = [
 ]
 WITH_CLARIFY: list[str] = [
     "src/{package}/bias.py",
+    "src/{package}/bias_facets.py",
     "src/{package}/bias_intervals.py",
     "src/{package}/pipeline/clarify.py",
     "tests/test_bias.py",

@@ -7,9 +7,9 @@ The SDK repeats two costly things that give the same answer every time within on
   image URI lookup, and the SDK makes sessions of its own (about 100 decodes per build).
 
 Each shortcut swaps one library function for the length of the build and puts it back after;
-nothing of the SageMaker SDK itself is patched. tests/test_pipeline.py fails loudly if an upgrade of the SDK,
-jsonschema or botocore makes a shortcut stop applying (the build would silently get slow again)
-or changes what it returns.
+nothing of the SageMaker SDK itself is patched. tests/test_pipeline_offline.py fails loudly if an
+upgrade of the SDK, jsonschema or botocore makes a shortcut stop applying (the build would
+silently get slow again) or changes what it returns.
 """
 
 from __future__ import annotations

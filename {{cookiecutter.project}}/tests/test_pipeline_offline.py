@@ -1,13 +1,16 @@
-"""The offline build's shortcuts (pipeline/shortcuts.py) and its one resolver of SDK-chosen URIs.
+"""The offline build's speed and its one resolver of SDK-chosen URIs.
 
-Each shortcut swaps a library function the SDK calls hundreds of times per build. These tests fail
-loudly when an upgrade of the SDK, jsonschema or botocore makes one stop applying (the build would
-quietly take tens of seconds again) or changes what it answers.
+Each shortcut (pipeline/shortcuts.py) swaps a library function the SDK calls hundreds of times per
+build. These tests fail loudly when an upgrade of the SDK, jsonschema or botocore makes one stop
+applying (the build would quietly take tens of seconds again) or changes what it answers, and when
+the build starts importing the model's libraries, which it does not use.
 """
 
 from __future__ import annotations
 
 import collections
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -111,3 +114,18 @@ def test_every_uri_the_definition_names_in_the_bucket_is_shipped(counted, settin
     assert named
     for uri in sorted(named):
         assert any(key == uri or key.startswith(f"{uri}/") for key in shipped), uri
+
+
+def test_the_build_imports_none_of_the_model_libraries(project_root):
+    """Seconds of imports it does not use: bias_facets.py names Clarify's columns without bias.py."""
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from {{ cookiecutter.package }}.pipeline.definition import build\n"
+        "from {{ cookiecutter.package }}.settings import load_settings\n"
+        "build(load_settings(Path('project.yaml')))\n"
+        "print(' '.join(sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=project_root, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    loaded = set(run.stdout.split())
+    assert not loaded & {"xgboost", "sklearn", "scipy.stats", "smclarify", "shap", "great_expectations", "altair"}
