@@ -5,9 +5,9 @@ the same way: {stage}_bias_metrics -> facets -> column -> [{value_or_threshold, 
 
 The local run and the pipeline see each facet the same way (`facet_views`, in bias_facets.py with
 the other names both use): a categorical facet is its own column, a numeric facet by range a
-derived yes/no column. The preprocess step writes the derived columns,
-and audit-only facet columns (not model inputs), into Clarify's CSV after the label and the
-features, and the Clarify configs exclude them from the model's input.
+derived yes/no column. The preprocess step writes the derived columns, and audit-only facet
+columns (not model inputs), into Clarify's CSV after the label and the features, and the Clarify
+configs exclude them from the model's input.
 
 The favourable outcome (bias.favourable_labels, or favourable_threshold for regression) is given
 to smclarify and Clarify in the label's encoding: 0/1 for binary (1 = positive_label), the class

@@ -26,7 +26,8 @@ SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"T
 
 @contextmanager
 def sdk_environment(region: str):
-    """Environment the SDK needs to import and build offline; restored afterwards."""
+    """Environment the SDK needs to import and build offline, with the shortcuts that make it fast
+    (shortcuts.py); all restored afterwards."""
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "sagemaker-config.json"
         config.write_text(json.dumps(SDK_CONFIG), encoding="utf-8")
