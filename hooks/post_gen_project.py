@@ -14,6 +14,7 @@ OPTIONAL_PARTS = {
     ],
     "use_clarify": [
         f"{PACKAGE}/bias.py",
+        f"{PACKAGE}/bias_facets.py",
         f"{PACKAGE}/bias_intervals.py",
         f"{PACKAGE}/pipeline/clarify.py",
         "tests/test_bias.py",

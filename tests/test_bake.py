@@ -86,6 +86,7 @@ BASE = [
     "src/{package}/pipeline/parameters.py",
     "src/{package}/pipeline/publish.py",
     "src/{package}/pipeline/render.py",
+    "src/{package}/pipeline/shortcuts.py",
     "src/{package}/pipeline/wheels.py",
     "src/{package}/progress.py",
     "src/{package}/release/__init__.py",
@@ -130,6 +131,7 @@ BASE = [
     "tests/test_memory.py",
     "tests/test_output.py",
     "tests/test_pipeline.py",
+    "tests/test_pipeline_offline.py",
     "tests/test_pipeline_render.py",
     "tests/test_pipeline_steps.py",
     "tests/test_preprocess.py",
@@ -159,6 +161,7 @@ WITH_FEATURE_STORE: list[str] = [
 ]
 WITH_CLARIFY: list[str] = [
     "src/{package}/bias.py",
+    "src/{package}/bias_facets.py",
     "src/{package}/bias_intervals.py",
     "src/{package}/pipeline/clarify.py",
     "tests/test_bias.py",

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package }} import bias, bias_intervals
+from {{ cookiecutter.package }}.bias_facets import clarify_label_values
 from {{ cookiecutter.package }}.data import read_dataset
 from {{ cookiecutter.package }}.gates import METRICS_KEY, bias_gates
 from {{ cookiecutter.package }}.local import run_local
@@ -120,7 +121,7 @@ def test_a_multiclass_favourable_outcome_is_given_as_class_indices():
     assert bias.label_values_or_threshold(data, config) == [1, 2]  # positions in dataset.classes
     assert bias.favourable_text(data, config) == "y in (high, medium)"
     # Clarify's CSV holds a multiclass label by class name, the name its predicted labels carry.
-    assert bias.clarify_label_values(data, config) == ["medium", "high"]
+    assert clarify_label_values(data, config) == ["medium", "high"]
     as_clarify_reads = bias.clarify_frame(sex_frame().assign(y=[2, 0, 1, 0, 0, 0, 0, 0, 0, 0]), data, config)
     assert as_clarify_reads["y"].tolist()[:3] == ["high", "low", "medium"]
     # Class indices as the label: d has 1 of 4 rows in {1, 2}, a has 4 of 6.
@@ -508,7 +509,7 @@ def test_the_pipeline_clarify_configs_exclude_audit_and_range_columns(switched: 
         # never sent to the model's endpoint
         assert config["excluded_columns"] == [AUDITED.column, ranged.column], name
         if name != "Explainability":
-            assert config["label_values_or_threshold"] == bias.clarify_label_values(settings.dataset, settings.bias)
+            assert config["label_values_or_threshold"] == clarify_label_values(settings.dataset, settings.bias)
             assert config["facet"] == [
                 {"name_or_index": view.column, "value_or_threshold": view.values}
                 for view in bias.facet_views(settings.bias)

@@ -3,12 +3,11 @@
 Results use the shape of Clarify's analysis.json, so a local result and a pipeline result read
 the same way: {stage}_bias_metrics -> facets -> column -> [{value_or_threshold, metrics}].
 
-The local run and the pipeline see each facet the same way (`facet_views`): a categorical facet
-is its own column, compared by text with its sensitive values; a numeric facet by range is a
-derived column holding "yes" for rows with min <= value < max and "no" otherwise (Clarify's own
-numeric facets only know "value > threshold"). The preprocess step writes the derived columns,
-and audit-only facet columns (not model inputs), into Clarify's CSV after the label and the
-features, and the Clarify configs exclude them from the model's input.
+The local run and the pipeline see each facet the same way (`facet_views`, in bias_facets.py with
+the other names both use): a categorical facet is its own column, a numeric facet by range a
+derived yes/no column. The preprocess step writes the derived columns, and audit-only facet
+columns (not model inputs), into Clarify's CSV after the label and the features, and the Clarify
+configs exclude them from the model's input.
 
 The favourable outcome (bias.favourable_labels, or favourable_threshold for regression) is given
 to smclarify and Clarify in the label's encoding: 0/1 for binary (1 = positive_label), the class
@@ -19,13 +18,23 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .bias_facets import (
+    IN_RANGE,
+    OUT_OF_RANGE,
+    FacetView,
+    as_text,
+    audit_columns,
+    clarify_columns,
+    facet_views,
+    favourable_values,
+    label_values_or_threshold,
+)
 from .errors import ProjectError
-from .settings import Bias, Dataset, Facet
+from .settings import Bias, Dataset
 from .transforms import FeatureSpec, clean, encode, require_numbers
 
 # smclarify logs a full traceback for each metric it cannot compute; the error is kept in the
@@ -35,70 +44,12 @@ logging.getLogger("smclarify").setLevel(logging.CRITICAL)
 LABEL = "label"
 PREDICTED = "predicted_label"
 SHOWN = 8  # values listed when a facet value is not found
-IN_RANGE, OUT_OF_RANGE = "yes", "no"  # a range facet's derived column: text, so no reader takes it for a number
 GROUPS_FILE = "facet_groups.json"  # group sizes in the test split, for the min_rows rule of the bias gate
 # Bootstrap confidence intervals of the gated metrics (bias_intervals.py): resamples of the rows, seeded
 # with split.seed, percentile interval.
 CONFIDENCE = 0.95
 RESAMPLES = 1000
 INTERVAL_KEY = "confidence_interval_95"
-
-
-@dataclass(frozen=True)
-class FacetView:
-    """A facet as the analysis sees it: the column it reads and the sensitive values in it."""
-
-    position: int  # in bias.facets, for messages naming the setting
-    facet: Facet
-    column: str  # the facet's own column, or a range facet's derived column (e.g. "age<25")
-    values: list[str]  # the sensitive values, as text
-    group: str  # readable, e.g. "sex = Female" or "age < 25"
-
-    @property
-    def value_or_threshold(self) -> str:
-        """How analysis.json names the sensitive group (smclarify and Clarify join the values)."""
-        return ",".join(self.values)
-
-
-def facet_views(bias: Bias) -> list[FacetView]:
-    views = []
-    for position, facet in enumerate(bias.facets):
-        if facet.sensitive_range is not None:
-            low, high = facet.sensitive_range.min, facet.sensitive_range.max
-            views.append(
-                FacetView(
-                    position,
-                    facet,
-                    _range_text(facet.column, low, high, ""),
-                    [IN_RANGE],
-                    _range_text(facet.column, low, high, " "),
-                )
-            )
-        else:
-            values = [as_text(value) for value in facet.sensitive_values]
-            views.append(FacetView(position, facet, facet.column, values, f"{facet.column} = {', '.join(values)}"))
-    return views
-
-
-def _range_text(column: str, low: float | None, high: float | None, space: str) -> str:
-    if low is None:
-        return f"{column}{space}<{space}{high:g}"
-    if high is None:
-        return f"{column}{space}>={space}{low:g}"
-    return f"{low:g}{space}<={space}{column}{space}<{space}{high:g}"
-
-
-def as_text(value) -> str:
-    """A value compared by its text: 9, 9.0 and "9" agree; True and "True" agree."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def audit_columns(dataset: Dataset, bias: Bias) -> list[str]:
-    """Columns the bias analysis needs that are not model inputs: carried beside the features."""
-    wanted = [facet.column for facet in bias.facets] + ([bias.group_variable] if bias.group_variable else [])
-    return [column for column in dict.fromkeys(wanted) if column not in dataset.features]
 
 
 def audit_frame(raw: pd.DataFrame, dataset: Dataset, bias: Bias, where: str = "data") -> pd.DataFrame:
@@ -109,17 +60,6 @@ def audit_frame(raw: pd.DataFrame, dataset: Dataset, bias: Bias, where: str = "d
     numbers = require_numbers(raw, [column for column in columns if column in ranged], where)
     text = clean(raw, [], [column for column in columns if column not in ranged])
     return pd.DataFrame({column: numbers[column] if column in ranged else text[column] for column in columns})
-
-
-def clarify_columns(dataset: Dataset, bias: Bias) -> list[str]:
-    """The Clarify CSV's columns: label, features, then what Clarify excludes from the model's input."""
-    return [dataset.label, *dataset.features, *excluded_columns(dataset, bias)]
-
-
-def excluded_columns(dataset: Dataset, bias: Bias) -> list[str]:
-    """Audit-only facet columns and range facets' derived columns: in Clarify's data, never sent to the model."""
-    derived = [view.column for view in facet_views(bias) if view.facet.sensitive_range is not None]
-    return list(dict.fromkeys([*audit_columns(dataset, bias), *derived]))
 
 
 def clarify_frame(split: pd.DataFrame, dataset: Dataset, bias: Bias) -> pd.DataFrame:
@@ -211,34 +151,6 @@ def _require_facet_columns(frame: pd.DataFrame, columns: list[str], where: str) 
         raise ProjectError(
             f"{where}: bias facet column(s) {', '.join(missing)} not in the data; correct bias.facets in project.yaml"
         )
-
-
-def favourable_values(dataset: Dataset, bias: Bias) -> list:
-    """The favourable label values as project.yaml writes them (Settings.favourable)."""
-    if bias.favourable_labels is not None:
-        return list(bias.favourable_labels)
-    return [dataset.positive_label] if dataset.positive_label is not None else []
-
-
-def label_values_or_threshold(dataset: Dataset, bias: Bias) -> list:
-    """The favourable outcome in the label's encoding: Clarify's label_values_or_threshold."""
-    if dataset.problem_type == "regression":
-        return [float(bias.favourable_threshold)]
-    favourable = {as_text(value) for value in favourable_values(dataset, bias)}
-    if dataset.problem_type == "binary":
-        return sorted(
-            int(as_text(value) == as_text(dataset.positive_label)) for value in favourable_values(dataset, bias)
-        )
-    return [index for index, value in enumerate(dataset.classes) if as_text(value) in favourable]
-
-
-def clarify_label_values(dataset: Dataset, bias: Bias) -> list:
-    """The favourable outcome as Clarify's CSV holds the label (clarify_frame): multiclass by class
-    name, the name Clarify gives the endpoint's highest probability (label_headers); otherwise as
-    the split encodes it."""
-    if dataset.problem_type == "multiclass":
-        return [as_text(dataset.classes[index]) for index in label_values_or_threshold(dataset, bias)]
-    return label_values_or_threshold(dataset, bias)
 
 
 def favourable_text(dataset: Dataset, bias: Bias) -> str:

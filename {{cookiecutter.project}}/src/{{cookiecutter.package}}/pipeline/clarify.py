@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..bias_facets import clarify_columns, clarify_label_values, excluded_columns, facet_views
 from ..settings import Bias, Dataset, Settings
 
 
 @dataclass(frozen=True)
 class ClarifyInputs:
-    train_uri: object  # header-less CSV, label first (bias.clarify_columns): the preprocess step's `clarify` output
+    train_uri: object  # header-less CSV, label first (clarify_columns): the preprocess step's `clarify` output
     test_uri: object  # the same for the test split
     model_name: object  # the CreateModel step's model, served by Clarify's shadow endpoint
     output_uri: object  # a function of the step name -> where the analysis goes
@@ -25,9 +26,7 @@ class ClarifyInputs:
 def _data_config(dataset: Dataset, bias: Bias, source: object, output: object, config_uri: str):
     from sagemaker.core.clarify import DataConfig
 
-    from ..bias import clarify_columns, excluded_columns
-
-    # The preprocess step's columns (bias.clarify_columns): label, features, then audit-only facet
+    # The preprocess step's columns (clarify_columns): label, features, then audit-only facet
     # columns and range facets' yes/no columns, which Clarify keeps from the model's input.
     excluded = excluded_columns(dataset, bias)
     return DataConfig(
@@ -43,8 +42,6 @@ def _data_config(dataset: Dataset, bias: Bias, source: object, output: object, c
 
 def _bias_config(dataset: Dataset, bias: Bias):
     from sagemaker.core.clarify import BiasConfig
-
-    from ..bias import clarify_label_values, facet_views
 
     views = facet_views(bias)
     return BiasConfig(

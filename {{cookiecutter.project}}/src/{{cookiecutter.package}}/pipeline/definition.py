@@ -195,10 +195,8 @@ class _Builder:
             pipeline_experiment_config=None,
         )
         definition = json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=False) + "\n"
-        for random_uri, staged_uri in self.session.renamed.items():
-            definition = definition.replace(random_uri, staged_uri)
         return Build(
-            definition=definition,
+            definition=self.session.resolve(definition),
             uploads=dict(sorted(self.session.staged.items())),
             bucket=self.aws.bucket,
             wheels_prefix=self.wheels_prefix,
@@ -361,11 +359,9 @@ class _Builder:
             sagemaker_session=self.session,
         )
         steps = clarify_steps(self.settings, inputs, job_config, self.cache, {})
-        for step in steps.values():  # the monitoring config URI has a random part: use the staged one
+        for step in steps.values():  # the Register step reads this URI before the definition is resolved
             config = step.clarify_check_config
-            config.monitoring_analysis_config_uri = self.session.renamed.get(
-                config.monitoring_analysis_config_uri, config.monitoring_analysis_config_uri
-            )
+            config.monitoring_analysis_config_uri = self.session.resolve(config.monitoring_analysis_config_uri)
         return steps
 
     def gates_step(self, evaluate, clarify: dict, preprocess):

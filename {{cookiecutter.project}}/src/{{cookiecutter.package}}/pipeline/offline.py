@@ -12,11 +12,12 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+
+from .shortcuts import one_data_loader, schema_checked_once
 
 # The SDK reads these at import time: a region, no instance-metadata probing, no IAM role lookup
 # and telemetry off (through an SDK config file, the only switch it offers).
@@ -25,7 +26,8 @@ SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"T
 
 @contextmanager
 def sdk_environment(region: str):
-    """Environment the SDK needs to import and build offline; restored afterwards."""
+    """Environment the SDK needs to import and build offline, with the shortcuts that make it fast
+    (shortcuts.py); all restored afterwards."""
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "sagemaker-config.json"
         config.write_text(json.dumps(SDK_CONFIG), encoding="utf-8")
@@ -39,7 +41,7 @@ def sdk_environment(region: str):
         saved = {name: os.environ.get(name) for name in wanted}
         os.environ.update(wanted)
         try:
-            with _quiet_sdk(), _config_validated_once():
+            with _quiet_sdk(), one_data_loader(), schema_checked_once():
                 yield
         finally:
             for name, value in saved.items():
@@ -63,40 +65,6 @@ def _quiet_sdk():
         finally:
             logging.disable(logging.NOTSET)
             root.setLevel(level)
-
-
-@contextmanager
-def _config_validated_once():
-    """The SDK validates its config against a large JSON schema each time it loads it (~0.4 s, about
-    20 loads per build). Our config is fixed: validate it once, then skip the repeats. The SDK
-    keeps two validators, and modules that imported the function hold references of their own
-    (modules imported during the build take the replacement): all are put back afterwards."""
-    from sagemaker.core.config import config
-    from sagemaker.core.config.config_manager import SageMakerConfig
-
-    function, method = config.validate_sagemaker_config, SageMakerConfig.validate_sagemaker_config
-    function(SDK_CONFIG)
-
-    def skipping(original):
-        def validate(sagemaker_config=None):
-            if sagemaker_config != SDK_CONFIG:
-                original(sagemaker_config)
-
-        return validate
-
-    def swap(old, new) -> None:
-        for name, module in list(sys.modules.items()):
-            if name.startswith("sagemaker") and getattr(module, "validate_sagemaker_config", None) is old:
-                module.validate_sagemaker_config = new
-
-    replacement = skipping(function)
-    swap(function, replacement)
-    SageMakerConfig.validate_sagemaker_config = staticmethod(skipping(method))
-    try:
-        yield
-    finally:
-        swap(replacement, function)
-        SageMakerConfig.validate_sagemaker_config = staticmethod(method)
 
 
 class NetworkRefused(RuntimeError):
@@ -132,12 +100,18 @@ def make_session(region: str, bucket: str, prefix: str):
             boto_session = offline_boto_session(region)
             super().__init__(boto_session=boto_session, default_bucket=bucket)
             self.staged: dict[str, bytes] = {}
-            # Where the SDK returns a URI of its own choosing (with a random part), the
-            # definition builder swaps it for the content-addressed one recorded here.
+            # URIs the SDK chose (with a time and a random part) -> where their content is staged.
             self.renamed: dict[str, str] = {}
 
         def default_bucket(self) -> str:
             return bucket
+
+        def resolve(self, text: str) -> str:
+            """`text` (a URI, or the whole definition) with each URI the SDK chose replaced by the
+            content-addressed one its upload was staged under: the same commit, the same bytes."""
+            for chosen, staged in self.renamed.items():
+                text = text.replace(chosen, staged)
+            return text
 
         def _stage(self, data: bytes, name: str) -> str:
             key = content_key(f"{prefix}/sdk", data, name)

@@ -1,0 +1,66 @@
+"""Two shortcuts that take the offline build from tens of seconds to a few, active only while it runs.
+
+The SDK repeats two costly things that give the same answer every time within one build:
+- it checks its config schema against the JSON-Schema metaschema on every settings lookup
+  (about 170 per build, ~0.1 s each; the schema is a constant of the SDK);
+- botocore decodes its JSON data (endpoints, service models: megabytes) for every session and
+  image URI lookup, and the SDK makes sessions of its own (about 100 decodes per build).
+
+Each shortcut swaps one library function for the length of the build and puts it back after;
+nothing of the SageMaker SDK itself is patched. tests/test_pipeline_offline.py fails loudly if an
+upgrade of the SDK, jsonschema or botocore makes a shortcut stop applying (the build would
+silently get slow again) or changes what it returns.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+
+@contextmanager
+def schema_checked_once():
+    """`jsonschema.validate` that checks each schema once, then validates only the instance: the
+    same errors for a config that does not match. The SDK looks the function up at call time."""
+    import jsonschema
+
+    original = jsonschema.validate
+    checked: dict[int, object] = {}  # id -> schema, kept alive so no other schema takes its id
+
+    def validate(instance, schema, cls=None, *args, **kwargs):
+        cls = cls or jsonschema.validators.validator_for(schema)
+        if id(schema) not in checked:
+            cls.check_schema(schema)
+            checked[id(schema)] = schema
+        error = jsonschema.exceptions.best_match(cls(schema, *args, **kwargs).iter_errors(instance))
+        if error is not None:
+            raise error
+
+    jsonschema.validate = validate
+    try:
+        yield
+    finally:
+        jsonschema.validate = original
+
+
+@contextmanager
+def one_data_loader():
+    """Every botocore data loader asked for is one shared loader per search path, so each JSON file
+    is decoded once. Sessions share the decoded data as one session's clients always do; their
+    credentials, region and handlers stay their own."""
+    import botocore.loaders
+    import botocore.session
+
+    original = botocore.loaders.create_loader
+    loaders = {}
+
+    def shared(search_path_string=None):
+        if search_path_string not in loaders:
+            loaders[search_path_string] = original(search_path_string)
+        return loaders[search_path_string]
+
+    # Sessions call botocore.session's own name for the function, the SDK botocore.loaders'.
+    botocore.loaders.create_loader = botocore.session.create_loader = shared
+    try:
+        yield
+    finally:
+        botocore.loaders.create_loader = botocore.session.create_loader = original
