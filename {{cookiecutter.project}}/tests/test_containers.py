@@ -310,7 +310,7 @@ def test_the_endpoint_scores_what_clarify_sends_it(endpoint, runner, trained_in_
     configs = [json.loads(data) for key, data in runner.build.uploads.items() if key.endswith("analysis_config.json")]
     config = next(c for c in configs if "predictor" in c and "label" in c)
     clarify = Path(runner.properties["Steps.Preprocess.ProcessingOutputConfig.Outputs['clarify'].S3Output.S3Uri"])
-    rows = pd.read_csv(clarify / "test.csv", header=None, dtype=str, keep_default_na=False).head(200)
+    rows = pd.read_csv(clarify / "test" / "test.csv", header=None, dtype=str, keep_default_na=False).head(200)
     sent = rows.drop(columns=config["headers"].index(config["label"]))
     csv = sent.to_csv(header=False, index=False)
     status, body = _request(f"{endpoint[0]}/invocations", csv.encode(), "text/csv", "text/csv")
