@@ -105,8 +105,10 @@ def shared_encoding(spec: FeatureSpec) -> FeatureSpec:
 
 
 def from_first(value):
-    """The first worker's `value` on every worker (e.g. the checkpoint to resume from)."""
-    return xgb.collective.broadcast(value, 0) if xgb.collective.is_distributed() else value
+    """The first worker's `value` on every worker (e.g. the checkpoint to resume from, or None)."""
+    if not xgb.collective.is_distributed():
+        return value
+    return xgb.collective.broadcast([value], 0)[0]  # wrapped: XGBoost will not broadcast a bare None
 
 
 def read_share(path: Path, dataset: Dataset, cluster: Cluster) -> pd.DataFrame:

@@ -75,7 +75,9 @@ class _ReportProgress(xgb.callback.TrainingCallback):
 
 
 def _latest_checkpoint(folder: Path) -> xgb.Booster | None:
-    saved = sorted(folder.glob(f"{CHECKPOINT}_*.json"), key=lambda path: int(path.stem.rsplit("_", 1)[1]))
+    # XGBoost 3 writes checkpoints as UBJSON (checkpoint_25.ubj); earlier versions wrote .json.
+    written = [*folder.glob(f"{CHECKPOINT}_*.ubj"), *folder.glob(f"{CHECKPOINT}_*.json")]
+    saved = sorted(written, key=lambda path: int(path.stem.rsplit("_", 1)[1]))
     return xgb.Booster(model_file=str(saved[-1])) if saved else None
 
 
@@ -119,8 +121,11 @@ def train(
         callbacks=callbacks or None,
     )
     best = booster.best_iteration
+    # Rounds restored from a checkpoint have no validation history here: NaN keeps the curve's
+    # positions the rounds' numbers (best_value reads it by round).
+    curve = [float("nan")] * (resume.num_boosted_rounds() if resume else 0) + history["validation"][metric]
     # Keep only the trees up to the best round, so every consumer predicts with the best model.
-    return TrainingResult(TrainedModel(booster[: best + 1], spec), best + 1, history["validation"][metric], metric)
+    return TrainingResult(TrainedModel(booster[: best + 1], spec), best + 1, curve, metric)
 
 
 def main(argv: list[str] | None = None) -> None:
