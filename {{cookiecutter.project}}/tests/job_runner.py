@@ -6,6 +6,13 @@ redirected under a folder of the job's own (each job has a container of its own)
 What SageMaker would download from S3 comes from the build's own uploads (code bundle, the SDK's
 training drivers), the shipped wheels, the data drop, and the outputs of the steps that ran before.
 Clarify's image is not rebuilt: a Clarify step's analysis is given by the caller (`stand_ins`).
+
+A job may run as several instances (`hosts`), as SageMaker runs one with an instance count above
+1: each gets the resourceconfig.json SageMaker writes, its share of every input distributed
+ShardedByS3Key (the objects dealt out in key order) and all of every other input; a processing
+job's outputs from every instance land in one folder, as under one S3 prefix. Processing
+instances run one after the other; training instances at once (they train together), named by
+loopback addresses so the first host's name resolves to this machine.
 """
 
 from __future__ import annotations
@@ -13,11 +20,14 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import socket
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 ML = "/opt/ml"
+SHARDED = "ShardedByS3Key"
 
 
 def resolve(value, parameters: dict, properties: dict | None = None):
@@ -45,6 +55,7 @@ class JobRunner:
         self.wheels_uri = f"s3://{build.bucket}/{build.wheels_prefix}"
         self.local = {self.wheels_uri: wheel_dir, parameters["InputDataUri"]: drop}
         self.properties: dict[str, str] = {}  # "Steps.X.<property>" -> a local path standing in for S3
+        self.logs: dict[str, str] = {}  # each job's (each instance's: "Train/127.0.0.2") output
 
     def step(self, name: str) -> dict:
         return next(step for step in self.build.parsed["Steps"] if step["Name"] == name)
@@ -55,8 +66,20 @@ class JobRunner:
     def _rewrite(self, text: str, job: str) -> str:
         return text.replace(ML, f"{self._root(job)}{ML}")
 
-    def fetch(self, uri: str, destination: Path) -> None:
-        """What SageMaker puts at `destination` for an S3Prefix input of `uri`."""
+    def fetch(self, uri: str, destination: Path, share: tuple[int, int] = (0, 1)) -> None:
+        """What SageMaker puts at `destination` for an S3Prefix input of `uri`; with `share` (i, n),
+        what instance i of n gets of an input distributed ShardedByS3Key."""
+        if share[1] > 1:
+            staged = destination.parent / f".{destination.name}-all"
+            self.fetch(uri, staged)
+            objects = sorted(path for path in staged.rglob("*") if path.is_file())
+            for path in objects[share[0] :: share[1]]:
+                target = destination / path.relative_to(staged)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, target)
+            destination.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(staged)
+            return
         destination.mkdir(parents=True, exist_ok=True)
         source = self.local.get(uri.rstrip("/")) or self.local.get(uri)
         if source is None and Path(uri).exists():  # a property standing in for an earlier step's output
@@ -79,56 +102,112 @@ class JobRunner:
         """Where the job launcher builds this job's environment (/tmp/job-env in its container)."""
         return self._root(job) / "tmp/job-env"
 
-    def _run(self, job: str, argv: list[str]) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [self._rewrite(str(arg), job) for arg in argv],
-            cwd="/",
-            env={**self.env, "JOB_ENV_DIR": str(self.job_env(job)), "TRAINING_JOB_NAME": job.lower()},
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert result.returncode == 0, f"{job} failed in the image:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        return result
+    def _start(self, job: str, argv: list[str], **env) -> subprocess.Popen:
+        env = {**self.env, "JOB_ENV_DIR": str(self.job_env(job)), "TRAINING_JOB_NAME": job.lower(), **env}
+        argv = [self._rewrite(str(arg), job) for arg in argv]
+        self._root(job).mkdir(parents=True, exist_ok=True)
+        with (self._root(job) / "job.log").open("w") as log:
+            return subprocess.Popen(argv, cwd="/", env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    def processing(self, name: str) -> subprocess.CompletedProcess:
+    def _wait(self, jobs: dict[str, subprocess.Popen], timeout: float = 900) -> dict[str, str]:
+        """Every job's log once all have ended; all must succeed. A failed one ends the others
+        (instances that train together would wait for it)."""
+        deadline = time.monotonic() + timeout
+        try:
+            while any(process.poll() is None for process in jobs.values()) and time.monotonic() < deadline:
+                if any(process.poll() not in (None, 0) for process in jobs.values()):
+                    break
+                time.sleep(0.5)
+        finally:
+            for process in jobs.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        logs = {job: (self._root(job) / "job.log").read_text() for job in jobs}
+        self.logs |= logs
+        for job, process in jobs.items():
+            assert process.returncode == 0, f"{job} failed in the image ({process.returncode}):\n{logs[job][-6000:]}"
+        return logs
+
+    def processing(self, name: str) -> dict[str, str]:
+        """The job on as many instances (algo-1, ...) as the definition gives it for this run's
+        parameters, one after the other; each instance's log."""
         arguments = resolve(self.step(name)["Arguments"], self.parameters, self.properties)
-        for item in arguments["ProcessingInputs"]:
-            s3 = item["S3Input"]
-            self.fetch(s3["S3Uri"], Path(self._rewrite(s3["LocalPath"], name)))
-        for item in arguments["ProcessingOutputConfig"]["Outputs"]:
-            local = Path(self._rewrite(item["S3Output"]["LocalPath"], name))
-            local.mkdir(parents=True, exist_ok=True)
+        hosts = int(arguments["ProcessingResources"]["ClusterConfig"]["InstanceCount"])
+        names = [f"algo-{number}" for number in range(1, hosts + 1)]
+        logs = {}
+        for rank, host in enumerate(names):
+            job = name if hosts == 1 else f"{name}/{host}"
+            for item in arguments["ProcessingInputs"]:
+                s3 = item["S3Input"]
+                share = (rank, hosts) if s3.get("S3DataDistributionType") == SHARDED else (0, 1)
+                self.fetch(s3["S3Uri"], Path(self._rewrite(s3["LocalPath"], job)), share)
+            for item in arguments["ProcessingOutputConfig"]["Outputs"]:
+                Path(self._rewrite(item["S3Output"]["LocalPath"], job)).mkdir(parents=True, exist_ok=True)
+            config = Path(self._rewrite(f"{ML}/config/resourceconfig.json", job))
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(json.dumps({"current_host": host, "hosts": names}))
+            app = arguments["AppSpecification"]
+            command = [*app["ContainerEntrypoint"], *app.get("ContainerArguments", [])]
+            logs |= self._wait({job: self._start(job, command)})
+        for item in arguments["ProcessingOutputConfig"]["Outputs"]:  # every instance's files, as under one prefix
+            local = item["S3Output"]["LocalPath"]
             key = f"Steps.{name}.ProcessingOutputConfig.Outputs['{item['OutputName']}'].S3Output.S3Uri"
-            self.properties[key] = str(local)
-        app = arguments["AppSpecification"]
-        return self._run(name, [*app["ContainerEntrypoint"], *app.get("ContainerArguments", [])])
+            if hosts == 1:
+                self.properties[key] = self._rewrite(local, name)
+                continue
+            merged = self.base / name / "s3" / item["OutputName"]
+            for host in names:
+                shutil.copytree(self._rewrite(local, f"{name}/{host}"), merged, dirs_exist_ok=True)
+            self.properties[key] = str(merged)
+        return logs
 
     def training(self, name: str) -> Path:
         """A training job: channels under input/data, SageMaker's config files, then the image
-        started with the definition's entrypoint (the SDK's own driver script). Returns the
-        model.tar.gz SageMaker would make of /opt/ml/model."""
+        started with the definition's entrypoint (the SDK's own driver script), on as many
+        instances as the definition gives it, at once. Returns the model.tar.gz SageMaker would
+        make of the first host's /opt/ml/model (the only one with a model)."""
         arguments = resolve(self.step(name)["Arguments"], self.parameters, self.properties)
-        root = Path(self._rewrite(ML, name))
+        hosts = int(arguments["ResourceConfig"]["InstanceCount"])
+        names = ["algo-1"] if hosts == 1 else [f"127.0.0.{number}" for number in range(1, hosts + 1)]
+        jobs = {}
+        for rank, host in enumerate(names):
+            job = name if hosts == 1 else f"{name}/{host}"
+            jobs[job] = self._training_instance(job, arguments, names, rank)
+        port = _free_port()  # the tracker's, on the first host
+        started = {job: self._start(job, argv, XGBOOST_TRACKER_PORT=str(port)) for job, argv in jobs.items()}
+        self._wait(started)
+        root = Path(self._rewrite(ML, next(iter(jobs))))
+        archive = root / "model.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            for file in sorted((root / "model").iterdir()):
+                tar.add(file, arcname=file.name)
+        self.properties[f"Steps.{name}.ModelArtifacts.S3ModelArtifacts"] = str(archive)
+        return archive
+
+    def _training_instance(self, job: str, arguments: dict, hosts: list[str], rank: int) -> list[str]:
+        """Lays out one training instance's /opt/ml; returns the command that starts it."""
+        root = Path(self._rewrite(ML, job))
         channels = {}
         for channel in arguments["InputDataConfig"]:
             source = channel["DataSource"]["S3DataSource"]
-            folder = root / "input/data" / channel["ChannelName"]
-            self.fetch(source["S3Uri"], folder)
-            channels[channel["ChannelName"]] = {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"}
+            distribution = source.get("S3DataDistributionType", "FullyReplicated")
+            share = (rank, len(hosts)) if distribution == SHARDED else (0, 1)
+            self.fetch(source["S3Uri"], root / "input/data" / channel["ChannelName"], share)
+            channels[channel["ChannelName"]] = {"TrainingInputMode": "File", "S3DistributionType": distribution}
         for text_file in (root / "input/data/sm_drivers").rglob("*"):  # the SDK's drivers name /opt/ml paths
             if text_file.is_file() and text_file.suffix in (".sh", ".py", ".json"):
-                text_file.write_text(self._rewrite(text_file.read_text(), name))
+                text_file.write_text(self._rewrite(text_file.read_text(), job))
         config = root / "input/config"
         config.mkdir(parents=True, exist_ok=True)
-        # What SageMaker writes for a one-instance job (its documented resourceconfig.json).
+        # What SageMaker writes for each instance of a job (its documented resourceconfig.json).
         instance = resolve(arguments["ResourceConfig"]["InstanceType"], self.parameters)
-        group = {"instance_group_name": "homogeneousCluster", "instance_type": instance, "hosts": ["algo-1"]}
+        group = {"instance_group_name": "homogeneousCluster", "instance_type": instance, "hosts": hosts}
         resources = {
-            "current_host": "algo-1",
+            "current_host": hosts[rank],
             "current_instance_type": instance,
             "current_group_name": "homogeneousCluster",
-            "hosts": ["algo-1"],
+            "hosts": hosts,
             "instance_groups": [group],
             "network_interface_name": "eth0",
         }
@@ -138,13 +217,7 @@ class JobRunner:
         for folder in ("model", "output/data", "checkpoints"):
             (root / folder).mkdir(parents=True, exist_ok=True)
         spec = arguments["AlgorithmSpecification"]
-        self._run(name, [*spec["ContainerEntrypoint"], *spec.get("ContainerArguments", [])])
-        archive = root / "model.tar.gz"
-        with tarfile.open(archive, "w:gz") as tar:
-            for file in sorted((root / "model").iterdir()):
-                tar.add(file, arcname=file.name)
-        self.properties[f"Steps.{name}.ModelArtifacts.S3ModelArtifacts"] = str(archive)
-        return archive
+        return [*spec["ContainerEntrypoint"], *spec.get("ContainerArguments", [])]
 
     def stand_in(self, name: str, analysis: dict) -> None:
         """The output of a step whose image is not rebuilt here (Clarify's analysis.json)."""
@@ -152,6 +225,12 @@ class JobRunner:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "analysis.json").write_text(json.dumps(analysis))
         self.properties[f"Steps.{name}.CalculatedBaselineConstraints"] = str(folder / "analysis.json")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def model_dir(archive: Path) -> Path:

@@ -481,7 +481,7 @@ def test_the_preprocess_job_writes_the_clarify_columns_and_group_sizes(switched:
     columns = [settings.dataset.label, *settings.dataset.features, AUDITED.column, ranged.column]
     assert bias.clarify_columns(settings.dataset, settings.bias) == columns
     clarify = pd.read_csv(
-        tmp_path / "clarify" / "test.csv", header=None, names=columns, dtype=str, keep_default_na=False
+        tmp_path / "clarify" / "test" / "test.csv", header=None, names=columns, dtype=str, keep_default_na=False
     )
     test = split_dataset(read_dataset(sample, settings.dataset), settings.dataset, settings.split, bias=settings.bias)[
         "test"
@@ -490,7 +490,7 @@ def test_the_preprocess_job_writes_the_clarify_columns_and_group_sizes(switched:
     assert written == test[AUDITED.column].fillna("").map(bias.as_text).tolist()
     in_range = pd.to_numeric(test[RANGE_COLUMN]).lt(HIGH).map({True: "yes", False: "no"}).tolist()
     assert clarify[ranged.column].tolist() == in_range
-    groups = json.loads((tmp_path / "clarify" / bias.GROUPS_FILE).read_text(encoding="utf-8"))
+    groups = json.loads((tmp_path / "clarify" / "facet_groups" / bias.GROUPS_FILE).read_text(encoding="utf-8"))
     assert groups == bias.facet_groups(test, settings.dataset, settings.bias)
     [group] = [group for group in groups["groups"] if group["column"] == ranged.column]
     assert group["rows"] == in_range.count("yes")
@@ -515,4 +515,5 @@ def test_the_pipeline_clarify_configs_exclude_audit_and_range_columns(switched: 
                 for view in bias.facet_views(settings.bias)
             ]
     arguments = steps["Gates"]["Arguments"]["AppSpecification"]["ContainerArguments"]
-    assert arguments[arguments.index("--facet-groups") + 1] == "/opt/ml/processing/input/facet_groups/facet_groups.json"
+    # the folder of facet_groups.json files, one per preprocessing instance
+    assert arguments[arguments.index("--facet-groups") + 1] == "/opt/ml/processing/input/facet_groups"

@@ -6,6 +6,8 @@ image start them.
   paths the built definition gives it (the code bundle unpacked, then `job.sh` installing the
   shipped wheels with no index and no network); training through the SDK's own driver script
   with SageMaker's channels and config files. `/opt/ml` is redirected under a folder per job.
+  Once more with ProcessingInstanceCount and TrainingInstanceCount at 2: Preprocess on two
+  instances, each on its share of the drop's files, then distributed training on two at once.
   Clarify's image is not rebuilt: its analysis.json comes from the local bias code, same shape.
 - Serving: sagemaker-containers' own server start (the image's serving entry point) with the
   CreateModel step's environment: it copies the bundle to the code dir, runs `pip install . -r
@@ -34,12 +36,13 @@ import pytest
 import image_env
 import job_runner
 from {{ cookiecutter.package }}.data import read_dataset
-from {{ cookiecutter.package }}.gates import METRICS_KEY
+from {{ cookiecutter.package }}.gates import METRICS_KEY, quality_gates
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.pipeline import wheels
 from {{ cookiecutter.package }}.pipeline.bundle import job_requirements
 from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.pipeline.images import load_images
+from {{ cookiecutter.package }}.steps.evaluate import evaluate
 from {{ cookiecutter.package }}.steps.inference import input_fn, output_fn, predict_fn
 
 TESTS = Path(__file__).resolve().parent
@@ -118,6 +121,45 @@ def _clarify_stand_ins(runner: job_runner.JobRunner, model: Path, settings) -> d
     }
 
 
+@pytest.fixture(scope="session")
+def scaled(pipeline_build, runner, trained_in_image, wheel_dir: Path, sample_path: Path, tmp_path_factory):
+    """The same definition run with two processing and two training instances, on a drop of four
+    files: Preprocess on two instances (after the one-instance run's data checks), then Train on
+    two at once. The runner and the training instances' logs."""
+    base = tmp_path_factory.mktemp("scaled-jobs")
+    drop = base / "drop"
+    drop.mkdir()
+    rows = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
+    for part in range(4):
+        rows.iloc[part::4].to_csv(drop / f"part-{part}.csv", index=False)
+    counts = {"ProcessingInstanceCount": 2, "TrainingInstanceCount": 2}
+    scaled = job_runner.JobRunner(pipeline_build, {**runner.parameters, **counts}, wheel_dir, drop, base, runner.env)
+    checks = "Steps.DataChecks.ProcessingOutputConfig.Outputs['data_checks'].S3Output.S3Uri"
+    scaled.properties[checks] = runner.properties[checks]
+    scaled.processing("Preprocess")
+    scaled.training("Train")
+    return scaled
+
+
+def test_two_instances_preprocess_and_train_in_the_image(scaled, trained_in_image: Path, settings) -> None:
+    """Each preprocess instance wrote its own part files, one per training instance; the training
+    instances trained one model together (the same best round on both), which only the first
+    saved, and which passes the project's quality gate on the test split the instances wrote."""
+    train = _output(scaled, "Preprocess", "train")
+    assert sorted(path.name for path in train.iterdir()) == [
+        f"train-{host}-part{part}.csv" for host in ("algo-1", "algo-2") for part in range(2)
+    ]
+    logs = [log for job, log in scaled.logs.items() if job.startswith("Train/")]
+    best = [next(line for line in log.splitlines() if line.startswith("best round")) for log in logs]
+    assert len(logs) == 2 and best[0] == best[1], best
+    first, second = (scaled.base / "Train" / host / "opt/ml/model" for host in ("127.0.0.1", "127.0.0.2"))
+    assert (first / "xgboost-model.json").is_file() and not any(second.iterdir())
+    archive = Path(scaled.properties["Steps.Train.ModelArtifacts.S3ModelArtifacts"])
+    test = read_dataset(_output(scaled, "Preprocess", "test"), settings.dataset)
+    evaluation = evaluate(TrainedModel.load(job_runner.model_dir(archive)), test, settings.dataset, settings.decision)
+    assert all(gate.passed for gate in quality_gates(evaluation, settings.gates)), evaluation
+
+
 def _output(runner: job_runner.JobRunner, step: str, name: str) -> Path:
     return Path(runner.properties[f"Steps.{step}.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"])
 
@@ -193,6 +235,7 @@ def endpoint(image: Path, runner: job_runner.JobRunner, trained_in_image: Path, 
         SAGEMAKER_BIND_TO_PORT=str(port),
         SAGEMAKER_MODEL_SERVER_WORKERS="1",
         OMP_NUM_THREADS="1",  # the image's serving default
+        OMP_WAIT_POLICY=container["OMP_WAIT_POLICY"],  # set by the CreateModel step: the server loads xgboost first
     )
     log = (work / "server.log").open("w")
     started = time.monotonic()
@@ -310,7 +353,7 @@ def test_the_endpoint_scores_what_clarify_sends_it(endpoint, runner, trained_in_
     configs = [json.loads(data) for key, data in runner.build.uploads.items() if key.endswith("analysis_config.json")]
     config = next(c for c in configs if "predictor" in c and "label" in c)
     clarify = Path(runner.properties["Steps.Preprocess.ProcessingOutputConfig.Outputs['clarify'].S3Output.S3Uri"])
-    rows = pd.read_csv(clarify / "test.csv", header=None, dtype=str, keep_default_na=False).head(200)
+    rows = pd.read_csv(clarify / "test" / "test.csv", header=None, dtype=str, keep_default_na=False).head(200)
     sent = rows.drop(columns=config["headers"].index(config["label"]))
     csv = sent.to_csv(header=False, index=False)
     status, body = _request(f"{endpoint[0]}/invocations", csv.encode(), "text/csv", "text/csv")

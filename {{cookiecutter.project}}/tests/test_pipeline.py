@@ -328,6 +328,111 @@ def test_good_parameter_overrides_pass_as_given(definition, settings):
     assert [item["Value"] for item in parse_overrides(pairs, definition)] == [pair.split("=", 1)[1] for pair in pairs]
 
 
+# -- scaling out: instance counts ----------------------------------------------------------------
+
+COUNTS = {"ProcessingInstanceCount": "processing_instance_count", "TrainingInstanceCount": "training_instance_count"}
+
+
+def _instance_counts(definition: dict, parameters: dict | None = None) -> dict:
+    """Each job step's instance count, as SageMaker resolves it for a run with `parameters`."""
+    defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
+    counts = {}
+    for step in steps(definition):
+        arguments = job_runner.resolve(step.get("Arguments", {}), {**defaults, **(parameters or {})})
+        resources = arguments.get("ProcessingResources", {}).get("ClusterConfig") or arguments.get("ResourceConfig")
+        if resources:
+            counts[step["Name"]] = int(resources["InstanceCount"])
+    return counts
+
+
+def _distribution(definition: dict) -> dict:
+    """(step, input or channel) -> S3DataDistributionType, for every data input of every job (SageMaker's
+    default, FullyReplicated, where the definition leaves it out)."""
+    found = {}
+    for step in steps(definition):
+        arguments = step.get("Arguments", {})
+        for item in arguments.get("ProcessingInputs", []):
+            found[(step["Name"], item["InputName"])] = item["S3Input"].get("S3DataDistributionType", "FullyReplicated")
+        for channel in arguments.get("InputDataConfig", []):
+            source = channel["DataSource"]["S3DataSource"]
+            found[(step["Name"], channel["ChannelName"])] = source.get("S3DataDistributionType", "FullyReplicated")
+    return found
+
+
+def test_instance_counts_are_run_parameters_from_project_settings(definition, settings):
+    """Data checks and preprocess run on ProcessingInstanceCount instances, training on
+    TrainingInstanceCount, Clarify (with bias analysis) on ClarifyInstanceCount; evaluation and the gates on one."""
+    defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
+    for parameter, field in COUNTS.items():
+        assert defaults[parameter] == getattr(settings.aws, field) == 1
+    clarify = {"DataBias", "ModelBias", "Explainability"} if settings.bias else set()
+    jobs = ["DataChecks", "Preprocess", "Train", "Evaluate", "Gates", *clarify]
+    assert _instance_counts(definition) == dict.fromkeys(jobs, 1)
+    run = {"ProcessingInstanceCount": 4, "TrainingInstanceCount": 3, "ClarifyInstanceCount": 2}
+    assert _instance_counts(definition, run) == {
+        "DataChecks": 4, "Preprocess": 4, "Train": 3, "Evaluate": 1, "Gates": 1, **dict.fromkeys(clarify, 2)
+    }  # fmt: skip
+    preprocess = next(step for step in steps(definition) if step["Name"] == "Preprocess")
+    resolved = job_runner.resolve(preprocess["Arguments"], {**defaults, **run})
+    arguments = resolved["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--parts") + 1] == "3"  # one train and validation file per training instance
+    assert "--resource-config" in arguments
+
+
+def test_the_data_is_sharded_by_s3_key_where_instances_share_it(definition):
+    """The data drop is dealt out to the data-check and preprocess instances, the preprocess part
+    files to the training instances; every other input reaches every instance whole."""
+    sharded = {key for key, kind in _distribution(definition).items() if kind == "ShardedByS3Key"}
+    assert sharded == {("DataChecks", "data"), ("Preprocess", "data"), ("Train", "train"), ("Train", "validation")}
+    assert set(_distribution(definition).values()) == {"ShardedByS3Key", "FullyReplicated"}
+
+
+def test_instance_counts_in_project_yaml_are_the_parameter_defaults(
+    tmp_path, project_root, settings_path, settings, definition
+):
+    counts = {"processing_instance_count": 3, "training_instance_count": 2, "clarify_instance_count": 5}
+    path = _settings_file(tmp_path, settings_path, lambda raw: raw["aws"].update(counts))
+    with no_network():
+        scaled = build(load_settings(path), root=project_root).parsed
+    defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in scaled["Parameters"]}
+    assert {name: defaults[name] for name in COUNTS} == {"ProcessingInstanceCount": 3, "TrainingInstanceCount": 2}
+    clarify = dict.fromkeys(["DataBias", "ModelBias", "Explainability"], 5) if settings.bias else {}
+    assert defaults.get("ClarifyInstanceCount") == (5 if settings.bias else None)
+    assert _instance_counts(scaled) == {
+        "DataChecks": 3, "Preprocess": 3, "Train": 2, "Evaluate": 1, "Gates": 1, **clarify
+    }  # fmt: skip
+    assert _distribution(scaled) == _distribution(definition)  # sharded the same way whatever the counts
+
+
+@pytest.mark.parametrize("field", ["processing_instance_count", "training_instance_count", "clarify_instance_count"])
+@pytest.mark.parametrize("count", [0, 101])
+def test_instance_counts_outside_what_sagemaker_takes_are_refused(tmp_path, settings_path, field, count):
+    path = _settings_file(tmp_path, settings_path, lambda raw: raw["aws"].update({field: count}))
+    with pytest.raises(ProjectError, match=rf"aws\.{field}: Input should be (greater|less) than or equal to"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        ("ProcessingInstanceCount=101", r"or equal to 100 \(as project.yaml's aws.processing_instance_count\)"),
+        ("TrainingInstanceCount=0", r"greater than or equal to 1 \(as project.yaml's aws.training_instance_count\)"),
+        ("TrainingInstanceCount=two", "TrainingInstanceCount is a Integer, got 'two'"),
+    ],
+)  # fmt: skip
+def test_bad_instance_count_overrides_are_refused(definition, pair, message):
+    with pytest.raises(ProjectError, match=message):
+        parse_overrides((pair,), definition)
+
+
+def test_instance_count_overrides_pass_as_given(definition):
+    pairs = ("ProcessingInstanceCount=8", "TrainingInstanceCount=4")
+    assert parse_overrides(pairs, definition) == [
+        {"Name": "ProcessingInstanceCount", "Value": "8"},
+        {"Name": "TrainingInstanceCount", "Value": "4"},
+    ]
+
+
 # -- against the moto server --------------------------------------------------------------------
 
 

@@ -214,7 +214,7 @@ def test_main_writes_one_folder_per_split(
     # Clarify's copies: no header row, the same rows as the split, the label first (multiclass by
     # class name), then the features as written.
     split_test = pd.read_csv(out / "test" / "test.csv", dtype=str, keep_default_na=False)
-    clarify_test = pd.read_csv(out / "clarify" / "test.csv", header=None, dtype=str, keep_default_na=False)
+    clarify_test = pd.read_csv(out / "clarify" / "test" / "test.csv", header=None, dtype=str, keep_default_na=False)
     assert len(clarify_test) == len(split_test)
     features = split_test[DATASET.features].to_numpy()
     assert (clarify_test.iloc[:, 1 : 1 + len(DATASET.features)].to_numpy() == features).all()

@@ -134,3 +134,18 @@ def test_main_refuses_a_hyperparameter_of_the_wrong_type(settings_path: Path):
     with pytest.raises(SystemExit) as caught:
         train_step.main(["--settings", str(settings_path), "--max_depth", "deep"])
     assert caught.value.code == 2
+
+
+def test_a_training_resumes_from_its_latest_checkpoint(splits: dict[str, pd.DataFrame], settings: Settings, tmp_path):
+    """Managed spot: SageMaker restores the checkpoint folder after an interruption."""
+    hp = settings.model.hyperparameters.model_copy(update={"num_round": 60, "early_stopping_rounds": 100})
+    train_step.train(splits["train"], splits["validation"], settings.dataset, hp, checkpoint_dir=tmp_path)
+    saved = train_step._latest_checkpoint(tmp_path).num_boosted_rounds()
+    assert 50 <= saved < 60  # one every 25 rounds
+    said = []
+    more = hp.model_copy(update={"num_round": 80})
+    result = train_step.train(splits["train"], splits["validation"], settings.dataset, more, said.append, tmp_path)
+    assert any(f"resuming after round {saved}" in line for line in said)
+    assert saved < result.best_round == result.model.booster.num_boosted_rounds() <= 80
+    best = max if result.metric == "auc" else min  # AUC is maximised; log loss and RMSE minimised
+    assert result.best_value == best(value for value in result.validation_curve if value == value)  # NaN != NaN

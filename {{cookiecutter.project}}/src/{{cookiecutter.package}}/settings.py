@@ -259,6 +259,11 @@ class Bias(Strict):
 REGION = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
 S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
 InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+# Instances per job. Processing (and Clarify, a processing job): the API's ProcessingClusterConfig
+# takes 1-100. Training: the API sets no maximum (the account's quotas do); 100 matches the others
+# and catches a typo before SageMaker would. A training job's instances are all of one type
+# (ResourceConfig has one InstanceType), as distributed XGBoost needs.
+InstanceCount = Annotated[int, Field(ge=1, le=100)]
 
 
 class Aws(Strict):
@@ -275,9 +280,13 @@ class Aws(Strict):
     # object exists (see pipeline/drops.py). Each drop is one run's whole dataset.
     data_drops_uri: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(.+/)?$")]
     processing_instance_type: InstanceType = "ml.m5.large"
+    # Data checks and preprocessing over several instances, each on its share of the data's files
+    # (S3 key sharding): for data that outgrows one instance (README: Scaling out).
+    processing_instance_count: InstanceCount = 1
     training_instance_type: InstanceType = "ml.m5.xlarge"
+    training_instance_count: InstanceCount = 1  # distributed XGBoost, each instance on its shard
     clarify_instance_type: InstanceType = "ml.m5.xlarge"
-    clarify_instance_count: int = Field(1, ge=1, le=100)
+    clarify_instance_count: InstanceCount = 1
     spot_training: bool = False  # managed spot for training (cheaper, may wait for capacity)
     approval_status: Literal["PendingManualApproval", "Approved", "Rejected"] = "PendingManualApproval"
 

@@ -30,6 +30,9 @@ TRAINING_WHEELS_DIR = "/opt/ml/input/data/wheels"  # the training job's "wheels"
 # installs the locked dependencies from the shipped wheels); "$@" are the step's arguments.
 LAUNCH = f'cd {CODE_DIR} && tar -xzf {ARCHIVE} && exec bash {JOB_LAUNCHER} {WHEELS_DIR} "$@"'
 
+# Processing jobs on several instances learn which one they are from this file (shards.py).
+RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
+
 CACHE_FOR = "P30D"
 CHECKPOINTS = "/opt/ml/checkpoints"
 MAX_RUNTIME = 3600 * 4
@@ -121,13 +124,18 @@ class _Builder:
         parts = ["s3:/", self.aws.bucket, self.aws.prefix, "executions", ExecutionVariables.PIPELINE_EXECUTION_ID, step]
         return Join(on="/", values=[*parts, output] if output else parts)
 
-    def _input(self, name: str, source, destination: str):
+    def _input(self, name: str, source, destination: str, sharded: bool = False):
+        """`sharded`: each instance of the job gets its share of the objects (about 1/n of them)."""
         from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
 
         return ProcessingInput(
             input_name=name,
             s3_input=ProcessingS3Input(
-                s3_uri=source, local_path=destination, s3_data_type="S3Prefix", s3_input_mode="File"
+                s3_uri=source,
+                local_path=destination,
+                s3_data_type="S3Prefix",
+                s3_input_mode="File",
+                s3_data_distribution_type="ShardedByS3Key" if sharded else "FullyReplicated",
             ),
         )
 
@@ -143,15 +151,26 @@ class _Builder:
             ),
         )
 
-    def processing_step(self, name: str, module: str, inputs: dict, outputs: list[str], arguments: list, **step):
-        """A Processing job that runs `python -m <package>.steps <module>` from the code bundle."""
+    def processing_step(
+        self,
+        name: str,
+        module: str,
+        inputs: dict,
+        outputs: list[str],
+        arguments: list,
+        instance_count=1,
+        sharded: tuple[str, ...] = (),
+        **step,
+    ):
+        """A Processing job that runs `python -m <package>.steps <module>` from the code bundle, on
+        `instance_count` instances, each with its share of the `sharded` inputs."""
         from sagemaker.core.processing import Processor
         from sagemaker.mlops.workflow.steps import ProcessingStep
 
         processor = Processor(
             role=self.aws.role_arn,
             image_uri=self.image,
-            instance_count=1,
+            instance_count=instance_count,
             instance_type=self.params.processing_instance_type,
             entrypoint=["/bin/bash", "-c", LAUNCH, "steps"],
             max_runtime_in_seconds=MAX_RUNTIME,
@@ -162,7 +181,10 @@ class _Builder:
             inputs=[
                 self._input("code", f"s3://{self.aws.bucket}/{self.code_prefix}", CODE_DIR),
                 self._input("wheels", self.wheels_uri, WHEELS_DIR),
-                *(self._input(key, source, f"/opt/ml/processing/input/{key}") for key, source in inputs.items()),
+                *(
+                    self._input(key, source, f"/opt/ml/processing/input/{key}", sharded=key in sharded)
+                    for key, source in inputs.items()
+                ),
             ],
             outputs=[self._output(name, output) for output in outputs],
             arguments=[module, *arguments],
@@ -216,7 +238,10 @@ class _Builder:
                 "--output", "/opt/ml/processing/output/data_checks",
                 "--as-of", p.as_of,
                 "--no-fail",
+                "--resource-config", RESOURCE_CONFIG,
             ],
+            instance_count=p.processing_instance_count,
+            sharded=("data",),
         )  # fmt: skip
         preprocess = self.processing_step(
             "Preprocess",
@@ -225,11 +250,16 @@ class _Builder:
             outputs=["train", "validation", "test", "clarify"],
             arguments=[
                 "--input", "/opt/ml/processing/input/data",
-                "--checks", "/opt/ml/processing/input/data_checks/result.json",
+                "--checks", "/opt/ml/processing/input/data_checks",
                 "--output", "/opt/ml/processing/output",
                 "--sample-fraction", p.sample_fraction.to_string(),
                 "--as-of", p.as_of,
+                "--resource-config", RESOURCE_CONFIG,
+                # train and validation files per instance: one for each training instance
+                "--parts", p.training_instance_count.to_string(),
             ],
+            instance_count=p.processing_instance_count,
+            sharded=("data",),
         )  # fmt: skip
         train = self.training_step(preprocess)
         evaluation, evaluate = self.evaluate_step(preprocess, train)
@@ -266,7 +296,7 @@ class _Builder:
             ),
             compute=Compute(
                 instance_type=self.params.training_instance_type,
-                instance_count=1,
+                instance_count=self.params.training_instance_count,
                 enable_managed_spot_training=spot,
             ),
             stopping_condition=StoppingCondition(
@@ -281,8 +311,9 @@ class _Builder:
         )
         step_args = trainer.train(
             input_data_config=[
-                InputData(channel_name="train", data_source=self.output_of(preprocess, "train")),
-                InputData(channel_name="validation", data_source=self.output_of(preprocess, "validation")),
+                # Each training instance gets its share of the preprocess step's part files.
+                self._sharded_channel("train", self.output_of(preprocess, "train")),
+                self._sharded_channel("validation", self.output_of(preprocess, "validation")),
                 InputData(channel_name="wheels", data_source=self.wheels_uri),
             ],
             wait=False,
@@ -293,6 +324,13 @@ class _Builder:
             cache_config=self.cache,
             retry_policies=[self.step_retry, self.job_retry],
         )
+
+    @staticmethod
+    def _sharded_channel(name: str, source):
+        from sagemaker.core.shapes import Channel, DataSource, S3DataSource
+
+        s3 = S3DataSource(s3_data_type="S3Prefix", s3_uri=source, s3_data_distribution_type="ShardedByS3Key")
+        return Channel(channel_name=name, data_source=DataSource(s3_data_source=s3), input_mode="File")
 
     def evaluate_step(self, preprocess, train):
         from sagemaker.core.workflow.properties import PropertyFile
@@ -324,7 +362,12 @@ class _Builder:
             role_arn=self.aws.role_arn,
             sagemaker_session=self.session,
             # The XGBoost container serves script mode: our inference functions from the bundle.
-            env_vars={"SAGEMAKER_PROGRAM": SERVE_PROGRAM, "SAGEMAKER_SUBMIT_DIRECTORY": self.code_uri},
+            env_vars={
+                "SAGEMAKER_PROGRAM": SERVE_PROGRAM,
+                "SAGEMAKER_SUBMIT_DIRECTORY": self.code_uri,
+                # The server imports xgboost before the package could set it (see __init__.py).
+                "OMP_WAIT_POLICY": "PASSIVE",
+            },
         )
 
     def model_step(self, train):
@@ -344,8 +387,8 @@ class _Builder:
 
         clarify_data = self.output_of(preprocess, "clarify")
         inputs = ClarifyInputs(
-            train_uri=Join(on="/", values=[clarify_data, "train.csv"]),
-            test_uri=Join(on="/", values=[clarify_data, "test.csv"]),
+            train_uri=Join(on="/", values=[clarify_data, "train"]),  # every instance's part files
+            test_uri=Join(on="/", values=[clarify_data, "test"]),
             model_name=create_model.properties.ModelName,
             output_uri=self.output_uri,
             config_uri=f"s3://{self.aws.bucket}/{self.aws.prefix}/clarify",
@@ -383,11 +426,11 @@ class _Builder:
             if name in clarify:
                 inputs[name.lower()] = clarify[name].properties.CalculatedBaselineConstraints
                 arguments += ["--bias-analysis", f"/opt/ml/processing/input/{name.lower()}"]
-        if clarify:  # the test split's facet group sizes (only that file), for the bias gate's min_rows rule
+        if clarify:  # the test split's facet group sizes (one file per instance), for the bias gate's min_rows rule
             from sagemaker.core.workflow.functions import Join
 
-            inputs["facet_groups"] = Join(on="/", values=[self.output_of(preprocess, "clarify"), "facet_groups.json"])
-            arguments += ["--facet-groups", "/opt/ml/processing/input/facet_groups/facet_groups.json"]
+            inputs["facet_groups"] = Join(on="/", values=[self.output_of(preprocess, "clarify"), "facet_groups"])
+            arguments += ["--facet-groups", "/opt/ml/processing/input/facet_groups"]
         step = self.processing_step("Gates", "gate", inputs, ["gates"], arguments, property_files=[gates_file])
         return gates_file, step
 

@@ -22,7 +22,9 @@ class Parameters:
     as_of: object
     sample_fraction: object
     processing_instance_type: object
+    processing_instance_count: object
     training_instance_type: object
+    training_instance_count: object
     clarify_instance_type: object
     clarify_instance_count: object
     quality: dict  # (metric, "min" or "max") -> ParameterFloat Min<Metric>/Max<Metric>, one per gates.quality limit
@@ -65,7 +67,13 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
         as_of=ParameterString("AsOf", default_value=LATEST),
         sample_fraction=ParameterFloat("SampleFraction", default_value=1.0),
         processing_instance_type=ParameterString("ProcessingInstanceType", default_value=aws.processing_instance_type),
+        # Instances of the data-check and preprocess jobs, each on its share of the data's files.
+        processing_instance_count=ParameterInteger(
+            "ProcessingInstanceCount", default_value=aws.processing_instance_count
+        ),
         training_instance_type=ParameterString("TrainingInstanceType", default_value=aws.training_instance_type),
+        # Distributed XGBoost: one worker per instance, each on its shard of the training data.
+        training_instance_count=ParameterInteger("TrainingInstanceCount", default_value=aws.training_instance_count),
         clarify_instance_type=ParameterString("ClarifyInstanceType", default_value=aws.clarify_instance_type)
         if clarify
         else None,
@@ -91,7 +99,9 @@ def make_parameters(settings: Settings, aws: Aws) -> Parameters:
 # Parameters whose values project.yaml also sets are checked by the rule of that setting.
 SETTINGS_RULES = {
     "ProcessingInstanceType": (Aws, "processing_instance_type"),
+    "ProcessingInstanceCount": (Aws, "processing_instance_count"),
     "TrainingInstanceType": (Aws, "training_instance_type"),
+    "TrainingInstanceCount": (Aws, "training_instance_count"),
     "ClarifyInstanceType": (Aws, "clarify_instance_type"),
     "ClarifyInstanceCount": (Aws, "clarify_instance_count"),
     "ModelApprovalStatus": (Aws, "approval_status"),

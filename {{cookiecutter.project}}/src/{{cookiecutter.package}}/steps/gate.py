@@ -49,6 +49,20 @@ def apply_gates(
     return results
 
 
+def read_facet_groups(path: Path) -> dict:
+    """The test split's facet group sizes: one file, or a folder holding one per preprocessing
+    instance (facet_groups-algo-2.json, ...), whose rows are summed group by group."""
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise ProjectError(f"{path}: no facet group sizes here (the preprocess step's clarify/facet_groups output)")
+    merged = _read_json(files[0])
+    for other in map(_read_json, files[1:]):
+        for group, more in zip(merged["groups"], other["groups"], strict=True):
+            group["rows"] += more["rows"]
+            group["others"] += more["others"]
+    return merged
+
+
 def quality_limits(gates: Gates, limits: dict[str, float]) -> Gates:
     quality = dict(gates.quality)
     for option, value in limits.items():
@@ -77,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
             option = f"{side}_{metric}"
             parser.add_argument(f"--{option.replace('_', '-')}", dest=option, type=float, default=None)
     parser.add_argument("--bias-analysis", type=Path, action="append", default=[], help="Clarify analysis.json")
-    parser.add_argument("--facet-groups", type=Path, help="the preprocess step's facet_groups.json (with bias)")
+    parser.add_argument(
+        "--facet-groups", type=Path, help="the preprocess step's facet_groups.json, or its folder of them (with bias)"
+    )
     parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/gates"))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
@@ -87,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         for option, value in vars(args).items()
         if option.startswith(("min_", "max_")) and value is not None
     }
-    groups = _read_json(args.facet_groups) if args.facet_groups else None
+    groups = read_facet_groups(args.facet_groups) if args.facet_groups else None
     analyses = [_read_json(path) for path in args.bias_analysis]
     results = apply_gates(settings, _read_json(args.evaluation), analyses, limits, groups)
     outcome = verdict(results)

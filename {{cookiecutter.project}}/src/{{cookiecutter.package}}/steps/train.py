@@ -2,7 +2,8 @@
 
 In SageMaker this is the script-mode entry point of the XGBoost framework container: channels
 arrive as SM_CHANNEL_* directories, hyperparameters as --name value arguments that override
-project.yaml, and the model goes to SM_MODEL_DIR.
+project.yaml, and the model goes to SM_MODEL_DIR. On several instances (TrainingInstanceCount > 1)
+each trains as one worker of a distributed XGBoost on its shard of the channels (distributed.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import xgboost as xgb
 from pydantic import ValidationError
 
 from ..cpus import training_threads
-from ..data import read_dataset
+from ..distributed import collective, from_first, read_share, shared_encoding
 from ..errors import ProjectError
 from ..model import TrainedModel
 from ..settings import DEFAULT_PATH, Dataset, Hyperparameters, describe_errors, load_settings
+from ..shards import training_cluster
 from ..transforms import clean_features, fit, to_dmatrix
 
 CHECKPOINT = "checkpoint"
@@ -74,7 +76,9 @@ class _ReportProgress(xgb.callback.TrainingCallback):
 
 
 def _latest_checkpoint(folder: Path) -> xgb.Booster | None:
-    saved = sorted(folder.glob(f"{CHECKPOINT}_*.json"), key=lambda path: int(path.stem.rsplit("_", 1)[1]))
+    # XGBoost 3 writes checkpoints as UBJSON (checkpoint_25.ubj); earlier versions wrote .json.
+    written = [*folder.glob(f"{CHECKPOINT}_*.ubj"), *folder.glob(f"{CHECKPOINT}_*.json")]
+    saved = sorted(written, key=lambda path: int(path.stem.rsplit("_", 1)[1]))
     return xgb.Booster(model_file=str(saved[-1])) if saved else None
 
 
@@ -89,7 +93,7 @@ def train(
 ) -> TrainingResult:
     """`cutoff` (binary: settings.cutoff) is saved with the model for the endpoint's labels."""
     train_features = clean_features(train, dataset)
-    spec = fit(train_features, dataset, cutoff)
+    spec = shared_encoding(fit(train_features, dataset, cutoff))  # distributed: every worker's categories
     dtrain = to_dmatrix(train_features, spec, train[dataset.label])
     dvalidation = to_dmatrix(validation, spec, validation[dataset.label])
     params = {
@@ -103,7 +107,7 @@ def train(
     resume, rounds = None, hp.num_round
     if checkpoint_dir:
         # Managed spot: SageMaker restores this folder after an interruption; continue from it.
-        resume = _latest_checkpoint(checkpoint_dir)
+        resume = from_first(_latest_checkpoint(checkpoint_dir))  # distributed: the first worker's
         if resume:
             rounds = max(hp.num_round - resume.num_boosted_rounds(), 1)
             if progress:
@@ -122,8 +126,11 @@ def train(
         callbacks=callbacks or None,
     )
     best = booster.best_iteration
+    # Rounds restored from a checkpoint have no validation history here: NaN keeps the curve's
+    # positions the rounds' numbers (best_value reads it by round).
+    curve = [float("nan")] * (resume.num_boosted_rounds() if resume else 0) + history["validation"][metric]
     # Keep only the trees up to the best round, so every consumer predicts with the best model.
-    return TrainingResult(TrainedModel(booster[: best + 1], spec), best + 1, history["validation"][metric], metric)
+    return TrainingResult(TrainedModel(booster[: best + 1], spec), best + 1, curve, metric)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,18 +155,19 @@ def main(argv: list[str] | None = None) -> None:
         hp = Hyperparameters.model_validate({**settings.model.hyperparameters.model_dump(), **overrides})
     except ValidationError as error:
         raise ProjectError(describe_errors("hyperparameter arguments", error)) from None
-    dataset = settings.dataset
-    train_rows, validation_rows = read_dataset(args.train, dataset), read_dataset(args.validation, dataset)
-    result = train(
-        train_rows,
-        validation_rows,
-        dataset,
-        hp,
-        progress=print,
-        checkpoint_dir=args.checkpoint_dir,
-        cutoff=settings.cutoff,
-    )
-    result.model.save(args.model_dir)
+    dataset, cluster = settings.dataset, training_cluster()
+    with collective(cluster):
+        result = train(
+            read_share(args.train, dataset, cluster),
+            read_share(args.validation, dataset, cluster),
+            dataset,
+            hp,
+            progress=print,
+            checkpoint_dir=args.checkpoint_dir,
+            cutoff=settings.cutoff,
+        )
+    if cluster.is_leader:  # every worker holds the same model; one copy is the job's model
+        result.model.save(args.model_dir)
     print(f"best round {result.best_round}, {result.metric_name} {result.best_value:.4f}")
 
 

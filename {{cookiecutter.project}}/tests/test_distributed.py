@@ -1,0 +1,129 @@
+"""Distributed training as a SageMaker training job runs it on several instances: the real
+training step (`python -m <package>.steps train`) started once per instance on this machine, the
+instances named 127.0.0.1, 127.0.0.2 (SM_HOSTS, SM_CURRENT_HOST, as the SDK's driver exports
+them), each on its shard of the train and validation splits, XGBoost's tracker on the first.
+tests/test_containers.py runs the same job from the built definition in the SageMaker image."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package }}.gates import METRICS_KEY, metric_value
+from {{ cookiecutter.package }}.model import BOOSTER_FILE, TrainedModel
+from {{ cookiecutter.package }}.steps.evaluate import HEADLINE, evaluate
+
+PACKAGE = "{{ cookiecutter.package }}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def train_on_instances(
+    shares: list[dict[str, pd.DataFrame]], settings_path: Path, base: Path, checkpoints: bool = False
+) -> dict[str, dict]:
+    """One training process per instance, each on its share ({} for an instance given no files),
+    with managed spot's checkpoint folder (<host>/checkpoints) if asked; per host: its exit code,
+    its output, its model and checkpoint folders."""
+    hosts = [f"127.0.0.{number}" for number in range(1, len(shares) + 1)]
+    port, started = _free_port(), {}
+    for host, share in zip(hosts, shares, strict=True):
+        for name in ("train", "validation"):
+            (base / host / name).mkdir(parents=True, exist_ok=True)
+            if name in share:
+                share[name].to_csv(base / host / name / f"{name}.csv", index=False)
+        env = {**os.environ, "SM_HOSTS": json.dumps(hosts), "SM_CURRENT_HOST": host, "XGBOOST_TRACKER_PORT": str(port)}
+        command = [sys.executable, "-m", f"{PACKAGE}.steps", "train", "--settings", str(settings_path),
+                   "--train", str(base / host / "train"), "--validation", str(base / host / "validation"),
+                   "--model-dir", str(base / host / "model")]  # fmt: skip
+        command += ["--checkpoint-dir", str(base / host / "checkpoints")] if checkpoints else []
+        started[host] = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    results = {}
+    try:
+        for host, process in started.items():
+            output = process.communicate(timeout=300)[0]
+            folders = {"model": base / host / "model", "checkpoints": base / host / "checkpoints"}
+            results[host] = {"code": process.returncode, "output": output, **folders}
+    finally:
+        for process in started.values():
+            if process.poll() is None:
+                process.kill()
+    return results
+
+
+def _best_round(output: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith("best round"))
+
+
+def _shares(splits) -> list[dict[str, pd.DataFrame]]:
+    """Two instances' shares: every other row of the train and validation splits."""
+    return [{name: splits[name].iloc[rank::2] for name in ("train", "validation")} for rank in range(2)]
+
+
+@pytest.fixture(scope="module")
+def two_instances(splits, settings_path, tmp_path_factory) -> dict[str, dict]:
+    """Two instances, with managed spot's checkpoints."""
+    return train_on_instances(_shares(splits), settings_path, tmp_path_factory.mktemp("two-instances"), True)
+
+
+def test_two_instances_train_one_model_and_the_first_saves_it(two_instances):
+    first, second = two_instances.values()
+    assert first["code"] == 0 and second["code"] == 0, first["output"][-3000:] + second["output"][-3000:]
+    assert (first["model"] / BOOSTER_FILE).is_file()
+    assert not second["model"].exists()  # one model per job: the first host's
+    # Early stopping judged the validation metric over both shards: both stopped at the same round.
+    assert _best_round(first["output"]) == _best_round(second["output"])
+    best = int(_best_round(first["output"]).split()[2].rstrip(","))
+    assert TrainedModel.load(first["model"]).booster.num_boosted_rounds() == best
+
+
+def test_the_two_instance_model_predicts_as_well_as_one_instance_on_all_rows(
+    two_instances, splits, settings, evaluation
+):
+    """`evaluation`: the model one process trains on every row (conftest), on the same test split."""
+    model = TrainedModel.load(next(iter(two_instances.values()))["model"])
+    kind = settings.dataset.problem_type
+    name = HEADLINE[kind]  # AUC, accuracy or RMSE
+    distributed = metric_value(evaluate(model, splits["test"], settings.dataset), name)
+    alone = metric_value(evaluation, name)
+    assert METRICS_KEY[kind] in evaluation
+    if kind == "regression":
+        assert distributed == pytest.approx(alone, rel=0.05)
+    else:
+        assert distributed == pytest.approx(alone, abs=0.02)
+
+
+def test_an_instance_given_no_files_still_takes_part(splits, settings_path, tmp_path):
+    """ShardedByS3Key gives an instance nothing when there are fewer files than instances: it
+    trains on no rows, and the other is not left waiting for it."""
+    everything = {name: splits[name] for name in ("train", "validation")}
+    results = train_on_instances([everything, {}], settings_path, tmp_path)
+    assert [result["code"] for result in results.values()] == [0, 0], "\n".join(
+        result["output"][-2000:] for result in results.values()
+    )
+    assert "127.0.0.2: no files in" in results["127.0.0.2"]["output"]
+    assert len({_best_round(result["output"]) for result in results.values()}) == 1
+
+
+def test_instances_resume_from_the_first_ones_checkpoint(two_instances, splits, settings_path):
+    """Managed spot: only the first worker writes checkpoints (XGBoost saves on rank 0); after an
+    interruption (here: the same job started again) every worker resumes from the first one's."""
+    first, second = two_instances.values()
+    assert any(first["checkpoints"].iterdir()) and not any(second["checkpoints"].iterdir())
+    rounds = TrainedModel.load(first["model"]).booster.num_boosted_rounds()
+    resumed = train_on_instances(_shares(splits), settings_path, first["model"].parents[1], True)
+    outputs = [result["output"] for result in resumed.values()]
+    assert [result["code"] for result in resumed.values()] == [0, 0], outputs
+    saved = {line.split()[3] for output in outputs for line in output.splitlines() if "resuming after round" in line}
+    assert len(saved) == 1 and int(saved.pop()) >= rounds - 25  # the first worker's latest checkpoint, on both
+    assert len({_best_round(output) for output in outputs}) == 1
