@@ -1,4 +1,5 @@
-"""Shared fixtures: the project's own settings and sample, and one model trained once per session."""
+"""Shared fixtures: the project's own settings and sample, one model trained and one local run per
+session, and one moto server per session."""
 
 from __future__ import annotations
 
@@ -153,6 +154,17 @@ def splits_dir(splits: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPat
     directory = tmp_path_factory.mktemp("splits")
     write_splits(splits, directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def local_run(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One local run of the project as configured, on the sample, and its progress lines: for the
+    tests that only read what a passing run writes (never change it)."""
+    from {{ cookiecutter.package }}.local import run_local
+
+    lines: list[str] = []
+    out = tmp_path_factory.mktemp("local") / "run"
+    return run_local(settings, data=sample_path, out=out, suites=suites_dir, echo=lines.append), lines
 
 
 @pytest.fixture(scope="session")
