@@ -6,6 +6,8 @@ redirected under a folder of the job's own (each job has a container of its own)
 What SageMaker would download from S3 comes from the build's own uploads (code bundle, the SDK's
 training drivers), the shipped wheels, the data drop, and the outputs of the steps that ran before.
 Clarify's image is not rebuilt: a Clarify step's analysis is given by the caller (`stand_ins`).
+Processing jobs after the first start from a copy of its job environment (see
+`_start_from_installed`): installing the same wheels again only repeats the first install.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class JobRunner:
         self.wheels_uri = f"s3://{build.bucket}/{build.wheels_prefix}"
         self.local = {self.wheels_uri: wheel_dir, parameters["InputDataUri"]: drop}
         self.properties: dict[str, str] = {}  # "Steps.X.<property>" -> a local path standing in for S3
+        self.installed: Path | None = None  # the environment the first processing job installed
 
     def step(self, name: str) -> dict:
         return next(step for step in self.build.parsed["Steps"] if step["Name"] == name)
@@ -79,6 +82,16 @@ class JobRunner:
         """Where the job launcher builds this job's environment (/tmp/job-env in its container)."""
         return self._root(job) / "tmp/job-env"
 
+    def _start_from_installed(self, job: str) -> None:
+        """A processing job after the first starts from a copy of the first one's environment: the
+        same launcher installs the same wheels from the same input folder, so its install finds them
+        in place (a second, not a full install per job). The first processing job and the training
+        job install into an empty environment, as every job does in SageMaker."""
+        if self.installed is None:
+            self.installed = self.job_env(job)
+        else:
+            shutil.copytree(self.installed, self.job_env(job), symlinks=True)
+
     def _run(self, job: str, argv: list[str]) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [self._rewrite(str(arg), job) for arg in argv],
@@ -102,6 +115,7 @@ class JobRunner:
             key = f"Steps.{name}.ProcessingOutputConfig.Outputs['{item['OutputName']}'].S3Output.S3Uri"
             self.properties[key] = str(local)
         app = arguments["AppSpecification"]
+        self._start_from_installed(name)
         return self._run(name, [*app["ContainerEntrypoint"], *app.get("ContainerArguments", [])])
 
     def training(self, name: str) -> Path:
