@@ -1,13 +1,19 @@
-"""Shared fixtures: the project's own settings and sample, and one model trained once per session."""
+"""Shared fixtures: the project's own settings and sample, one model trained and one local run per
+session, one moto server per session; and how `make test` spreads the tests over the CPUs.
+
+`make test` runs a pytest-xdist worker per CPU. A session fixture is made once per worker that
+needs it, so the modules sharing an expensive fixture (SHARED) each run whole on one worker, the
+costliest first; xdist hands out every other test one at a time.
+"""
 
 from __future__ import annotations
 
 import os
 
-# Set before xgboost is first imported: one OpenMP thread per process. Results do not depend on the
-# thread count, but on a busy 2-core machine (CI, or this suite beside another) XGBoost's waiting
-# threads make training 10-50x slower.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Set before xgboost is first imported, and inherited by every command a test starts: one OpenMP
+# thread per process. The workers are the parallelism; results do not depend on the thread count,
+# but XGBoost's threads on a busy core (a neighbour worker) make training 10-50x slower.
+os.environ["OMP_NUM_THREADS"] = "1"
 
 from pathlib import Path
 
@@ -22,6 +28,65 @@ from {{ cookiecutter.package }}.steps.preprocess import split_dataset, write_spl
 from {{ cookiecutter.package }}.steps.train import TrainingResult, train
 
 ROOT = Path(__file__).resolve().parents[1]
+# Modules whose tests share a fixture too costly to make twice -> the group that runs on one worker,
+# costliest first: the pipeline's jobs in the image, the local runs (conftest.local_run and the
+# modules' own), the pipeline builds, checkov's one run.
+SHARED = {
+    "test_containers.py": "containers",
+    "test_local_run.py": "local-run",
+    "test_responsible_ai_flow.py": "local-run",
+    "test_bias.py": "bias",
+    "test_bias_semantics.py": "bias-semantics",
+    "test_pipeline.py": "pipeline",
+    "test_bad_input.py": "bad-input",
+    "test_infra.py": "infra",
+}
+ORDER = list(dict.fromkeys(SHARED.values()))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity, capped by a cgroup v2 CPU quota (a
+    container's `--cpus`), not the host's count."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="utf-8").split()
+        if quota != "max":
+            count = min(count, int(quota) // int(period))
+    except (OSError, ValueError):
+        pass
+    return max(count, 1)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hooks
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker per usable CPU (PYTEST_XDIST_AUTO_NUM_WORKERS sets another count)."""
+    return int(os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or usable_cpus())
+
+
+def _group(nodeid: str) -> str | None:
+    return SHARED.get(nodeid.split("::", 1)[0].rsplit("/", 1)[-1])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadgroup` with SHARED's groups. (Its xdist_group marks are lost under pytest 9.2,
+    which no longer reads the node ids xdist rewrites: pytest-dev/pytest-xdist#1386.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtures(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid) or nodeid  # a group runs whole on one worker; the rest test by test
+
+    return SharedFixtures(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """SHARED's groups first, in its order (xdist hands out work in collection order with
+    `--no-loadscope-reorder`), so no worker is left alone at the end with a long one."""
+    rank = {group: position for position, group in enumerate(ORDER)}
+    items.sort(key=lambda item: rank.get(_group(item.nodeid), len(rank)))
 
 
 @pytest.fixture(scope="session")
@@ -153,6 +218,17 @@ def splits_dir(splits: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPat
     directory = tmp_path_factory.mktemp("splits")
     write_splits(splits, directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def local_run(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One local run of the project as configured, on the sample, and its progress lines: for the
+    tests that only read what a passing run writes (never change it)."""
+    from {{ cookiecutter.package }}.local import run_local
+
+    lines: list[str] = []
+    out = tmp_path_factory.mktemp("local") / "run"
+    return run_local(settings, data=sample_path, out=out, suites=suites_dir, echo=lines.append), lines
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,9 @@ ShardedByS3Key (the objects dealt out in key order) and all of every other input
 job's outputs from every instance land in one folder, as under one S3 prefix. Processing
 instances run one after the other; training instances at once (they train together), named by
 loopback addresses so the first host's name resolves to this machine.
+
+Processing jobs after the first start from a copy of its job environment (see
+`_start_from_installed`): installing the same wheels again only repeats the first install.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class JobRunner:
         self.local = {self.wheels_uri: wheel_dir, parameters["InputDataUri"]: drop}
         self.properties: dict[str, str] = {}  # "Steps.X.<property>" -> a local path standing in for S3
         self.logs: dict[str, str] = {}  # each job's (each instance's: "Train/127.0.0.2") output
+        self.installed: Path | None = None  # the environment the first processing job installed
 
     def step(self, name: str) -> dict:
         return next(step for step in self.build.parsed["Steps"] if step["Name"] == name)
@@ -101,6 +105,16 @@ class JobRunner:
     def job_env(self, job: str) -> Path:
         """Where the job launcher builds this job's environment (/tmp/job-env in its container)."""
         return self._root(job) / "tmp/job-env"
+
+    def _start_from_installed(self, job: str) -> None:
+        """A processing job after the first starts from a copy of the first one's environment: the
+        same launcher installs the same wheels from the same input folder, so its install finds them
+        in place (a second, not a full install per job). The first processing job and the training
+        job install into an empty environment, as every job does in SageMaker."""
+        if self.installed is None:
+            self.installed = self.job_env(job)
+        else:
+            shutil.copytree(self.installed, self.job_env(job), symlinks=True)
 
     def _start(self, job: str, argv: list[str], **env) -> subprocess.Popen:
         env = {**self.env, "JOB_ENV_DIR": str(self.job_env(job)), "TRAINING_JOB_NAME": job.lower(), **env}
@@ -149,6 +163,7 @@ class JobRunner:
             config.write_text(json.dumps({"current_host": host, "hosts": names}))
             app = arguments["AppSpecification"]
             command = [*app["ContainerEntrypoint"], *app.get("ContainerArguments", [])]
+            self._start_from_installed(job)
             logs |= self._wait({job: self._start(job, command)})
         for item in arguments["ProcessingOutputConfig"]["Outputs"]:  # every instance's files, as under one prefix
             local = item["S3Output"]["LocalPath"]

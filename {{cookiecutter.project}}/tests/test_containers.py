@@ -181,7 +181,7 @@ def test_jobs_install_only_into_their_own_environment(
     trained_in_image, runner: job_runner.JobRunner, image: Path
 ) -> None:
     """The launcher's environment sees the image's packages; what it installs stays in it."""
-    job_env = runner.job_env("Preprocess")
+    job_env = runner.job_env("DataChecks")  # the first job: its launcher installed everything
     modules = ("jinja2", "numpy", "xgboost")
     probe = f"import great_expectations, {', '.join(modules)}; print({', '.join(m + '.__version__' for m in modules)})"
     clean = image_env.clean_env()

@@ -181,9 +181,11 @@ def test_profile_infers_the_problem_type_and_it_can_be_overridden(other_data: Pa
 
 def test_profiling_a_million_rows_takes_seconds(tmp_path: Path, sample_path: Path, settings):
     rows = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
-    big = pd.concat([rows] * (1_000_000 // len(rows) + 1), ignore_index=True).head(1_000_000)
+    copies, rest = divmod(1_000_000, len(rows))
+    body = rows.to_csv(index=False, header=False)
     path = tmp_path / "big.csv"
-    big.to_csv(path, index=False)
+    with path.open("w", encoding="utf-8", newline="") as big:  # the sample's rows again and again, as CSV text
+        big.write(rows.head(0).to_csv(index=False) + body * copies + rows.head(rest).to_csv(index=False, header=False))
     started = time.perf_counter()
     found = profile(path, settings.dataset.label)
     seconds = time.perf_counter() - started

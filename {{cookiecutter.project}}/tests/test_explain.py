@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package }}.data import generated_ids, read_dataset
 from {{ cookiecutter.package }}.explain import (
     PILOT_ROWS,
     TOP_FEATURES,
@@ -24,7 +23,6 @@ from {{ cookiecutter.package }}.explain import (
 )
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.settings import Dataset, Hyperparameters, Settings, load_settings
-from {{ cookiecutter.package }}.steps.preprocess import split_dataset
 from {{ cookiecutter.package }}.steps.train import train
 from {{ cookiecutter.package }}.transforms import to_dmatrix
 
@@ -43,34 +41,18 @@ UNITS = {
 }
 
 
-@pytest.fixture(scope="module")
-def settings() -> Settings:
-    return load_settings(ROOT / "project.yaml")
+# The project's model is conftest's `trained` (the sample's splits, the project's hyperparameters),
+# saved in `model_dir`; `sample` is the sample as the CLI reads it (raw text categories, '?' for unknown).
 
 
 @pytest.fixture(scope="module")
-def sample(settings: Settings) -> pd.DataFrame:
-    """The sample as the CLI reads it (raw text categories, '?' for unknown)."""
-    return generated_ids(read_dataset(SAMPLE, settings.dataset), settings.dataset, str(SAMPLE))
+def held_out(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return splits["test"]
 
 
 @pytest.fixture(scope="module")
-def held_out(sample: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    return split_dataset(sample, settings.dataset, settings.split)["test"]
-
-
-@pytest.fixture(scope="module")
-def model(sample: pd.DataFrame, settings: Settings) -> TrainedModel:
-    """The project's model, trained once for this module with the project's hyperparameters."""
-    splits = split_dataset(sample, settings.dataset, settings.split)
-    return train(splits["train"], splits["validation"], settings.dataset, settings.model.hyperparameters).model
-
-
-@pytest.fixture(scope="module")
-def model_dir(model: TrainedModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("model")
-    model.save(directory)
-    return directory
+def model(trained) -> TrainedModel:
+    return trained.model
 
 
 # The same checks run on the project's model (its own problem type, on its sample) and on small

@@ -26,23 +26,15 @@ def stage_names(settings: Settings) -> list[str]:
     return names if settings.bias else [name for name in names if name != "bias"]
 
 
-@pytest.fixture(scope="module")
-def passing(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One run of the project as configured on the sample, with its progress lines."""
-    lines: list[str] = []
-    out = tmp_path_factory.mktemp("local") / "run"
-    return run_local(settings, data=sample_path, out=out, suites=suites_dir, echo=lines.append), lines
-
-
 def read_evaluation(run: LocalRun) -> dict:
     return json.loads((run.out / "evaluation.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def unmet(passing, settings: Settings) -> tuple[str, float, Limit]:
+def unmet(local_run, settings: Settings) -> tuple[str, float, Limit]:
     """A quality metric (the project's gated ones first), the value the passing run reached, and a
     limit beyond it (halfway to perfect, or half the error): the same training cannot meet it."""
-    run, _ = passing
+    run, _ = local_run
     evaluation = read_evaluation(run)
     for name in [*settings.gates.quality, *QUALITY_METRICS[settings.dataset.problem_type]]:
         value, high = metric_value(evaluation, name), METRIC_RANGES[name][1]
@@ -67,42 +59,42 @@ def failing(unmet, settings: Settings, sample_path: Path, suites_dir: Path, tmp_
     return run_local(stricter, data=sample_path, out=out, suites=suites_dir, echo=lambda _: None)
 
 
-def test_run_writes_the_report_charts_evaluation_model_and_data(passing):
-    run, _ = passing
+def test_run_writes_the_report_charts_evaluation_model_and_data(local_run):
+    run, _ = local_run
     names = {path.name for path in run.out.iterdir()}
     assert {"report.md", "curves.png", "evaluation.json", "model", "data", "data_checks.md"} <= names
 
 
-def test_run_writes_explanations_and_their_charts(passing):
-    run, _ = passing
+def test_run_writes_explanations_and_their_charts(local_run):
+    run, _ = local_run
     names = {path.name for path in run.out.iterdir()}
     assert {"explainability.json", "explained_predictions.json", "shap_global.png", "shap_example.png"} <= names
 
 
-def test_run_writes_bias_results_only_when_configured(passing, settings: Settings):
-    run, _ = passing
+def test_run_writes_bias_results_only_when_configured(local_run, settings: Settings):
+    run, _ = local_run
     assert (run.out / "bias.json").is_file() == (settings.bias is not None)
     assert (run.out / "bias.png").is_file() == (settings.bias is not None)
 
 
-def test_run_writes_the_splits_and_a_loadable_model(passing, settings: Settings):
-    run, _ = passing
+def test_run_writes_the_splits_and_a_loadable_model(local_run, settings: Settings):
+    run, _ = local_run
     for name in ["train", "validation", "test"]:
         assert (run.out / "data" / name / f"{name}.csv").is_file()
     model = TrainedModel.load(run.out / "model")
     assert model.spec.features == settings.dataset.features
 
 
-def test_charts_are_png_images(passing):
-    run, _ = passing
+def test_charts_are_png_images(local_run):
+    run, _ = local_run
     charts = sorted(run.out.glob("*.png"))
     assert len(charts) >= 3
     for chart in charts:
         assert chart.read_bytes()[:8] == PNG, chart.name
 
 
-def test_run_passes_every_gate(passing, settings: Settings):
-    run, _ = passing
+def test_run_passes_every_gate(local_run, settings: Settings):
+    run, _ = local_run
     assert run.passed
     evaluation = read_evaluation(run)
     quality = [gate for gate in run.gates if gate.gate == "quality"]
@@ -113,8 +105,8 @@ def test_run_passes_every_gate(passing, settings: Settings):
     assert {gate.gate for gate in run.gates} >= {"data", "quality"}
 
 
-def test_progress_lines_start_and_finish_each_stage_in_order(passing, settings: Settings):
-    _, lines = passing
+def test_progress_lines_start_and_finish_each_stage_in_order(local_run, settings: Settings):
+    _, lines = local_run
     names = stage_names(settings)
     total = len(names)
     expected = []
@@ -126,8 +118,8 @@ def test_progress_lines_start_and_finish_each_stage_in_order(passing, settings: 
     assert lines[-1].endswith(" s)")
 
 
-def test_progress_lines_summarise_each_stage(passing, sample: pd.DataFrame, settings: Settings):
-    run, lines = passing
+def test_progress_lines_summarise_each_stage(local_run, sample: pd.DataFrame, settings: Settings):
+    run, lines = local_run
     summaries = "\n".join(lines)
     assert f"read data: {len(sample):,} rows from" in summaries
     sizes = {
@@ -141,8 +133,8 @@ def test_progress_lines_summarise_each_stage(passing, sample: pd.DataFrame, sett
     assert "report: report.md with charts" in summaries
 
 
-def test_report_states_the_decision_and_links_the_charts(passing, settings: Settings):
-    run, _ = passing
+def test_report_states_the_decision_and_links_the_charts(local_run, settings: Settings):
+    run, _ = local_run
     report = (run.out / "report.md").read_text(encoding="utf-8")
     assert "**Decision: the model may be registered.**" in report
     for name in settings.gates.quality:
@@ -151,8 +143,8 @@ def test_report_states_the_decision_and_links_the_charts(passing, settings: Sett
     assert "FAIL" not in report
 
 
-def test_no_partial_directory_is_left_after_a_run(passing):
-    run, _ = passing
+def test_no_partial_directory_is_left_after_a_run(local_run):
+    run, _ = local_run
     assert sorted(path.name for path in run.out.parent.iterdir() if path.name.startswith(f".{run.out.name}.")) == []
 
 

@@ -43,11 +43,6 @@ BROKEN = [
 
 
 @pytest.fixture(scope="module")
-def settings() -> Settings:
-    return load_settings(ROOT / "project.yaml")
-
-
-@pytest.fixture(scope="module")
 def corrupt_run(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalRun, list[str]]:
     """The local run on a copy of the sample with a number below its range, an unknown category and a missing label."""
     raw = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
@@ -63,9 +58,9 @@ def corrupt_run(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def clean_run(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
-    out = tmp_path_factory.mktemp("clean") / "run"
-    return run_local(settings, data=SAMPLE, out=out, suites=SUITES, echo=lambda _: None)
+def clean_run(local_run) -> LocalRun:
+    """The session's run of the project on the sample (conftest.local_run)."""
+    return local_run[0]
 
 
 def read_json(path: Path) -> dict:
