@@ -457,6 +457,15 @@ def test_upsert_creates_then_updates_and_uploads_once(aws, builds):
     assert json.loads(stored) == builds[0].parsed
 
 
+@pytest.fixture
+def published(aws, builds) -> None:
+    """The project's pipeline as `pipeline upsert` publishes it (the test above checks that), for
+    the tests of `pipeline run`: the definition is all a run reads (moto runs no steps)."""
+    boto3.client("sagemaker", region_name=aws.region).create_pipeline(
+        PipelineName=aws.pipeline_name, PipelineDefinition=builds[0].definition, RoleArn=aws.role_arn
+    )
+
+
 def _drop(aws, drop: str, complete: bool = True) -> str:
     """A data drop in moto's S3: a data file, then (when complete) its _SUCCESS marker."""
     s3 = boto3.client("s3", region_name=aws.region)
@@ -474,9 +483,8 @@ def _started_with(aws) -> dict:
     return {p["Name"]: p["Value"] for p in parameters["PipelineParameters"]}
 
 
-def test_run_takes_the_latest_completed_drop(aws):
+def test_run_takes_the_latest_completed_drop(aws, published):
     runner = CliRunner()
-    assert runner.invoke(main, ["pipeline", "upsert"]).exit_code == 0
     refused = runner.invoke(main, ["pipeline", "run"])
     assert refused.exit_code == 2 and "no completed data drop" in refused.output and MARKER in refused.output
     older = _drop(aws, "2026-11-30")
@@ -489,9 +497,8 @@ def test_run_takes_the_latest_completed_drop(aws):
     assert _started_with(aws)["InputDataUri"] == latest
 
 
-def test_run_waits_then_status_and_lineage_trace_back(aws):
+def test_run_waits_then_status_and_lineage_trace_back(aws, published):
     runner = CliRunner()
-    assert runner.invoke(main, ["pipeline", "upsert"]).exit_code == 0
     drop = _drop(aws, "2026-12-01")
     run = runner.invoke(
         main,
@@ -527,9 +534,8 @@ def test_run_waits_then_status_and_lineage_trace_back(aws):
     assert "git commit abc1234" in runner.invoke(main, ["lineage", "1"]).output
 
 
-def test_run_checks_parameters_against_the_published_definition(aws):
+def test_run_checks_parameters_against_the_published_definition(aws, published):
     runner = CliRunner()
-    assert runner.invoke(main, ["pipeline", "upsert"]).exit_code == 0
     result = runner.invoke(main, ["pipeline", "run", "--param", "Nope=1"])
     assert result.exit_code == 2
     assert "unknown pipeline parameter" in result.output and "SampleFraction" in result.output
