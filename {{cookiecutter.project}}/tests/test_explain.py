@@ -42,9 +42,7 @@ UNITS = {
 
 
 # The project's model is conftest's `trained` (the sample's splits, the project's hyperparameters),
-# saved in `model_dir`; `sample` is the sample as the CLI reads it (raw text categories, '?' for unknown).
-
-
+# saved in conftest's `model_dir`; conftest's `sample` is the sample as the CLI reads it.
 @pytest.fixture(scope="module")
 def held_out(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return splits["test"]
