@@ -115,6 +115,7 @@ BASE = [
     "src/{package}/transforms.py",
     "tests/conftest.py",
     "tests/image_env.py",
+    "tests/in_process.py",
     "tests/job_runner.py",
     "tests/test_bad_input.py",
     "tests/test_checks.py",

@@ -14,7 +14,7 @@ job's outputs from every instance land in one folder, as under one S3 prefix. Pr
 instances run one after the other; training instances at once (they train together), named by
 loopback addresses so the first host's name resolves to this machine.
 
-Processing jobs after the first start from a copy of its job environment (see
+Jobs after the first start from a copy of its job environment (see
 `_start_from_installed`): installing the same wheels again only repeats the first install.
 """
 
@@ -107,10 +107,10 @@ class JobRunner:
         return self._root(job) / "tmp/job-env"
 
     def _start_from_installed(self, job: str) -> None:
-        """A processing job after the first starts from a copy of the first one's environment: the
-        same launcher installs the same wheels from the same input folder, so its install finds them
-        in place (a second, not a full install per job). The first processing job and the training
-        job install into an empty environment, as every job does in SageMaker."""
+        """A job after the first starts from a copy of the first one's environment: every job's
+        launcher (job.sh) installs the same wheels from the same input folder, so its install finds
+        them in place (a second, not a full install per job). The first job installs into an empty
+        environment, as every job does in SageMaker."""
         if self.installed is None:
             self.installed = self.job_env(job)
         else:
@@ -181,7 +181,8 @@ class JobRunner:
         """A training job: channels under input/data, SageMaker's config files, then the image
         started with the definition's entrypoint (the SDK's own driver script), on as many
         instances as the definition gives it, at once. Returns the model.tar.gz SageMaker would
-        make of the first host's /opt/ml/model (the only one with a model)."""
+        make of the first host's /opt/ml/model (the only one with a model). Each instance starts from
+        a copy of the first processing job's environment (_start_from_installed)."""
         arguments = resolve(self.step(name)["Arguments"], self.parameters, self.properties)
         hosts = int(arguments["ResourceConfig"]["InstanceCount"])
         names = ["algo-1"] if hosts == 1 else [f"127.0.0.{number}" for number in range(1, hosts + 1)]
@@ -189,6 +190,8 @@ class JobRunner:
         for rank, host in enumerate(names):
             job = name if hosts == 1 else f"{name}/{host}"
             jobs[job] = self._training_instance(job, arguments, names, rank)
+            assert self.installed is not None, "a processing job runs first and installs the job environment"
+            self._start_from_installed(job)
         port = _free_port()  # the tracker's, on the first host
         started = {job: self._start(job, argv, XGBOOST_TRACKER_PORT=str(port)) for job, argv in jobs.items()}
         self._wait(started)

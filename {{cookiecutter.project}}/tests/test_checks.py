@@ -6,16 +6,13 @@ for any dataset `data init` set up."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import in_process
 from {{ cookiecutter.package }}.checks import (
     NUMBERS,
     CheckResult,
@@ -36,7 +33,6 @@ SETTINGS = ROOT / "project.yaml"
 DATASET = load_settings(SETTINGS).dataset
 SAMPLE = ROOT / DATASET.sample
 ROWS = len(pd.read_csv(SAMPLE, usecols=[0]))
-COMMAND = "{{ cookiecutter.project }}"
 LABEL, RECORD_ID = DATASET.label, DATASET.record_id
 
 
@@ -341,7 +337,7 @@ def test_an_unknown_expectation_type_is_refused_naming_file_expectation_and_type
 
 def test_checks_run_with_an_unknown_expectation_type_prints_one_line(tmp_path: Path):
     typo_suite(tmp_path)
-    result = run_command("checks", "run", "--suite", "training", "--suites-dir", tmp_path, "--data", SAMPLE)
+    result = in_process.run_command("checks", "run", "--suite", "training", "--suites-dir", tmp_path, "--data", SAMPLE)
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(
@@ -409,16 +405,9 @@ def test_the_processing_job_passes_on_the_sample(tmp_path: Path, capsys: pytest.
     assert " passed" in capsys.readouterr().out
 
 
-def run_command(*arguments) -> subprocess.CompletedProcess:
-    found = shutil.which(COMMAND, path=str(Path(sys.executable).parent)) or shutil.which(COMMAND)
-    assert found, f"{COMMAND} is not installed"
-    env = {key: value for key, value in os.environ.items() if key != "PROJECT_SETTINGS"}
-    return subprocess.run([found, *map(str, arguments)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-
-
 def test_checks_run_exits_1_on_the_corrupted_file(corrupt_path: Path, tmp_path: Path):
     report = tmp_path / "checks.md"
-    result = run_command("checks", "run", "--suite", "training", "--data", corrupt_path, "--report", report)
+    result = in_process.run_command("checks", "run", "--suite", "training", "--data", corrupt_path, "--report", report)
     assert result.returncode == 1, result.stderr
     assert f"FAILED {SHOWN[0]}: {SHOWN[1]}" in result.stdout
     assert f"Report: {report}" in result.stdout
@@ -427,14 +416,14 @@ def test_checks_run_exits_1_on_the_corrupted_file(corrupt_path: Path, tmp_path: 
 
 
 def test_checks_run_exits_0_on_the_sample():
-    result = run_command("checks", "run", "--suite", "inference", "--data", SAMPLE)
+    result = in_process.run_command("checks", "run", "--suite", "inference", "--data", SAMPLE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(f"data checks 'inference' on {SAMPLE} ({ROWS:,} rows): ")
     assert "FAILED" not in result.stdout
 
 
 def test_checks_run_with_an_unknown_suite_exits_2_with_one_error_line():
-    result = run_command("checks", "run", "--suite", "nope", "--data", SAMPLE)
+    result = in_process.run_command("checks", "run", "--suite", "nope", "--data", SAMPLE)
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("Error: data_checks/nope.json: no data-check suite named 'nope'")

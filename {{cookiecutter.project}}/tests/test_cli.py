@@ -1,5 +1,6 @@
 """The installed command, run as a user runs it: exit 0 ok, 1 a gate refused, 2 bad input (the
-machine's AWS set-up too), 130 interrupted."""
+machine's AWS set-up too), 130 interrupted. A refusal that comes after the whole flow's imports
+(the impossible gate, the missing data file) runs in this process (tests/in_process.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 from click.testing import CliRunner
 
+import in_process
 from {{ cookiecutter.package }}.cli_support import reports_errors
 from {{ cookiecutter.package }}.gates import metric_value
 from {{ cookiecutter.package }}.settings import METRIC_RANGES
@@ -119,7 +121,7 @@ def test_missing_settings_file_exit_2(tmp_path: Path, project_root: Path):
 
 def test_missing_data_file_exit_2(tmp_path: Path, project_root: Path):
     missing = tmp_path / "nope.csv"
-    result = run(python_module, "local", "run", "--data", missing, "--out", tmp_path / "run", cwd=project_root)
+    result = in_process.run_command("local", "run", "--data", missing, "--out", tmp_path / "run", cwd=project_root)
     assert result.returncode == 2
     assert (
         result.stderr.splitlines()[-1]
@@ -143,7 +145,7 @@ def test_impossible_gate_exit_1(
     raw_settings["gates"]["quality"][metric] = {side: limit}
     path = write_settings(raw_settings)
     out = tmp_path / "run"
-    result = run(python_module, "local", "run", "--settings", path, "--out", out, cwd=project_root)
+    result = in_process.run_command("local", "run", "--settings", path, "--out", out, cwd=project_root)
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines()[1].startswith(f"quality gate FAILED: {metric} ")
     assert f"expected {'>=' if side == 'min' else '<='} {limit:g}" in result.stdout

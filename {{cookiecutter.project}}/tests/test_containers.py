@@ -90,7 +90,7 @@ def runner(pipeline_build, image: Path, wheel_dir: Path, sample_path: Path, tmp_
 @pytest.fixture(scope="session")
 def trained_in_image(runner: job_runner.JobRunner, settings) -> Path:
     """DataChecks -> Preprocess -> Train -> Evaluate -> Gates as SageMaker runs them; the model dir."""
-    runner.processing("DataChecks")
+    runner.processing("DataChecks")  # installs the job environment from empty, as in SageMaker
     runner.processing("Preprocess")
     archive = runner.training("Train")
     runner.processing("Evaluate")
@@ -136,6 +136,7 @@ def scaled(pipeline_build, runner, trained_in_image, wheel_dir: Path, sample_pat
     scaled = job_runner.JobRunner(pipeline_build, {**runner.parameters, **counts}, wheel_dir, drop, base, runner.env)
     checks = "Steps.DataChecks.ProcessingOutputConfig.Outputs['data_checks'].S3Output.S3Uri"
     scaled.properties[checks] = runner.properties[checks]
+    scaled.installed = runner.installed
     scaled.processing("Preprocess")
     scaled.training("Train")
     return scaled

@@ -139,9 +139,10 @@ def _suite(*expectations: tuple[str, dict]) -> dict:
     return {"name": "sharded", "expectations": [{"type": kind, "kwargs": kwargs} for kind, kwargs in expectations]}
 
 
-def test_merged_checks_judge_row_counts_and_missing_shares_on_the_whole_data(tmp_path, sample, settings_path):
-    """Each instance holds half the rows; one holds all the missing values of a column."""
-    column = "workclass"
+def test_merged_checks_judge_row_counts_and_missing_shares_on_the_whole_data(tmp_path, sample, settings_path, settings):
+    """Each instance holds half the rows; one holds all the missing values of a column (the
+    feature with the fewest missing values, so about a quarter of the rows are missing)."""
+    column = min(settings.dataset.features, key=lambda name: sample[name].isna().sum())
     rows = len(sample)
     files = halves(sample)
     files[0][0] = files[0][0].assign(**{column: None})  # a quarter of the rows, all on algo-1
@@ -158,7 +159,7 @@ def test_merged_checks_judge_row_counts_and_missing_shares_on_the_whole_data(tmp
 
 def test_merged_checks_find_a_record_id_on_two_instances(tmp_path, sample, settings_path, settings):
     ids = settings.dataset.record_id
-    files = halves(sample)
+    files = halves(sample.iloc[: len(sample) // 4 * 4])  # four files of equal length
     files[1][0] = files[1][0].assign(**{ids: files[0][0][ids].to_numpy()})  # algo-2 repeats algo-1's ids
     verdict = run_checks(tmp_path, files, _suite(("expect_column_values_to_be_unique", {"column": ids})), settings_path)
     assert verdict["success"] is False

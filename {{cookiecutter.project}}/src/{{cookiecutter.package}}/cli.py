@@ -49,9 +49,9 @@ def local() -> None:
 @reports_errors
 def local_run(data: Path | None, out: Path, settings: Path) -> None:
     """Preprocess, train, evaluate and apply the gates, as the SageMaker pipeline does."""
-    from .local import run_local  # heavy imports only when the command runs
+    project = load_settings(settings)  # a bad settings file is refused before the heavy imports
+    from .local import run_local
 
-    project = load_settings(settings)
     run = run_local(project, data=data or project.dataset.sample, out=out)
     passed = [gate for gate in run.gates if gate.passed]
     kinds = ", ".join(sorted({gate.gate for gate in passed}))
