@@ -2,7 +2,8 @@
 
     <project>/.venv/bin/python bench/components.py PACKAGE PROJECT_DIR ROWS_1M.csv ROWS_100K.csv
 
-Prints one JSON object: seconds for the data checks on the 1M-row file, the bias metrics
+Prints one JSON object: seconds for the data checks and `data init`'s profile on the 1M-row
+file, the bias metrics
 (pre- and post-training, every configured facet) on the 100k-row file, global TreeSHAP on
 the 100k-row file and, with the Feature Store on, the shared transforms on the 100k-row file
 and the ingest rate into the project's in-memory Feature Store runtime (tests/featurestore_stub.py,
@@ -51,6 +52,8 @@ def main() -> None:
     )  # warm up: Great Expectations' import and registry
     results["checks_1m_s"] = seconds(lambda: checks.validate(frame, suite))
     del frame
+    profile = importlib.import_module(f"{package}.data_init.profile").profile
+    results["profile_1m_s"] = seconds(lambda: profile(big, dataset.label))  # what `data init` reads
 
     frame = data.read_dataset(medium, dataset)
     splits = preprocess.split_dataset(frame, dataset, settings.split)

@@ -49,6 +49,7 @@ MILLION_SECONDS = 180.0
 MILLION_PEAK_MB = 4096.0
 SCALING_ROWS = (10_000, 100_000, 1_000_000)
 CHECKS_1M_SECONDS = 5.0
+PROFILE_1M_SECONDS = 5.0  # `data init` profiling a 1,000,000-row CSV
 BIAS_100K_SECONDS = 10.0
 SHAP_100K_SECONDS = 10.0
 TRANSFORMS_100K_SECONDS = 1.0
@@ -410,6 +411,8 @@ def targets_table(
          f"{fmt(million.peak_mb, ',.0f')} MB", verdict(million.peak_mb, MILLION_PEAK_MB), ""],
         time_target("data checks, 1,000,000 rows (in-process)", CHECKS_1M_SECONDS,
                     components.get("checks_1m_s"), 0, ""),
+        time_target("data init's profile, 1,000,000 rows (in-process)", PROFILE_1M_SECONDS,
+                    components.get("profile_1m_s"), 0, ""),
         time_target("bias metrics pre + post, 100,000 rows (in-process)", BIAS_100K_SECONDS,
                     components.get("bias_100k_s"), 0, ""),
         time_target("TreeSHAP, 100,000 rows (in-process)", SHAP_100K_SECONDS,

@@ -16,6 +16,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: minutes-long (a baked project's whole suite, the workflow harness)")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: each is one long process tree, and one started last would leave the
+    other worker's core idle while it finishes (the quick tests fill in around them)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cookiecutter_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point cookiecutter (and cruft, in child processes too) at a throwaway config: replay
