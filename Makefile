@@ -65,13 +65,14 @@ demo: $(VENV)/.tools ## bake a project with the default answers into build/demo 
 	@echo "Baked project: $(DEMO)  report: $(DEMO)/build/local/report.md"
 
 # One worker per core: most of the time goes to five independent tests (four baked projects'
-# suites and the workflow harness, marked slow), each a single-threaded process tree.
+# suites and the workflow harness, marked slow), each a single-threaded process tree, run in two
+# lanes of about equal minutes (tests/conftest.py, LANES); the quick tests fill in around them.
 WORKERS ?= auto
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT) ## run the template's test suite (bakes projects and runs their own tests)
-	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest -n $(WORKERS) --dist worksteal tests
+	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest -n $(WORKERS) --dist loadgroup tests
 
 test-fast: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT) ## the template's tests without the slow ones (baked suites, workflow harness)
-	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not slow" tests
+	PATH="$$PATH:$(CURDIR)/$(CHECKOV_VENV)/bin" $(BIN)/pytest -n $(WORKERS) --dist loadgroup -m "not slow" tests
 
 bench: $(VENV)/.installed ## run the benchmarks (bench/run.py)
 	$(BIN)/python bench/run.py

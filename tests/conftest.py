@@ -16,10 +16,35 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: minutes-long (a baked project's whole suite, the workflow harness)")
 
 
+# The slow tests in two lanes of about equal minutes, one per worker (`--dist loadgroup`), each
+# lane in this order (measured in a CI run: about 15 minutes each); the quick tests fill in around
+# them.
+LANES = {
+    "test_generated_suite.py": "lane-1",  # builds the shared image environment (its container tests)
+    "test_bring_your_own_data.py::test_data_init_switches_a_project_to_another_dataset[binary": "lane-1",
+    "test_workflow_harness.py": "lane-2",  # needs no image environment: lane 1 builds it meanwhile
+    "test_bring_your_own_data.py::test_data_init_switches_a_project_to_another_dataset[multiclass": "lane-2",
+    "test_bring_your_own_data.py::test_data_init_switches_a_project_to_another_dataset[regression": "lane-2",
+}
+
+
+def _lane(item: pytest.Item) -> tuple[int, str] | None:
+    for position, (prefix, lane) in enumerate(LANES.items()):
+        if item.nodeid.removeprefix("tests/").startswith(prefix):
+            return position, lane
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist adds the group to the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first: each is one long process tree, and one started last would leave the
-    other worker's core idle while it finishes (the quick tests fill in around them)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The slow tests first, each in its lane; one started last on its own would leave the other
+    worker's core idle while it finishes."""
+    for item in items:
+        lane = _lane(item)
+        if item.get_closest_marker("slow") is not None:
+            assert lane is not None, f"{item.nodeid} is marked slow but has no lane in tests/conftest.py"
+            item.add_marker(pytest.mark.xdist_group(lane[1]))
+    items.sort(key=lambda item: (_lane(item) or (len(LANES), ""))[0])
 
 
 @pytest.fixture(scope="session", autouse=True)
