@@ -17,13 +17,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The slow tests in two lanes of about equal minutes, one per worker (`--dist loadgroup`), each
-# lane in this order (measured in a CI run: about 15 minutes each); the quick tests fill in around
+# lane in this order (measured in a CI run: about 18 minutes each); the quick tests fill in around
 # them.
 LANES = {
     "test_generated_suite.py": "lane-1",  # builds the shared image environment (its container tests)
-    "test_bring_your_own_data.py::test_data_init_switches_a_project_to_another_dataset[binary": "lane-1",
+    "test_bring_your_own_data.py::test_data_init_switches_a_project_to_another_dataset[multiclass": "lane-1",
     "test_workflow_harness.py": "lane-2",  # needs no image environment: lane 1 builds it meanwhile
-    "test_bring_your_own_data.py::test_data_init_switches_a_project_to_another_dataset[multiclass": "lane-2",
+    "test_bring_your_own_data.py::test_data_init_switches_a_project_to_another_dataset[binary": "lane-2",
     "test_bring_your_own_data.py::test_data_init_switches_a_project_to_another_dataset[regression": "lane-2",
 }
 
