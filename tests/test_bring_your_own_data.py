@@ -3,8 +3,8 @@
 For each problem type, the test writes a table that scikit-learn ships (plus a facet column
 where the table has none), runs the project's own `data init` on it, and then the project's
 `make test`: lint and the tests that read the project's data, problem type or answers, on the
-new data (what another bake already runs with the same answers is left to it). Among them: the console script's whole local run (tests/test_cli.py, what `make local`
-runs), the offline SageMaker definition (tests/test_pipeline.py, `make pipeline`) and its jobs in
+new data (what another bake already runs with the same answers is left to it). Among them: the
+console script's whole local run (tests/test_cli.py, what `make local` runs), the offline SageMaker definition (tests/test_pipeline.py, `make pipeline`) and its jobs in
 the rebuilt SageMaker image (tests/test_containers.py). The modules whose outcome no dataset
 changes (SAME_ON_ANY_DATA) run in the default bake's suite (test_generated_suite.py), and those
 that depend on the answers alone run where LEFT_TO_ANOTHER_BAKE says. Nothing in
@@ -68,7 +68,7 @@ SAME_ON_ANY_DATA = {
     "test_output.py": "how an output folder is replaced, locked and kept on failure",
     "test_lint.py": "`make lint` refusing bad files (make test runs `make lint` on the project first)",
     "test_pipeline_offline.py": "which modules a pipeline build imports",
-    # Two instances training on the project's own data run in the image: test_containers.py.
+    # Two instances training together run in the default bake (here and in test_containers.py).
     "test_distributed.py": "distributed training's mechanics (an instance given no files, a checkpoint resume)",
 }
 # Modules whose outcome depends on the answers and the problem type but not on the data, left out
