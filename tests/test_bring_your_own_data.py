@@ -1,14 +1,14 @@
-"""A baked project switched to another dataset by `data init` alone passes everything it ships.
+"""A baked project switched to another dataset by `data init` alone passes its own tests on it.
 
 For each problem type, the test writes a table that scikit-learn ships (plus a facet column
 where the table has none), runs the project's own `data init` on it, and then the project's
 `make test`: lint and the tests that read the project's data, problem type or answers, on the
-new data (what another bake already runs with the same answers is left to it). Among them: the
-console script's whole local run (tests/test_cli.py, what `make local` runs), the offline SageMaker definition (tests/test_pipeline.py, `make pipeline`) and its jobs in
+new data. Among them: the console script's whole local run (tests/test_cli.py, what `make local`
+runs), the offline SageMaker definition (tests/test_pipeline.py, `make pipeline`) and its jobs in
 the rebuilt SageMaker image (tests/test_containers.py). The modules whose outcome no dataset
-changes (SAME_ON_ANY_DATA) run in the default bake's suite (test_generated_suite.py), and those
-that depend on the answers alone run where LEFT_TO_ANOTHER_BAKE says. Nothing in
-the project is edited by hand: that is the promise of "config, not code, to adopt a dataset".
+changes (SAME_ON_ANY_DATA) run in the default bake's suite (test_generated_suite.py); those that
+depend on the answers alone run where LEFT_TO_ANOTHER_BAKE says. Nothing in the project is edited
+by hand: that is the promise of "config, not code, to adopt a dataset".
 """
 
 from __future__ import annotations
