@@ -6,14 +6,16 @@ checked by every test below.
 
 from __future__ import annotations
 
+import json
 import sys
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from helpers import bake as bake_project
-from helpers import clean_env, prepare_venv, run
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
+from helpers import TEMPLATE_ROOT, clean_env, prepare_venv, run
 
 # Every file a project has whatever the switches say. `{package}` is the package answer.
 BASE = [
@@ -175,26 +177,7 @@ WITH_CLARIFY: list[str] = [
 ]
 OPTIONAL = {"use_feature_store": WITH_FEATURE_STORE, "use_clarify": WITH_CLARIFY}
 
-# The default answers, as cookiecutter.json renders them.
-DEFAULTS = {
-    "project": "income-classifier",
-    "package": "income_classifier",
-    "description": "Predicts whether a person's income exceeds $50K from census data.",
-    "author": "Your Name",
-    "python_version": "3.11",
-    "aws_region": "us-east-1",
-    "aws_account_id": "123456789012",
-    "staging_account_id": "123456789012",
-    "prod_account_id": "123456789012",
-    "github_owner": "your-github-org",
-    "github_repo": "income-classifier",
-    "model_package_group": "income-classifier",
-    "problem_type": "binary",
-    "use_feature_store": "yes",
-    "use_clarify": "yes",
-}
-# Files whose text must contain an answer verbatim. Answers not rendered into any file yet
-# have an empty list.
+# Files whose text must contain an answer verbatim.
 APPEARS_IN = {
     "project": ["README.md", "Makefile", "pyproject.toml"],
     "description": ["README.md"],
@@ -209,75 +192,99 @@ APPEARS_IN = {
     "problem_type": ["README.md", "project.yaml"],
 }
 
+# -- the matrix of answers, generated from cookiecutter.json ------------------------------------
 
-@dataclass
-class Case:
-    answers: dict[str, str]  # what is passed to cookiecutter
-    derived: dict[str, str] = field(default_factory=dict)  # answers whose defaults follow from the given ones
-
-    @property
-    def expected(self) -> dict[str, str]:
-        return {**DEFAULTS, **self.derived, **self.answers}
-
-
-CASES = {
-    "defaults": Case({}),
-    "churn-model-py312-no-clarify-separate-accounts": Case(
-        {
-            "project": "churn-model",
-            "python_version": "3.12",
-            "problem_type": "multiclass",
-            "use_clarify": "no",
-            "staging_account_id": "210987654321",
-            "prod_account_id": "345678901234",
-        },
-        derived={"package": "churn_model", "github_repo": "churn-model", "model_package_group": "churn-model"},
-    ),
-    "py313-no-feature-store-separate-accounts": Case(
-        {
-            "python_version": "3.13",
-            "problem_type": "regression",
-            "use_feature_store": "no",
-            "aws_region": "eu-west-1",
-            "aws_account_id": "111122223333",
-            "staging_account_id": "444455556666",
-            "prod_account_id": "777788889999",
-        }
-    ),
-    "fraud-detector-no-switches-single-account": Case(
-        {
-            "project": "fraud-detector",
-            "package": "fraud",
-            "description": "Flags card payments that are likely fraudulent.",
-            "author": "Risk ML Team",
-            "use_feature_store": "no",
-            "use_clarify": "no",
-            "aws_account_id": "999988887777",
-            "github_owner": "acme-ml",
-            "github_repo": "fraud-detector-model",
-            "model_package_group": "fraud-detector-models",
-        },
-        derived={"staging_account_id": "999988887777", "prod_account_id": "999988887777"},
-    ),
+QUESTIONS = {key: value for key, value in json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text()).items()
+             if not key.startswith("_")}  # fmt: skip
+# The questions answered from a list (the first value is the default).
+CHOICES = {key: values for key, values in QUESTIONS.items() if isinstance(values, list)}
+# A value other than the default for every free-text question (a new question needs one here).
+OTHER_TEXT = {
+    "project": "churn-model",
+    "package": "churn",
+    "description": "Flags customers who are likely to cancel.",
+    "author": "Risk ML Team",
+    "aws_region": "eu-west-1",
+    "aws_account_id": "111122223333",
+    "staging_account_id": "444455556666",
+    "prod_account_id": "777788889999",
+    "github_owner": "acme-ml",
+    "github_repo": "churn-model-repo",
+    "model_package_group": "churn-models",
+}
+# How the free-text answers vary from case to case: all of them other than the defaults (twice:
+# separate accounts, then one account for every stage), or only the project name (the rest derived).
+TEXT_VARIANTS = [
+    OTHER_TEXT,
+    {key: value for key, value in OTHER_TEXT.items() if key not in ("staging_account_id", "prod_account_id")},
+    {"project": OTHER_TEXT["project"]},
+]
+# Answers the S3 API or AWS's own tables spell out, not answers: (file, line fragment).
+NOT_ANSWERS = {
+    ("tests/conftest.py", 'if settings.aws.region == "us-east-1":'),  # CreateBucket takes no location there
+    ("infra/endpoint.yaml", 'us-east-1: {Account: "'),  # the region -> image account table
 }
 
 
-def test_the_matrix_turns_every_switch_on_and_off():
-    cases = [case.expected for case in CASES.values()]
-    for key in ("use_feature_store", "use_clarify"):
-        assert {case[key] for case in cases} == {"yes", "no"}, key
+def rendered(answers: dict[str, str]) -> dict[str, str]:
+    """Every answer as cookiecutter renders it from these (defaults and derived ones for the rest)."""
+    context = generate_context(str(TEMPLATE_ROOT / "cookiecutter.json"), extra_context=answers)
+    return {key: value for key, value in prompt_for_config(context, no_input=True).items() if key in QUESTIONS}
+
+
+def hook_problems(answers: dict[str, str]) -> list[tuple[str, str, str]]:
+    """What the template's pre-generation hook refuses in these rendered answers."""
+    source = (TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text()
+    namespace: dict = {"__name__": "pre_gen_project"}
+    exec(compile(source.replace("{{ cookiecutter | tojson }}", "{}"), "pre_gen_project.py", "exec"), namespace)
+    return list(namespace["problems"](answers))
+
+
+def generated_cases() -> dict[str, dict[str, str]]:
+    """The default answers, then one case per position in the longest choice list: question j
+    takes its value at (case + j) modulo its length, so every choice value is baked at least once
+    and the switches differ between cases; the free-text answers follow TEXT_VARIANTS. A
+    combination the hook refuses is left out (the validity filter)."""
+    cases = {"defaults": {}}
+    width = max(map(len, CHOICES.values()))
+    for number in range(width):
+        answers = {key: values[(number + j) % len(values)] for j, (key, values) in enumerate(CHOICES.items())}
+        answers |= TEXT_VARIANTS[number % len(TEXT_VARIANTS)]
+        if hook_problems(rendered(answers)):
+            continue
+        name = "-".join([answers["project"], f"py{answers['python_version']}", answers["problem_type"]] + [
+            key.removeprefix("use_").replace("_", "-") for key in CHOICES if CHOICES[key] == ["yes", "no"] and answers[key] == "yes"
+        ])  # fmt: skip
+        cases[name] = answers
+    return cases
+
+
+CASES = generated_cases()
+DEFAULTS = rendered({})
+
+
+def test_the_matrix_bakes_every_choice_and_varies_every_answer():
+    cases = [rendered(answers) for answers in CASES.values()]
+    for key, values in CHOICES.items():
+        assert {case[key] for case in cases} == set(values), key
+    assert set(OTHER_TEXT) == set(QUESTIONS) - set(CHOICES), "give each free-text question a value in OTHER_TEXT"
+    for key in OTHER_TEXT:
+        assert {case[key] == DEFAULTS[key] for case in cases} == {True, False}, key
     single = [case["aws_account_id"] == case["staging_account_id"] == case["prod_account_id"] for case in cases]
     assert set(single) == {True, False}
-    assert {case["project"] == DEFAULTS["project"] for case in cases} == {True, False}
-    assert {case["python_version"] for case in cases} == {"3.11", "3.12", "3.13"}
-    assert {case["problem_type"] for case in cases} == {"binary", "multiclass", "regression"}
+    assert all(hook_problems(case) == [] for case in cases)
+
+
+def test_the_validity_filter_is_the_hook():
+    assert hook_problems(rendered({"project": "Bad Name"}))[0][0] == "project"
+    assert hook_problems(DEFAULTS) == []
 
 
 @pytest.fixture(scope="module", params=list(CASES), ids=list(CASES))
 def baked(request, tmp_path_factory, template) -> tuple[Path, dict[str, str]]:
-    case = CASES[request.param]
-    project = bake_project(template, tmp_path_factory.mktemp("bake"), **case.answers)
-    return project, case.expected
+    answers = CASES[request.param]
+    project = bake_project(template, tmp_path_factory.mktemp("bake"), **answers)
+    return project, rendered(answers)
 
 
 def expected_tree(answers: dict[str, str]) -> list[str]:
@@ -319,6 +326,26 @@ def test_every_template_expression_is_rendered(baked):
                 leftovers.append(f"{relative}:{number}: {line.strip()}")
     assert leftovers == []
 
+
+
+def test_no_default_answer_is_left_where_another_was_given(baked):
+    """An answer other than its default leaves no trace of the default anywhere in the tree,
+    tests and docs included (a hard-coded "income-classifier" or "123456789012" would)."""
+    project, answers = baked
+    replaced = {DEFAULTS[key] for key in OTHER_TEXT if answers[key] != DEFAULTS[key]}
+    leaks = []
+    for path in sorted(project.rglob("*")):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        except UnicodeDecodeError:
+            continue  # binary
+        relative = path.relative_to(project).as_posix()
+        for number, line in enumerate(lines, start=1):
+            if any(default in line for default in replaced) and not any(
+                relative == where and fragment in line for where, fragment in NOT_ANSWERS
+            ):
+                leaks.append(f"{relative}:{number}: {line.strip()}")
+    assert leaks == []
 
 def test_generated_project_is_ruff_clean(baked):
     project, _ = baked

@@ -168,7 +168,7 @@ AWS_SIGN_IN = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
 
 def test_a_missing_aws_profile_is_one_line_naming_it(tmp_path: Path, project_root: Path, monkeypatch):
     config, credentials = tmp_path / "config", tmp_path / "credentials"
-    config.write_text("[profile dev]\nregion = us-east-1\n")
+    config.write_text("[profile dev]\nregion = {{ cookiecutter.aws_region }}\n")
     for name in (*AWS_SIGN_IN, "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
@@ -202,7 +202,7 @@ def test_an_unreachable_aws_endpoint_is_one_line_naming_it(command, project_root
     assert time.monotonic() - began < 30  # a Python start and one refused connection
 
 
-URL = "https://sagemaker.us-east-1.amazonaws.com/"
+URL = "https://sagemaker.{{ cookiecutter.aws_region }}.amazonaws.com/"
 AGAIN = "check the network connection, VPN or proxy; then run the command again"
 EXPIRED = {"Error": {"Code": "ExpiredToken", "Message": "The security token included in the request is expired"}}
 

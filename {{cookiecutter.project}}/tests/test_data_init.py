@@ -116,6 +116,21 @@ def test_init_on_another_table_makes_a_project_that_checks_it(project: Path, oth
         copied = pd.read_csv(dataset.sample)
         assert copied[dataset.event_time].eq(GENERATED_EVENT_TIME).all()  # in the copy: the store needs them
 
+{%- if cookiecutter.use_feature_store == "yes" %}
+
+
+def test_a_feature_group_without_an_owner_goes_to_the_projects_author(project: Path, other_data: Path):
+    """Not to a made-up name: to the author answered when the project was generated."""
+    import yaml
+
+    [group] = (project / "features").glob("*.yaml")
+    author = yaml.safe_load(group.read_text())["owner"]
+    group.write_text("".join(line for line in group.read_text().splitlines(True) if not line.startswith("owner:")))
+    assert init("--data", other_data, "--label", "target", "--force").exit_code == 0
+    [written] = (project / "features").glob("*.yaml")
+    assert yaml.safe_load(written.read_text())["owner"] == author
+{%- endif %}
+
 
 def test_a_label_value_outside_dataset_classes_fails_the_training_suite(project: Path, other_data: Path):
     assert init("--data", other_data, "--label", "target", "--force").exit_code == 0

@@ -102,7 +102,7 @@ def described(group, aws, **changes) -> dict:
     """DescribeFeatureGroup as AWS answers it for `group` created from its definition."""
     request = group.create_request(aws)
     answer = {
-        "FeatureGroupArn": f"arn:aws:sagemaker:{aws.region}:123456789012:feature-group/{group.name}",
+        "FeatureGroupArn": f"arn:aws:sagemaker:{aws.region}:{aws.role_arn.split(':')[4]}:feature-group/{group.name}",
         "FeatureGroupName": group.name,
         "RecordIdentifierFeatureName": request["RecordIdentifierFeatureName"],
         "EventTimeFeatureName": request["EventTimeFeatureName"],

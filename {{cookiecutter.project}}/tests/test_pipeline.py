@@ -598,11 +598,11 @@ def test_lineage_of_missing_version_is_clear(aws):
 # -- failures moto cannot produce: stubbed at the boto3 client (moto's executions always succeed,
 # and it lacks ListPipelineExecutionSteps) -------------------------------------------------------
 
-ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc123"
+ARN = "arn:aws:sagemaker:{{ cookiecutter.aws_region }}:{{ cookiecutter.aws_account_id }}:pipeline/p/execution/abc123"
 
 
 def _stubbed(responses: list[tuple[str, dict]]):
-    client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto3.client("sagemaker", region_name="{{ cookiecutter.aws_region }}", aws_access_key_id="x", aws_secret_access_key="x")
     stubber = Stubber(client)
     for method, response in responses:
         stubber.add_response(method, response)

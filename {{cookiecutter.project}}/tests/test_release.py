@@ -112,7 +112,8 @@ def registration(aws, prefix: str, number: int, bias: bool = True) -> dict:
     def file(name: str) -> dict:
         return {"ContentType": "application/json", "S3Uri": f"{prefix}/{name}"}
 
-    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+    # The image's ECR account differs by region (683313688378 is us-east-1's); moto checks neither.
+    image = f"683313688378.dkr.ecr.{aws.region}.amazonaws.com/sagemaker-xgboost:3.0-5"
     request = {
         "ModelPackageGroupName": aws.model_package_group,
         "InferenceSpecification": {
@@ -542,8 +543,8 @@ def test_each_stage_runs_as_the_execution_role_of_its_own_account(settings, proj
 
     in_account(project, "staging", OTHER_ACCOUNT)
     manifest = load_manifest("staging", project / "environments")
-    version = Version(arn="arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1", number=1,
-                      status="Approved", created="", commit="", note="")  # fmt: skip
+    arn = settings.aws.role_arn.replace(":iam::", f":sagemaker:{settings.aws.region}:").split(":role/")[0]
+    version = Version(arn=f"{arn}:model-package/g/1", number=1, status="Approved", created="", commit="", note="")
     role = parameters(manifest, version, settings.aws)["ExecutionRoleArn"]
     assert role == f"arn:aws:iam::{OTHER_ACCOUNT}:role/" + settings.aws.role_arn.split(":role/")[1]
 

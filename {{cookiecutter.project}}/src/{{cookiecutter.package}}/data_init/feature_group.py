@@ -16,6 +16,8 @@ from .project_yaml import flow
 from .suites import number_text
 
 FEATURES_DIR = Path("features")
+# Owns a group whose predecessor names no owner: the author answered when the project was generated.
+AUTHOR = "{{ cookiecutter.author | replace('\\', '\\\\') | replace('"', '\\"') }}"
 
 
 def _fits(path: Path, dataset: dict) -> bool:
@@ -56,7 +58,7 @@ def feature_group_changes(
         kinds.append((name, kind, _describe(column)))
     label_kind = "fractional" if profile.problem_type == "regression" else "string"
     kinds.append((profile.label, label_kind, "Label (training only, never an input at inference)"))
-    owner = previous.get("owner", "Your Name")
+    owner = previous.get("owner") or AUTHOR
     tags = previous.get("tags") or {"project": project}
     lines = [
         "# One SageMaker Feature Store feature group (written by data init): `features plan` shows what",

@@ -87,7 +87,7 @@ class Manifest(Strict):
     @classmethod
     def _quoted(cls, value):
         if isinstance(value, int):  # a bare number: YAML may have changed it (0123456701 is octal)
-            raise ValueError('write the 12-digit account id in quotes, e.g. account: "123456789012"')
+            raise ValueError('write the 12-digit account id in quotes, e.g. account: "012345678901"')
         return value
 
     @model_validator(mode="after")
