@@ -7,6 +7,7 @@ checked by every test below.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -372,6 +373,19 @@ def test_answers_appear_where_they_belong(baked):
         for name in files:
             assert answers[key] in (project / name).read_text(), f"{key}={answers[key]!r} missing from {name}"
 
+
+
+def test_every_extension_point_is_in_the_readmes_where_to_change_what(baked):
+    """The code's `# Extension point` comments and the README table that points at them agree."""
+    project, _ = baked
+    table = (project / "README.md").read_text().split("\n## Where to change what\n", 1)[1].split("\n## ", 1)[0]
+    listed = sorted(set(re.findall(r"`(src/[^`]+\.py)`", table)))
+    marked = sorted(
+        path.relative_to(project).as_posix()
+        for path in (project / "src").rglob("*.py")
+        if "# Extension point" in path.read_text(encoding="utf-8")
+    )
+    assert marked == listed
 
 def test_project_yaml_is_valid_for_the_problem_type(baked):
     """The baked project.yaml passes the project's own settings validation, as the answered type."""

@@ -95,6 +95,8 @@ def _check_replaceable(out: Path) -> None:
         )
 
 
+# Extension point, a step: a step added to pipeline/definition.py runs here too, as a stage, so
+# `make local` keeps running what the pipeline runs.
 def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages) -> RunResults:
     dataset = settings.dataset
     with stages.stage("read data") as summary:

@@ -32,6 +32,8 @@ LabelValue = str | bool | int | float
 
 # The test-set metrics a quality gate may name, per problem type: evaluation.json's keys under
 # binary_classification_metrics, multiclass_classification_metrics or regression_metrics.
+# Extension point, a metric: compute it in steps/evaluate.py and name it here (with its range
+# below); gates.quality may then limit it and the pipeline gets its Min/Max parameter.
 QUALITY_METRICS: dict[str, tuple[str, ...]] = {
     "binary": ("auc", "pr_auc", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "expected_cost"),
     "multiclass": ("accuracy", "balanced_accuracy", "weighted_f1", "macro_f1", "weighted_precision", "weighted_recall"),

@@ -273,6 +273,9 @@ def fit(train_features: pd.DataFrame, dataset: Dataset, cutoff: float = 0.5) -> 
     )
 
 
+# Extension point, a feature transform: derive the column here (fitted state, such as a scale,
+# goes into FeatureSpec through `fit`) and name it in FeatureSpec.features, so training, evaluation,
+# SHAP and the endpoint all compute it from the same code.
 def encode(features: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
     """A float32 matrix: numbers as they are, categories as their index in the spec (an unseen or
     missing category becomes NaN, which XGBoost routes down the learned default branch)."""

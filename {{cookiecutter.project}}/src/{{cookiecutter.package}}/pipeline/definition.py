@@ -225,6 +225,8 @@ class _Builder:
             wheels_requirements=self.wheels_requirements,
         )
 
+    # Extension point, a step: build it here like the ones below (a job module in steps/, its
+    # inputs from another step's outputs) and add it to the list in order; local.py runs it too.
     def steps(self) -> list:
         p = self.params
         checks = self.processing_step(

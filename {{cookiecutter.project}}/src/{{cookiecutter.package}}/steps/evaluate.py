@@ -29,6 +29,8 @@ def _metric(value: float) -> dict:
     return {"value": round(float(value), 6), "standard_deviation": "NaN"}
 
 
+# Extension point, a metric: add it to its problem type's section below ({"value": ...}, as
+# _metric writes it) and name it in settings.QUALITY_METRICS so a gate may limit it.
 def evaluate(model: TrainedModel, test: pd.DataFrame, dataset: Dataset, decision: Decision | None = None) -> dict:
     """evaluation.json for the dataset's problem type; `decision` (binary) sets the cut-off and
     the costs behind expected_cost."""

@@ -82,6 +82,9 @@ def _latest_checkpoint(folder: Path) -> xgb.Booster | None:
     return xgb.Booster(model_file=str(saved[-1])) if saved else None
 
 
+# Extension point, the estimator: another learner returns a TrainedModel here too; model.py then
+# saves, loads and predicts it, containers/images.yaml names its image, and explain.py's TreeSHAP
+# needs a tree model (or another explainer).
 def train(
     train: pd.DataFrame,
     validation: pd.DataFrame,
