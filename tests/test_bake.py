@@ -78,6 +78,7 @@ BASE = [
     "src/{package}/memory.py",
     "src/{package}/model.py",
     "src/{package}/output.py",
+    "src/{package}/pipeline/README.md",
     "src/{package}/pipeline/__init__.py",
     "src/{package}/pipeline/bundle.py",
     "src/{package}/pipeline/definition.py",
@@ -93,6 +94,7 @@ BASE = [
     "src/{package}/pipeline/shortcuts.py",
     "src/{package}/pipeline/wheels.py",
     "src/{package}/progress.py",
+    "src/{package}/release/README.md",
     "src/{package}/release/__init__.py",
     "src/{package}/release/accounts.py",
     "src/{package}/release/cli.py",
@@ -131,8 +133,8 @@ BASE = [
     "tests/test_evaluate.py",
     "tests/test_explain.py",
     "tests/test_gates.py",
-    "tests/test_infra.py",
     "tests/test_inference.py",
+    "tests/test_infra.py",
     "tests/test_lint.py",
     "tests/test_local_run.py",
     "tests/test_locks.py",
@@ -386,6 +388,14 @@ def test_every_extension_point_is_in_the_readmes_where_to_change_what(baked):
         if "# Extension point" in path.read_text(encoding="utf-8")
     )
     assert marked == listed
+
+
+@pytest.mark.parametrize("folder", ["pipeline", "release"])
+def test_the_folder_readme_lists_exactly_its_modules(baked, folder):
+    project, answers = baked
+    path = project / "src" / answers["package"] / folder
+    listed = set(re.findall(r"`(\w+\.py)`", (path / "README.md").read_text()))
+    assert listed == {module.name for module in path.glob("*.py")} - {"__init__.py"}
 
 def test_project_yaml_is_valid_for_the_problem_type(baked):
     """The baked project.yaml passes the project's own settings validation, as the answered type."""

@@ -173,6 +173,8 @@ def test_code_is_one_content_addressed_bundle(builds, definition, settings, proj
     assert {"project.yaml", "data_checks/training.json", "requirements.txt", "serve.py", JOB_LAUNCHER} <= names
     assert "{{ cookiecutter.package }}/steps/train.py" in names
     assert not any("/pipeline/" in name or "__pycache__" in name for name in names)
+    # Docs are not code: a README edit (release/README.md, say) keeps the code hash and the step cache.
+    assert not any(name.endswith(".md") for name in names)
     # The serving container installs requirements.txt with the index off; jobs the locked wheels.
     assert serving == serve_requirements(project_root, image) and serving.startswith("--no-index\n")
     assert jobs == job_requirements(project_root, image) and "great-expectations==" in jobs and "--hash=sha256:" in jobs

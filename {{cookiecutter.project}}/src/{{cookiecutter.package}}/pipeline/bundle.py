@@ -47,6 +47,7 @@ cd "$here"
 exec "$env_dir/bin/python" -m %(package)s.steps "$@"
 """ % {"env": JOB_ENV, "requirements": JOB_REQUIREMENTS, "package": PACKAGE}  # noqa: UP031
 SKIPPED = {"__pycache__", "pipeline"}  # pipeline/ builds jobs; it never runs inside one
+NOT_CODE = {".pyc", ".md"}  # bytecode differs per install; a README edit must keep the step cache
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def _members(root: Path, image: Image, settings_file: Path) -> dict[str, bytes]:
     members = {
         f"{PACKAGE}/{path.relative_to(package).as_posix()}": path.read_bytes()
         for path in sorted(package.rglob("*"))
-        if path.is_file() and not SKIPPED & set(path.relative_to(package).parts) and path.suffix != ".pyc"
+        if path.is_file() and not SKIPPED & set(path.relative_to(package).parts) and path.suffix not in NOT_CODE
     }
     members["project.yaml"] = settings_file.read_bytes()  # jobs read it as project.yaml, whatever its name here
     suites = sorted((root / "data_checks").glob("*.json"))
