@@ -41,6 +41,7 @@ SHARED = {
     "test_bias.py": "bias",
     "test_bias_semantics.py": "bias-semantics",
     "test_pipeline.py": "pipeline",
+    "test_pipeline_render.py": "pipeline",
     "test_bad_input.py": "bad-input",
     "test_infra.py": "infra",
 }
