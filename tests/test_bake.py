@@ -115,6 +115,7 @@ BASE = [
     "src/{package}/steps/evaluate.py",
     "src/{package}/steps/gate.py",
     "src/{package}/steps/inference.py",
+    "src/{package}/steps/job_paths.py",
     "src/{package}/steps/preprocess.py",
     "src/{package}/steps/train.py",
     "src/{package}/transforms.py",

@@ -1,5 +1,6 @@
-"""Shared fixtures: the project's own settings and sample, one model trained and one local run per
-session, one moto server per session; and how `make test` spreads the tests over the CPUs.
+"""Shared fixtures: the project's own settings and sample, one model trained, one local run and one
+offline pipeline build per session, one moto server per session; and how `make test` spreads the
+tests over the CPUs.
 
 `make test` runs a pytest-xdist worker per CPU. A session fixture is made once per worker that
 needs it, so the modules sharing an expensive fixture (SHARED) each run whole on one worker, the
@@ -9,6 +10,8 @@ costliest first; xdist hands out every other test one at a time.
 from __future__ import annotations
 
 import os
+import socket
+from contextlib import contextmanager
 
 # Set before xgboost is first imported, and inherited by every command a test starts: one OpenMP
 # thread per process. The workers are the parallelism; results do not depend on the thread count,
@@ -30,7 +33,7 @@ from {{ cookiecutter.package }}.steps.train import TrainingResult, train
 ROOT = Path(__file__).resolve().parents[1]
 # Modules whose tests share a fixture too costly to make twice -> the group that runs on one worker,
 # costliest first: the pipeline's jobs in the image, the local runs (conftest.local_run and the
-# modules' own), the pipeline builds, checkov's one run.
+# modules' own), the pipeline build (conftest.pipeline_build), checkov's one run.
 SHARED = {
     "test_containers.py": "containers",
     "test_local_run.py": "local-run",
@@ -38,6 +41,7 @@ SHARED = {
     "test_bias.py": "bias",
     "test_bias_semantics.py": "bias-semantics",
     "test_pipeline.py": "pipeline",
+    "test_pipeline_render.py": "pipeline",
     "test_bad_input.py": "bad-input",
     "test_infra.py": "infra",
 }
@@ -229,6 +233,38 @@ def local_run(settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_
     lines: list[str] = []
     out = tmp_path_factory.mktemp("local") / "run"
     return run_local(settings, data=sample_path, out=out, suites=suites_dir, echo=lines.append), lines
+
+
+@contextmanager
+def no_network():
+    """Any socket connection fails the test, and there are no credentials to sign requests with."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network used during the pipeline build: {args}")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket, "create_connection", refuse)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            patch.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture
+def offline():
+    """The test runs with no network and no AWS credentials, as `pipeline build` must."""
+    with no_network():
+        yield
+
+
+@pytest.fixture(scope="session")
+def pipeline_build(settings: Settings, project_root: Path):
+    """The project's pipeline built once, offline: for the tests that read its definition (`.parsed`,
+    shared: copy before changing it) or its uploads."""
+    from {{ cookiecutter.package }}.pipeline.definition import build
+
+    with no_network():
+        return build(settings, root=project_root)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from {{ cookiecutter.package }}.local import run_local
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.settings import Bias, Dataset, Facet, Limit, Range, load_settings
-from {{ cookiecutter.package }}.steps import gate, preprocess
+from {{ cookiecutter.package }}.steps import gate, job_paths, preprocess
 from {{ cookiecutter.package }}.steps.preprocess import split_dataset
 from {{ cookiecutter.package }}.transforms import FeatureSpec
 
@@ -516,4 +516,4 @@ def test_the_pipeline_clarify_configs_exclude_audit_and_range_columns(switched: 
             ]
     arguments = steps["Gates"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     # the folder of facet_groups.json files, one per preprocessing instance
-    assert arguments[arguments.index("--facet-groups") + 1] == "/opt/ml/processing/input/facet_groups"
+    assert arguments[arguments.index("--facet-groups") + 1] == job_paths.input_dir(job_paths.FACET_GROUPS)

@@ -40,7 +40,6 @@ from {{ cookiecutter.package }}.gates import METRICS_KEY, quality_gates
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.pipeline import wheels
 from {{ cookiecutter.package }}.pipeline.bundle import job_requirements
-from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.pipeline.images import load_images
 from {{ cookiecutter.package }}.steps.evaluate import evaluate
 from {{ cookiecutter.package }}.steps.inference import input_fn, output_fn, predict_fn
@@ -65,11 +64,6 @@ def wheel_dir(project_root: Path, xgboost_image) -> Path:
     folder = image_env.CACHE / "wheels" / wheels.wheels_digest(requirements)
     wheels.download(requirements, xgboost_image, folder)
     return folder
-
-
-@pytest.fixture(scope="session")
-def pipeline_build(settings, project_root: Path):
-    return build(settings, root=project_root)
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,13 @@ the network cut off, and the AWS commands against the moto server (conftest.moto
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import re
-import socket
 import tarfile
 import time
-from contextlib import contextmanager
+from pathlib import Path
 
 import boto3
 import pytest
@@ -21,13 +21,20 @@ import job_runner
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.pipeline import executions
-from {{ cookiecutter.package }}.pipeline.bundle import JOB_LAUNCHER, JOB_REQUIREMENTS, job_requirements, serve_requirements
-from {{ cookiecutter.package }}.pipeline.definition import build
+from {{ cookiecutter.package }}.pipeline.bundle import (
+    ARCHIVE,
+    JOB_LAUNCHER,
+    JOB_REQUIREMENTS,
+    job_requirements,
+    serve_requirements,
+)
+from {{ cookiecutter.package }}.pipeline.definition import WHEELS_DIR, build
 from {{ cookiecutter.package }}.pipeline.drops import MARKER
 from {{ cookiecutter.package }}.pipeline.images import load_images
 from {{ cookiecutter.package }}.pipeline.parameters import parse_overrides, quality_parameter_name
 from {{ cookiecutter.package }}.pipeline.render import edges, steps
 from {{ cookiecutter.package }}.settings import METRIC_RANGES, load_settings
+from {{ cookiecutter.package }}.steps import job_paths, preprocess
 
 JOB_STEPS = {"Processing", "Training", "ClarifyCheck"}
 
@@ -60,36 +67,15 @@ def out_of_range(metric: str) -> tuple[float, str]:
     return low - 1, f"Input should be greater than or equal to {low:g}"
 
 
-@contextmanager
-def no_network():
-    """Any socket connection fails the test, and there are no credentials to sign requests with."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network used during the pipeline build: {args}")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", refuse)
-        patch.setattr(socket, "create_connection", refuse)
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-            patch.delenv(name, raising=False)
-        yield
-
-
 @pytest.fixture(scope="module")
-def builds(settings, project_root):
-    with no_network():
-        return build(settings, root=project_root), build(settings, root=project_root)
+def definition(pipeline_build) -> dict:
+    return pipeline_build.parsed
 
 
-@pytest.fixture(scope="module")
-def definition(builds) -> dict:
-    return builds[0].parsed
-
-
-def test_two_offline_builds_are_byte_identical(builds):
-    first, second = builds
-    assert first.definition == second.definition
-    assert first.uploads == second.uploads
+def test_two_offline_builds_are_byte_identical(pipeline_build, settings, project_root, offline):
+    again = build(settings, root=project_root)
+    assert again.definition == pipeline_build.definition
+    assert again.uploads == pipeline_build.uploads
 
 
 def test_definition_has_every_step_wired_as_designed(definition, settings):
@@ -132,6 +118,69 @@ def test_definition_has_every_step_wired_as_designed(definition, settings):
     assert flow <= set(edges(definition))
 
 
+def _processing_jobs(definition: dict) -> dict[str, dict]:
+    """Each processing step's module, options, and the folders where its inputs are mounted and
+    its outputs uploaded from."""
+    jobs = {}
+    for step in steps(definition):
+        if step["Type"] == "Processing":
+            arguments = step["Arguments"]
+            module, *options = arguments["AppSpecification"]["ContainerArguments"]
+            jobs[step["Name"]] = {
+                "module": module,
+                "options": options,
+                "inputs": {i["InputName"]: Path(i["S3Input"]["LocalPath"]) for i in arguments["ProcessingInputs"]},
+                "outputs": {
+                    o["OutputName"]: Path(o["S3Output"]["LocalPath"])
+                    for o in arguments["ProcessingOutputConfig"]["Outputs"]
+                },
+            }
+    return jobs
+
+
+def test_each_job_reads_what_the_definition_mounts_where_its_defaults_say(pipeline_build, definition):
+    """A processing step's path options are its step module's defaults (which job_paths gives):
+    each names a mounted input, the folder its outputs are uploaded from, or a file the code bundle
+    ships; and every input mounted is read."""
+    bundle = next(content for key, content in pipeline_build.uploads.items() if key.endswith(f"/{ARCHIVE}"))
+    with tarfile.open(fileobj=io.BytesIO(bundle)) as tar:
+        shipped = set(tar.getnames())
+    jobs = _processing_jobs(definition)
+    assert {job["module"] for job in jobs.values()} == {"check_data", "preprocess", "evaluate", "gate"}
+    for name, job in jobs.items():
+        inputs, outputs = job["inputs"], job["outputs"]
+        assert inputs == {key: Path(job_paths.input_dir(key)) for key in inputs}, name
+        assert outputs and outputs == {key: Path(job_paths.output_dir(key)) for key in outputs}, name
+        parser = importlib.import_module(f"{{ cookiecutter.package }}.steps.{job['module']}").argument_parser()
+        # A run parameter ({"Get": ...}) is text in the job; a number stands in for any of them.
+        given = vars(parser.parse_args([option if isinstance(option, str) else "1" for option in job["options"]]))
+        read = set()
+        for option, value in given.items():
+            default = parser.get_default(option)
+            if isinstance(default, Path):
+                flag = "--" + option.replace("_", "-")
+                assert value == default, f"{name} passes {flag} {value}; {job['module']}.py defaults to {default}"
+            for path in value if isinstance(value, list) else [value]:
+                if not isinstance(path, Path):
+                    continue
+                if not path.is_absolute():  # jobs run in the unpacked code bundle
+                    assert path.as_posix() in shipped, f"{name}: --{option} {path} is not in the code bundle"
+                elif option == "output":
+                    assert all(folder.is_relative_to(path) for folder in outputs.values()), (name, path, outputs)
+                elif path.is_relative_to(job_paths.PROCESSING):
+                    mounted = {key for key, folder in inputs.items() if path.is_relative_to(folder)}
+                    assert mounted, f"{name}: --{option} {path} is not where any input is mounted"
+                    read |= mounted
+        assert read == set(inputs) - {job_paths.CODE, job_paths.WHEELS}, f"{name}: inputs mounted but not read"
+
+
+def test_preprocess_writes_a_folder_for_each_output_the_definition_uploads(
+    definition, sample_path, settings_path, tmp_path
+):
+    preprocess.main(["--input", str(sample_path), "--output", str(tmp_path), "--settings", str(settings_path)])
+    assert {folder.name for folder in tmp_path.iterdir()} == set(_processing_jobs(definition)["Preprocess"]["outputs"])
+
+
 def test_parameters_default_to_project_settings(definition, settings):
     defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
     assert defaults["InputDataUri"] == settings.aws.data_drops_uri  # runs name a drop (see the drop tests)
@@ -160,13 +209,13 @@ def test_job_steps_are_cached_and_retried(definition):
             assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= retried, step["Name"]
 
 
-def test_code_is_one_content_addressed_bundle(builds, definition, settings, project_root):
-    text = builds[0].definition
-    code_keys = [key for key in builds[0].uploads if key.startswith(f"{settings.aws.prefix}/code/")]
+def test_code_is_one_content_addressed_bundle(pipeline_build, definition, settings, project_root):
+    text = pipeline_build.definition
+    code_keys = [key for key in pipeline_build.uploads if key.startswith(f"{settings.aws.prefix}/code/")]
     assert len(code_keys) == 1
     assert text.count(f"s3://{settings.aws.bucket}/{code_keys[0].rsplit('/', 1)[0]}") >= 5  # every job runs it
     image = load_images(project_root)["xgboost"]
-    with tarfile.open(fileobj=io.BytesIO(builds[0].uploads[code_keys[0]])) as tar:
+    with tarfile.open(fileobj=io.BytesIO(pipeline_build.uploads[code_keys[0]])) as tar:
         names = set(tar.getnames())
         serving = tar.extractfile("requirements.txt").read().decode()
         jobs = tar.extractfile(JOB_REQUIREMENTS).read().decode()
@@ -179,30 +228,29 @@ def test_code_is_one_content_addressed_bundle(builds, definition, settings, proj
     assert serving == serve_requirements(project_root, image) and serving.startswith("--no-index\n")
     assert jobs == job_requirements(project_root, image) and "great-expectations==" in jobs and "--hash=sha256:" in jobs
     # Every other upload is referenced by the definition too, under its content hash.
-    for key in builds[0].uploads:
+    for key in pipeline_build.uploads:
         folder = re.match(r".*?/[0-9a-f]{20}", key).group(0)
         assert f"s3://{settings.aws.bucket}/{folder}" in text, key
 
 
-def test_every_job_installs_the_shipped_wheels_with_no_index(builds, definition, settings):
+def test_every_job_installs_the_shipped_wheels_with_no_index(pipeline_build, definition, settings):
     """Jobs start through the bundle's launcher with the content-addressed wheels as an input; no
     job installs from a package index, and the SDK's experiment tracking is off."""
-    wheels_uri = f"s3://{settings.aws.bucket}/{builds[0].wheels_prefix}"
-    folder, digest = builds[0].wheels_prefix.rsplit("/", 1)
+    wheels_uri = f"s3://{settings.aws.bucket}/{pipeline_build.wheels_prefix}"
+    folder, digest = pipeline_build.wheels_prefix.rsplit("/", 1)
     assert folder == f"{settings.aws.prefix}/wheels" and re.fullmatch("[0-9a-f]+", digest) and len(digest) == 20
     for step in steps(definition):
         arguments = step.get("Arguments", {})
         if step["Type"] == "Processing":
             inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in arguments["ProcessingInputs"]}
             assert inputs["wheels"] == wheels_uri, step["Name"]
-            assert f"bash {JOB_LAUNCHER} /opt/ml/processing/input/wheels" in " ".join(
-                arguments["AppSpecification"]["ContainerEntrypoint"]
-            )
+            assert f"bash {JOB_LAUNCHER} {WHEELS_DIR}" in " ".join(arguments["AppSpecification"]["ContainerEntrypoint"])
         if step["Type"] == "Training":
             config = arguments["InputDataConfig"]
             channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in config}
             assert channels["wheels"] == wheels_uri
-    assert "pip install --quiet -r" not in builds[0].definition and "requirements.txt" not in builds[0].definition
+    assert "pip install --quiet -r" not in pipeline_build.definition
+    assert "requirements.txt" not in pipeline_build.definition
     assert definition.get("PipelineExperimentConfig") is None
 
 
@@ -221,7 +269,7 @@ def test_every_job_runs_in_an_image_containers_records(definition, project_root)
             assert f"/sagemaker-{image.framework}" in uri and uri.endswith(f":{image.version}"), (step["Name"], uri)
 
 
-def test_the_cache_key_changes_with_the_drop_and_only_then(builds, definition, settings):
+def test_the_cache_key_changes_with_the_drop_and_only_then(pipeline_build, definition, settings):
     """SageMaker's step cache key is the step's resolved arguments: the same drop gives identical
     arguments (a cache hit), a new drop different ones (a miss); the code and wheels are in them."""
     defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
@@ -234,13 +282,13 @@ def test_the_cache_key_changes_with_the_drop_and_only_then(builds, definition, s
     for step in ("DataChecks", "Preprocess"):
         assert arguments(first, step) == arguments(first, step)
         assert arguments(first, step) != arguments(second, step)
-        assert first in arguments(first, step) and builds[0].wheels_prefix in arguments(first, step)
+        assert first in arguments(first, step) and pipeline_build.wheels_prefix in arguments(first, step)
     # Later steps take Preprocess's outputs, which are per execution: a new drop reaches them too.
     assert "Parameters.InputDataUri" not in json.dumps(next(s for s in steps(definition) if s["Name"] == "Train"))
 
 
-def test_definition_leaves_room_under_the_request_limit(builds):
-    assert len(builds[0].definition.encode()) < 70_000  # SageMaker's limit is 100 KB
+def test_definition_leaves_room_under_the_request_limit(pipeline_build):
+    assert len(pipeline_build.definition.encode()) < 70_000  # SageMaker's limit is 100 KB
 
 
 def test_gate_failure_message_comes_from_the_gate_step(definition):
@@ -390,12 +438,11 @@ def test_the_data_is_sharded_by_s3_key_where_instances_share_it(definition):
 
 
 def test_instance_counts_in_project_yaml_are_the_parameter_defaults(
-    tmp_path, project_root, settings_path, settings, definition
+    tmp_path, project_root, settings_path, settings, definition, offline
 ):
     counts = {"processing_instance_count": 3, "training_instance_count": 2, "clarify_instance_count": 5}
     path = _settings_file(tmp_path, settings_path, lambda raw: raw["aws"].update(counts))
-    with no_network():
-        scaled = build(load_settings(path), root=project_root).parsed
+    scaled = build(load_settings(path), root=project_root).parsed
     defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in scaled["Parameters"]}
     assert {name: defaults[name] for name in COUNTS} == {"ProcessingInstanceCount": 3, "TrainingInstanceCount": 2}
     clarify = dict.fromkeys(["DataBias", "ModelBias", "Explainability"], 5) if settings.bias else {}
@@ -438,33 +485,33 @@ def test_instance_count_overrides_pass_as_given(definition):
 # -- against the moto server --------------------------------------------------------------------
 
 
-def test_upsert_creates_then_updates_and_uploads_once(aws, builds):
+def test_upsert_creates_then_updates_and_uploads_once(aws, pipeline_build):
     runner = CliRunner()
     first = runner.invoke(main, ["pipeline", "upsert"])
     assert first.exit_code == 0, first.output
     assert "Pipeline created" in first.output
-    assert f"uploads: {len(builds[0].uploads)} new" in first.output
+    assert f"uploads: {len(pipeline_build.uploads)} new" in first.output
     second = runner.invoke(main, ["pipeline", "upsert"])
     assert "Pipeline updated" in second.output
     assert "uploads: 0 new" in second.output  # content-addressed keys: nothing to upload again
     # The job wheels: shipped once, under a key named by the requirements they satisfy.
-    assert f"uploaded to s3://{aws.bucket}/{builds[0].wheels_prefix}/" in first.output
-    assert f"wheels: already in s3://{aws.bucket}/{builds[0].wheels_prefix}/" in second.output
+    assert f"uploaded to s3://{aws.bucket}/{pipeline_build.wheels_prefix}/" in first.output
+    assert f"wheels: already in s3://{aws.bucket}/{pipeline_build.wheels_prefix}/" in second.output
     s3 = boto3.client("s3", region_name=aws.region)
-    shipped = s3.list_objects_v2(Bucket=aws.bucket, Prefix=builds[0].wheels_prefix)
+    shipped = s3.list_objects_v2(Bucket=aws.bucket, Prefix=pipeline_build.wheels_prefix)
     names = {item["Key"].rsplit("/", 1)[1] for item in shipped["Contents"]}
     assert "requirements.txt" in names and any(name.startswith("great_expectations-") for name in names)
     sagemaker = boto3.client("sagemaker", region_name=aws.region)
     stored = sagemaker.describe_pipeline(PipelineName=aws.pipeline_name)["PipelineDefinition"]
-    assert json.loads(stored) == builds[0].parsed
+    assert json.loads(stored) == pipeline_build.parsed
 
 
 @pytest.fixture
-def published(aws, builds) -> None:
+def published(aws, pipeline_build) -> None:
     """The project's pipeline as `pipeline upsert` publishes it (the test above checks that), for
     the tests of `pipeline run`: the definition is all a run reads (moto runs no steps)."""
     boto3.client("sagemaker", region_name=aws.region).create_pipeline(
-        PipelineName=aws.pipeline_name, PipelineDefinition=builds[0].definition, RoleArn=aws.role_arn
+        PipelineName=aws.pipeline_name, PipelineDefinition=pipeline_build.definition, RoleArn=aws.role_arn
     )
 
 
@@ -646,7 +693,9 @@ def test_wait_gives_up_after_the_timeout_and_says_how_to_follow():
         )
 
 
-def test_the_jobs_get_the_settings_file_the_definition_was_built_from(tmp_path, project_root, settings_path, settings):
+def test_the_jobs_get_the_settings_file_the_definition_was_built_from(
+    tmp_path, project_root, settings_path, settings, offline
+):
     """`--settings FILE`: the bundle ships FILE as the jobs' project.yaml, even with no project.yaml
     beside it, so jobs run exactly the thresholds and hyperparameters the definition shows."""
     raw = yaml.safe_load(settings_path.read_text())
@@ -661,8 +710,7 @@ def test_the_jobs_get_the_settings_file_the_definition_was_built_from(tmp_path, 
     definition = json.loads((tmp_path / "definition.json").read_text())
     defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
     assert defaults[quality_parameter_name(metric, side)] == another_bound(settings)
-    with no_network():
-        built = build(load_settings(variant), root=project_root, settings_file=variant)
+    built = build(load_settings(variant), root=project_root, settings_file=variant)
     (code_key,) = [key for key in built.uploads if key.endswith("/sourcedir.tar.gz")]
     with tarfile.open(fileobj=io.BytesIO(built.uploads[code_key])) as tar:
         assert tar.extractfile("project.yaml").read() == variant.read_bytes()

@@ -1,226 +1,138 @@
-"""Pipeline rendering: the edges, Mermaid graph and review diff of a SageMaker Pipelines definition."""
+"""Pipeline rendering: the edges, Mermaid graph and review diff of the project's own pipeline
+definition (conftest.pipeline_build), each test changing a copy of its own. Two toy definitions,
+marked as such, test awkward step names the real pipeline does not have."""
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 
-from {{ cookiecutter.package }}.pipeline.render import diff, edges, format_diff, mermaid, steps
+import pytest
 
-BUCKET = "s3://sagemaker-us-east-1-123456789012/income-classifier"
-OLD_HASH = "3f" * 10  # code lives under a 20-hex-digit content hash (bundle.py)
-NEW_HASH = "a7" * 10
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-ROLE = "arn:aws:iam::123456789012:role/pipeline"
-TRAIN_DATA = "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
-TEST_DATA = "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
-MODEL = "Steps.Train.ModelArtifacts.S3ModelArtifacts"
-CACHE = {"Enabled": True, "ExpireAfter": "P30D"}
+from {{ cookiecutter.package }}.pipeline.render import CODE_HASH, diff, edges, format_diff, mermaid, steps
+
+NEW_HASH = "a7" * 10  # code lives under a 20-hex-digit content hash (bundle.py)
 
 
-def get(path: str) -> dict:
-    return {"Get": path}
-
-
-def bare(name: str, step_type: str, *depends_on: str) -> dict:
-    """A step with no arguments, only a name, a type and its DependsOn."""
-    return {"Name": name, "Type": step_type, "Arguments": {}, "DependsOn": list(depends_on)}
-
-
-def reads(path: str) -> dict:
-    """Arguments holding one reference."""
-    return {"Input": get(path)}
-
-
-def s3_input(name: str, uri: object, local_path: str) -> dict:
-    s3 = {"S3Uri": uri, "LocalPath": local_path, "S3DataType": "S3Prefix", "S3InputMode": "File"}
-    return {"InputName": name, "AppManaged": False, "S3Input": s3}
-
-
-def s3_output(name: str, local_path: str) -> dict:
-    s3 = {"S3Uri": f"{BUCKET}/{name}", "LocalPath": local_path, "S3UploadMode": "EndOfJob"}
-    return {"OutputName": name, "AppManaged": False, "S3Output": s3}
-
-
-def processing(name: str, script: str, inputs: list[dict], outputs: list[dict], code_hash: str = OLD_HASH) -> dict:
-    """A ProcessingStep as the SageMaker SDK serialises it, its script uploaded under a content hash."""
-    code = s3_input("code", f"{BUCKET}/code/{code_hash}/{script}", "/opt/ml/processing/input/code")
-    resources = {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
-    app = {"ImageUri": IMAGE, "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/code/{script}"]}
-    return {
-        "Name": name,
-        "Type": "Processing",
-        "Arguments": {
-            "ProcessingResources": {"ClusterConfig": resources},
-            "AppSpecification": app,
-            "RoleArn": ROLE,
-            "ProcessingInputs": [*inputs, code],
-            "ProcessingOutputConfig": {"Outputs": outputs},
-        },
-    }
-
-
-def definition() -> dict:
-    """Preprocess -> Train -> Evaluate -> CheckAuc, which registers the model or fails; CheckData gates Train."""
-    preprocess = processing(
-        "Preprocess",
-        "preprocess.py",
-        [s3_input("raw", get("Parameters.InputDataUri"), "/opt/ml/processing/input/raw")],
-        [s3_output("train", "/opt/ml/processing/train"), s3_output("test", "/opt/ml/processing/test")],
-    )
-    preprocess["CacheConfig"] = dict(CACHE)
-    check_data = processing(
-        "CheckData",
-        "check_data.py",
-        [s3_input("train", get(TRAIN_DATA), "/opt/ml/processing/input/train")],
-        [s3_output("checks", "/opt/ml/processing/checks")],
-    )
-    source = {"S3DataType": "S3Prefix", "S3Uri": get(TRAIN_DATA)}
-    channel = {"S3DataSource": source}
-    train = {
-        "Name": "Train",
-        "Type": "Training",
-        "Arguments": {
-            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            "OutputDataConfig": {"S3OutputPath": f"{BUCKET}/model"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-            "ResourceConfig": {"VolumeSizeInGB": 30, "InstanceCount": 1, "InstanceType": "ml.m5.xlarge"},
-            "RoleArn": ROLE,
-            "InputDataConfig": [{"DataSource": channel, "ContentType": "text/csv", "ChannelName": "train"}],
-            "HyperParameters": {
-                "max_depth": "6",
-                # Hyperparameters are JSON-encoded, hence the quotes inside the string.
-                "sagemaker_submit_directory": f'"{BUCKET}/code/{OLD_HASH}/sourcedir.tar.gz"',
-                "sagemaker_program": '"train.py"',
-            },
-        },
-        "DependsOn": ["CheckData"],
-        "CacheConfig": dict(CACHE),
-        "RetryPolicies": [{"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 60, "MaxAttempts": 3}],
-    }
-    evaluate = processing(
-        "Evaluate",
-        "evaluate.py",
-        [
-            s3_input("model", get(MODEL), "/opt/ml/processing/model"),
-            s3_input("test", get(TEST_DATA), "/opt/ml/processing/test"),
-        ],
-        [s3_output("evaluation", "/opt/ml/processing/evaluation")],
-    )
-    evaluate["PropertyFiles"] = [
-        {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
-    ]
-    auc = {
-        "PropertyFile": get("Steps.Evaluate.PropertyFiles.EvaluationReport"),
-        "Path": "binary_classification_metrics.auc.value",
-    }
-    statistics = {
-        "ContentType": "application/json",
-        "S3Uri": f"{BUCKET}/evaluation/evaluation.json",
-    }
-    quality = {"Statistics": statistics}
-    container = {"Image": IMAGE, "ModelDataUrl": get(MODEL)}
-    register = {
-        "Name": "Register-RegisterModel",  # the SDK's ModelStep names its step "<name>-RegisterModel"
-        "Type": "RegisterModel",
-        "Arguments": {
-            "ModelPackageGroupName": "income-classifier",
-            "ModelMetrics": {"ModelQuality": quality},
-            "InferenceSpecification": {"Containers": [container], "SupportedContentTypes": ["text/csv"]},
-            "ModelApprovalStatus": get("Parameters.ModelApprovalStatus"),
-        },
-    }
-    message = {"On": " ", "Values": ["AUC is below", get("Parameters.MinAuc")]}
-    error_message = {"Std:Join": message}
-    fail_arguments = {"ErrorMessage": error_message}
-    fail = {"Name": "AucTooLow", "Type": "Fail", "Arguments": fail_arguments}
-    condition = {
-        "Type": "GreaterThanOrEqualTo",
-        "LeftValue": {"Std:JsonGet": auc},
-        "RightValue": get("Parameters.MinAuc"),
-    }
-    check_auc = {
-        "Name": "CheckAuc",
-        "Type": "Condition",
-        "Arguments": {"Conditions": [condition], "IfSteps": [register], "ElseSteps": [fail]},
-    }
-    return {
-        "Version": "2020-12-01",
-        "Metadata": {},
-        "Parameters": [
-            {"Name": "InputDataUri", "Type": "String", "DefaultValue": f"{BUCKET}/data/adult.csv"},
-            {"Name": "MinAuc", "Type": "Float", "DefaultValue": 0.88},
-            {"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": "PendingManualApproval"},
-        ],
-        "PipelineExperimentConfig": {
-            "ExperimentName": get("Execution.PipelineName"),
-            "TrialName": get("Execution.PipelineExecutionId"),
-        },
-        "Steps": [preprocess, check_data, train, evaluate, check_auc],
-    }
+@pytest.fixture
+def definition(pipeline_build) -> dict:
+    """The real definition, a copy for this test to change."""
+    return copy.deepcopy(pipeline_build.parsed)
 
 
 def step(definition: dict, name: str) -> dict:
     return next(s for s in steps(definition) if s["Name"] == name)
 
 
-def test_steps_include_condition_branches_after_the_condition():
-    names = [s["Name"] for s in steps(definition())]
-    assert names == ["Preprocess", "CheckData", "Train", "Evaluate", "CheckAuc", "Register-RegisterModel", "AucTooLow"]
+def parameter(definition: dict, name: str) -> dict:
+    return next(p for p in definition["Parameters"] if p["Name"] == name)
 
 
-def test_edges_cover_dependencies_data_property_files_and_branches():
-    assert edges(definition()) == [
-        ("Preprocess", "CheckData", "data"),
-        ("CheckData", "Train", "depends"),
+def another_step(definition: dict) -> dict:
+    """A second evaluation step: a step the real pipeline does not have, shaped like one it has."""
+    extra = copy.deepcopy(step(definition, "Evaluate"))
+    extra["Name"] = "EvaluateAgain"
+    return extra
+
+
+def halve_sample(definition: dict) -> tuple[float, float]:
+    sample = parameter(definition, "SampleFraction")
+    before = sample["DefaultValue"]
+    sample["DefaultValue"] = before / 2
+    return before, before / 2
+
+
+def bare(name: str, step_type: str, *depends_on: str) -> dict:
+    """A toy step: only a name, a type and its DependsOn."""
+    return {"Name": name, "Type": step_type, "Arguments": {}, "DependsOn": list(depends_on)}
+
+
+def test_steps_include_condition_branches_after_the_condition(definition):
+    top = [s["Name"] for s in definition["Steps"]]
+    assert top[-1] == "CheckGates"
+    # CheckGates' if branch (CheckRegisterModel, whose own if branch is Register), then its else branch.
+    assert [s["Name"] for s in steps(definition)] == [*top, "CheckRegisterModel", "Register", "GateFailed"]
+
+
+def test_edges_cover_dependencies_data_property_files_and_branches(definition):
+    step(definition, "Train")["DependsOn"] = ["DataChecks"]
+    found = edges(definition)
+    assert len(found) == len(set(found))
+    assert found[:6] == [
+        ("DataChecks", "Preprocess", "data"),  # a Get of the checks' output
+        ("DataChecks", "Train", "depends"),  # a step's DependsOn before its data references
         ("Preprocess", "Train", "data"),
-        ("Train", "Evaluate", "data"),
+        ("Train", "Evaluate", "data"),  # the model artifacts, then the test split
         ("Preprocess", "Evaluate", "data"),
-        ("Evaluate", "CheckAuc", "data"),  # through Std:JsonGet on the EvaluationReport property file
-        ("CheckAuc", "Register-RegisterModel", "if"),
-        ("CheckAuc", "AucTooLow", "else"),
-        ("Train", "Register-RegisterModel", "data"),
+        ("Train", "CreateModel", "data"),
     ]
+    assert [edge for edge in found if edge[2] in ("if", "else")] == [
+        ("CheckGates", "CheckRegisterModel", "if"),
+        ("CheckGates", "GateFailed", "else"),
+        ("CheckRegisterModel", "Register", "if"),  # a branch inside a branch
+    ]
+    assert {
+        ("Evaluate", "CheckGates", "data"),  # through Std:JsonGet on the Evaluation property file
+        ("Gates", "CheckGates", "data"),
+        ("Gates", "GateFailed", "data"),  # the fail step's message, from the Gates property file
+        ("Evaluate", "Register", "data"),  # through the Std:Join of its output and evaluation.json
+    } <= set(found)
+    for name in [s["Name"] for s in steps(definition) if s["Type"] == "ClarifyCheck"]:  # with Clarify
+        assert ("Preprocess", name, "data") in found
+        assert (name, "Register", "data") in found
+    names = {s["Name"] for s in steps(definition)}
+    assert {name for edge in found for name in edge[:2]} == names
 
 
 def test_edges_match_step_names_that_contain_dots():
-    pipeline = {
+    toy = {
         "Steps": [
             bare("prep.v2", "Processing"),
             bare("prep", "Processing"),
-            {"Name": "train", "Type": "Training", "Arguments": reads("Steps.prep.v2.ProcessingOutputConfig")},
+            {
+                "Name": "train",
+                "Type": "Training",
+                "Arguments": {"Input": {"Get": "Steps.prep.v2.ProcessingOutputConfig"}},
+            },
         ]
     }
-    assert edges(pipeline) == [("prep.v2", "train", "data")]
+    assert edges(toy) == [("prep.v2", "train", "data")]
 
 
-def test_mermaid_draws_nodes_and_edges():
-    text = mermaid(definition())
-    lines = text.splitlines()
+def test_mermaid_draws_nodes_and_edges(definition):
+    step(definition, "Gates")["DependsOn"] = ["CreateModel"]  # DependsOn only: dotted
+    step(definition, "Train")["DependsOn"] = ["Preprocess"]  # and a data reference too: one solid arrow
+    lines = mermaid(definition).splitlines()
     assert lines[0] == "flowchart TD"
     assert '    step_Preprocess["Preprocess<br/>Processing, cached"]' in lines
-    assert '    step_Evaluate["Evaluate<br/>Processing"]' in lines
-    assert '    step_CheckAuc{"CheckAuc<br/>Condition"}' in lines
-    assert '    step_Register_RegisterModel["Register-RegisterModel<br/>RegisterModel"]' in lines
+    assert '    step_CreateModel["CreateModel<br/>Model"]' in lines
+    assert '    step_CheckGates{"CheckGates<br/>Condition"}' in lines
+    assert '    step_Register["Register<br/>RegisterModel"]' in lines
     assert "    step_Preprocess --> step_Train" in lines
-    assert "    step_CheckData -.-> step_Train" in lines  # DependsOn only: dotted
-    assert "    step_Evaluate --> step_CheckAuc" in lines
-    assert "    step_CheckAuc -->|if true| step_Register_RegisterModel" in lines
-    assert "    step_CheckAuc -->|else| step_AucTooLow" in lines
-    assert "    class step_AucTooLow fail" in lines
+    assert "    step_Preprocess -.-> step_Train" not in lines
+    assert "    step_CreateModel -.-> step_Gates" in lines
+    assert "    step_Evaluate --> step_CheckGates" in lines
+    assert "    step_CheckGates -->|if true| step_CheckRegisterModel" in lines
+    assert "    step_CheckRegisterModel -->|if true| step_Register" in lines
+    assert "    step_CheckGates -->|else| step_GateFailed" in lines
+    assert "    class step_GateFailed fail" in lines
     assert any(line.startswith("    classDef fail ") for line in lines)
-    assert len([line for line in lines if "-->" in line or "-.->" in line]) == 9
+    nodes = [line for line in lines[1:] if re.match(r" {4}step_\w+[\[{]", line)]
+    assert len(nodes) == len(steps(definition))
+    arrows = [line for line in lines if "-->" in line or "-.->" in line]
+    assert len(arrows) == len({edge[:2] for edge in edges(definition)})  # one arrow per pair of steps
 
 
-def test_mermaid_is_deterministic_and_fences_on_request():
-    assert mermaid(definition()) == mermaid(definition())
-    fenced = mermaid(definition(), fenced=True)
+def test_mermaid_is_deterministic_and_fences_on_request(definition, pipeline_build):
+    assert mermaid(definition) == mermaid(pipeline_build.parsed)
+    fenced = mermaid(definition, fenced=True)
     assert fenced.startswith("```mermaid\nflowchart TD\n")
     assert fenced.endswith("\n```")
 
 
 def test_mermaid_sanitises_awkward_names():
-    pipeline = {
+    toy = {
         "Steps": [
             bare("a-b", "Processing"),
             bare("a.b", "Processing", "a-b"),
@@ -228,7 +140,7 @@ def test_mermaid_sanitises_awkward_names():
             bare('Train "big" (gpu)', "Training", "end", "Gone"),
         ]
     }
-    lines = mermaid(pipeline).splitlines()
+    lines = mermaid(toy).splitlines()
     assert '    step_a_b["a-b<br/>Processing"]' in lines
     assert '    step_a_b_2["a.b<br/>Processing"]' in lines  # same sanitised id, still two nodes
     assert '    step_Train__big___gpu_["Train #quot;big#quot; (gpu)<br/>Training"]' in lines
@@ -242,99 +154,105 @@ def test_mermaid_sanitises_awkward_names():
             assert re.match(r' {4}step_[A-Za-z0-9_]+[\[{]"', line), line
 
 
-def test_diff_reports_review_relevant_changes():
-    base, head = definition(), definition()
-    head["Parameters"][1]["DefaultValue"] = 0.9
-    head["Steps"].insert(3, processing("Explain", "explain.py", [], []))
-    step(head, "Train")["DependsOn"] = []
-    step(head, "Train")["Arguments"]["ResourceConfig"]["InstanceType"] = "ml.m5.2xlarge"
-    step(head, "Train")["Arguments"]["HyperParameters"]["sagemaker_submit_directory"] = (
-        f'"{BUCKET}/code/{NEW_HASH}/sourcedir.tar.gz"'
-    )
-    step(head, "Evaluate")["Arguments"]["ProcessingInputs"][-1]["S3Input"]["S3Uri"] = (
-        f"{BUCKET}/code/{NEW_HASH}/evaluate.py"
-    )
-    step(head, "Evaluate")["CacheConfig"] = dict(CACHE)
+def test_diff_reports_review_relevant_changes(definition):
+    base = definition
+    step(base, "Train")["DependsOn"] = ["DataChecks"]
+    head = copy.deepcopy(base)
+    before, after = halve_sample(head)
+    head["Steps"].insert(head["Steps"].index(step(head, "Gates")), another_step(head))
+    train = step(head, "Train")
+    train["DependsOn"] = []
+    train["Arguments"]["ResourceConfig"]["InstanceType"] = "ml.m5.2xlarge"
+    channels = {channel["ChannelName"]: channel for channel in train["Arguments"]["InputDataConfig"]}
+    source = channels["code"]["DataSource"]["S3DataSource"]
+    source["S3Uri"] = CODE_HASH.sub(NEW_HASH, source["S3Uri"])  # .../code/<hash>/sourcedir.tar.gz
+    evaluate = step(head, "Evaluate")
+    del evaluate["CacheConfig"]
+    inputs = {item["InputName"]: item for item in evaluate["Arguments"]["ProcessingInputs"]}
+    inputs["code"]["S3Input"]["S3Uri"] = CODE_HASH.sub(NEW_HASH, inputs["code"]["S3Input"]["S3Uri"])  # .../<hash>
     changes = diff(base, head)
     assert changes == [
-        "~ parameter MinAuc: default 0.88 -> 0.9",
-        "+ step Explain (Processing)",
-        "~ step Train: dependency on CheckData removed (DependsOn)",
-        '~ step Train: Arguments.ResourceConfig.InstanceType: "ml.m5.xlarge" -> "ml.m5.2xlarge"',
-        "~ step Train: Arguments.HyperParameters.sagemaker_submit_directory: code changed (sourcedir.tar.gz)",
-        "~ step Evaluate: cache off -> on (P30D)",
-        "~ step Evaluate: Arguments.ProcessingInputs['code'].S3Input.S3Uri: code changed (evaluate.py)",
+        f"~ parameter SampleFraction: default {json.dumps(before)} -> {json.dumps(after)}",
+        "+ step EvaluateAgain (Processing)",
+        "~ step Train: dependency on DataChecks removed (DependsOn)",
+        "~ step Train: Arguments.InputDataConfig['code'].DataSource.S3DataSource.S3Uri: "
+        "code changed (sourcedir.tar.gz)",
+        '~ step Train: Arguments.ResourceConfig.InstanceType: {"Get": "Parameters.TrainingInstanceType"} -> '
+        '"ml.m5.2xlarge"',
+        "~ step Evaluate: cache on (P30D) -> off",
+        "~ step Evaluate: Arguments.ProcessingInputs['code'].S3Input.S3Uri: code changed (code)",
     ]
-    assert not any(OLD_HASH in line or NEW_HASH in line for line in changes)
+    assert not any(CODE_HASH.search(line) for line in changes)
 
 
-def test_diff_reports_removed_steps_parameters_retries_and_shortens_long_values():
-    base, head = definition(), definition()
-    del head["Parameters"][2]
+def test_diff_reports_removed_steps_parameters_retries_and_shortens_long_values(definition):
+    base, head = definition, copy.deepcopy(definition)
+    head["Parameters"].remove(parameter(head, "ModelApprovalStatus"))
     head["Parameters"].append({"Name": "Epochs", "Type": "Integer", "DefaultValue": 10})
-    check_auc = head["Steps"][-1]
-    check_auc["Arguments"]["ElseSteps"] = []
-    step(head, "Train")["RetryPolicies"] = []
-    step(head, "Train")["Arguments"]["Environment"] = {"NOTE": "x" * 200}
+    step(head, "CheckGates")["Arguments"]["ElseSteps"] = []
+    train = step(head, "Train")
+    train["RetryPolicies"] = []
+    train["Arguments"]["Environment"] = {"NOTE": "x" * 200}
     changes = diff(base, head)
     assert changes[:3] == [
         "- parameter ModelApprovalStatus",
         "+ parameter Epochs: Integer, default 10",
-        "- step AucTooLow (Fail)",
+        "- step GateFailed (Fail)",
     ]
-    assert changes[3].startswith('~ step Train: retry policies [{"ExceptionType": ["SageMaker.CAPACITY_ERROR"]')
-    assert changes[3].endswith("-> (none)")
+    assert changes[3].startswith('~ step Train: retry policies [{"BackoffRate": ')
+    assert changes[3].endswith("... -> (none)")  # shortened
     assert changes[4].startswith('~ step Train: Arguments.Environment: (none) -> {"NOTE": "xxx')
     assert changes[4].endswith("...")
     assert len(changes[4]) < 150
     assert len(changes) == 5
 
 
-def test_diff_of_moved_branch_step_and_code_change_outside_s3_is_plain():
-    base, head = definition(), definition()
-    arguments = head["Steps"][-1]["Arguments"]
+def test_diff_of_moved_branch_step_and_code_change_outside_s3_is_plain(definition):
+    base, head = definition, copy.deepcopy(definition)
+    arguments = step(head, "CheckGates")["Arguments"]
     arguments["IfSteps"], arguments["ElseSteps"] = arguments["ElseSteps"], arguments["IfSteps"]
-    step(head, "Train")["Arguments"]["AlgorithmSpecification"]["TrainingImage"] = IMAGE.replace("1.7-1", "3.0-5")
+    image = step(head, "Train")["Arguments"]["AlgorithmSpecification"]
+    old_image = image["TrainingImage"]
+    image["TrainingImage"] = old_image.rsplit(":", 1)[0] + ":9.9-9"
     assert diff(base, head) == [
         "~ step Train: Arguments.AlgorithmSpecification.TrainingImage: "
-        '"683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1" -> '
-        '"683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"',
-        "~ step AucTooLow: dependency on CheckAuc removed (else branch)",
-        "~ step AucTooLow: dependency on CheckAuc added (if branch)",
-        "~ step Register-RegisterModel: dependency on CheckAuc removed (if branch)",
-        "~ step Register-RegisterModel: dependency on CheckAuc added (else branch)",
+        f"{json.dumps(old_image)} -> {json.dumps(image['TrainingImage'])}",
+        "~ step GateFailed: dependency on CheckGates removed (else branch)",
+        "~ step GateFailed: dependency on CheckGates added (if branch)",
+        "~ step CheckRegisterModel: dependency on CheckGates removed (if branch)",
+        "~ step CheckRegisterModel: dependency on CheckGates added (else branch)",
     ]
 
 
-def test_diff_reports_pipeline_level_changes():
-    base, head = definition(), definition()
-    head["PipelineExperimentConfig"]["TrialName"] = "fixed"
-    assert diff(base, head) == [
-        '~ pipeline: PipelineExperimentConfig.TrialName: {"Get": "Execution.PipelineExecutionId"} -> "fixed"'
-    ]
+def test_diff_reports_pipeline_level_changes(definition):
+    base, head = definition, copy.deepcopy(definition)
+    head["PipelineExperimentConfig"] = {"TrialName": "fixed"}
+    assert base["PipelineExperimentConfig"] is None  # experiment tracking is off (definition.py)
+    assert diff(base, head) == ['~ pipeline: PipelineExperimentConfig: null -> {"TrialName": "fixed"}']
 
 
-def test_identical_definitions_have_no_diff():
-    assert diff(definition(), definition()) == []
+def test_identical_definitions_have_no_diff(definition, pipeline_build):
+    assert diff(pipeline_build.parsed, definition) == []
     assert format_diff([]) == "No changes to the pipeline definition."
 
 
-def test_format_diff_counts_and_lists_changes():
-    base, head = definition(), definition()
-    head["Parameters"][1]["DefaultValue"] = 0.9
-    head["Steps"].insert(3, processing("Explain", "explain.py", [], []))
+def test_format_diff_counts_and_lists_changes(definition):
+    base, head = definition, copy.deepcopy(definition)
+    before, after = halve_sample(head)
+    head["Steps"].insert(1, another_step(head))
     text = format_diff(diff(base, head))
     assert text.splitlines() == [
         "**Pipeline definition: 2 changes** (1 added, 0 removed, 1 changed)",
         "",
-        "- `~ parameter MinAuc: default 0.88 -> 0.9`",
-        "- `+ step Explain (Processing)`",
+        f"- `~ parameter SampleFraction: default {json.dumps(before)} -> {json.dumps(after)}`",
+        "- `+ step EvaluateAgain (Processing)`",
     ]
 
 
-def test_inputs_are_not_modified():
-    base, head = definition(), definition()
-    head["Parameters"][1]["DefaultValue"] = 0.9
+def test_inputs_are_not_modified(definition):
+    base, head = definition, copy.deepcopy(definition)
+    halve_sample(head)
+    step(head, "Train")["DependsOn"] = ["DataChecks"]
     before = copy.deepcopy((base, head))
     diff(base, head)
     mermaid(head)

@@ -25,8 +25,6 @@ from .data import SUFFIXES
 from .errors import ProjectError
 from .settings import Dataset
 
-RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")  # a processing job's
-
 
 @dataclass(frozen=True)
 class Cluster:

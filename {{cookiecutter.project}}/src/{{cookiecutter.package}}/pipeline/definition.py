@@ -17,21 +17,40 @@ from pathlib import Path
 
 from ..errors import ProjectError
 from ..settings import Aws, Settings
+from ..steps.job_paths import (
+    CLARIFY,
+    CODE,
+    DATA,
+    DATA_CHECKS,
+    EVALUATION,
+    EVALUATION_FILE,
+    FACET_GROUPS,
+    GATES,
+    GATES_FILE,
+    MODEL,
+    OUTPUTS,
+    RESOURCE_CONFIG,
+    SPLITS,
+    SUITE,
+    TEST,
+    TRAIN,
+    VALIDATION,
+    WHEELS,
+    input_dir,
+    output_dir,
+)
 from .bundle import ARCHIVE, JOB_LAUNCHER, SERVE_PROGRAM, build_bundle, job_requirements
 from .images import load_images
 from .offline import make_session, sdk_environment
 from .parameters import Parameters, make_parameters
 from .wheels import wheels_digest
 
-CODE_DIR = "/opt/ml/processing/input/code"
-WHEELS_DIR = "/opt/ml/processing/input/wheels"
-TRAINING_WHEELS_DIR = "/opt/ml/input/data/wheels"  # the training job's "wheels" channel
+CODE_DIR = input_dir(CODE)
+WHEELS_DIR = input_dir(WHEELS)
+TRAINING_WHEELS_DIR = f"/opt/ml/input/data/{WHEELS}"  # the training job's "wheels" channel
 # Processing jobs unpack the bundle and start one step module through the job launcher (which
 # installs the locked dependencies from the shipped wheels); "$@" are the step's arguments.
 LAUNCH = f'cd {CODE_DIR} && tar -xzf {ARCHIVE} && exec bash {JOB_LAUNCHER} {WHEELS_DIR} "$@"'
-
-# Processing jobs on several instances learn which one they are from this file (shards.py).
-RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
 
 CACHE_FOR = "P30D"
 CHECKPOINTS = "/opt/ml/checkpoints"
@@ -146,7 +165,7 @@ class _Builder:
             output_name=name,
             s3_output=ProcessingS3Output(
                 s3_uri=self.output_uri(step, name),
-                local_path=f"/opt/ml/processing/output/{name}",
+                local_path=output_dir(name),
                 s3_upload_mode="EndOfJob",
             ),
         )
@@ -179,12 +198,9 @@ class _Builder:
         )
         step_args = processor.run(
             inputs=[
-                self._input("code", f"s3://{self.aws.bucket}/{self.code_prefix}", CODE_DIR),
-                self._input("wheels", self.wheels_uri, WHEELS_DIR),
-                *(
-                    self._input(key, source, f"/opt/ml/processing/input/{key}", sharded=key in sharded)
-                    for key, source in inputs.items()
-                ),
+                self._input(CODE, f"s3://{self.aws.bucket}/{self.code_prefix}", CODE_DIR),
+                self._input(WHEELS, self.wheels_uri, WHEELS_DIR),
+                *(self._input(key, source, input_dir(key), sharded=key in sharded) for key, source in inputs.items()),
             ],
             outputs=[self._output(name, output) for output in outputs],
             arguments=[module, *arguments],
@@ -232,28 +248,28 @@ class _Builder:
         checks = self.processing_step(
             "DataChecks",
             "check_data",
-            inputs={"data": p.input_data_uri},
-            outputs=["data_checks"],
+            inputs={DATA: p.input_data_uri},
+            outputs=[DATA_CHECKS],
             arguments=[
-                "--data", "/opt/ml/processing/input/data",
-                "--suite", "data_checks/training.json",
-                "--output", "/opt/ml/processing/output/data_checks",
+                "--data", input_dir(DATA),
+                "--suite", SUITE,
+                "--output", output_dir(DATA_CHECKS),
                 "--as-of", p.as_of,
                 "--no-fail",
                 "--resource-config", RESOURCE_CONFIG,
             ],
             instance_count=p.processing_instance_count,
-            sharded=("data",),
+            sharded=(DATA,),
         )  # fmt: skip
         preprocess = self.processing_step(
             "Preprocess",
             "preprocess",
-            inputs={"data": p.input_data_uri, "data_checks": self.output_of(checks, "data_checks")},
-            outputs=["train", "validation", "test", "clarify"],
+            inputs={DATA: p.input_data_uri, DATA_CHECKS: self.output_of(checks, DATA_CHECKS)},
+            outputs=[*SPLITS, CLARIFY],
             arguments=[
-                "--input", "/opt/ml/processing/input/data",
-                "--checks", "/opt/ml/processing/input/data_checks",
-                "--output", "/opt/ml/processing/output",
+                "--input", input_dir(DATA),
+                "--checks", input_dir(DATA_CHECKS),
+                "--output", OUTPUTS,  # a folder per output
                 "--sample-fraction", p.sample_fraction.to_string(),
                 "--as-of", p.as_of,
                 "--resource-config", RESOURCE_CONFIG,
@@ -261,7 +277,7 @@ class _Builder:
                 "--parts", p.training_instance_count.to_string(),
             ],
             instance_count=p.processing_instance_count,
-            sharded=("data",),
+            sharded=(DATA,),
         )  # fmt: skip
         train = self.training_step(preprocess)
         evaluation, evaluate = self.evaluate_step(preprocess, train)
@@ -314,9 +330,9 @@ class _Builder:
         step_args = trainer.train(
             input_data_config=[
                 # Each training instance gets its share of the preprocess step's part files.
-                self._sharded_channel("train", self.output_of(preprocess, "train")),
-                self._sharded_channel("validation", self.output_of(preprocess, "validation")),
-                InputData(channel_name="wheels", data_source=self.wheels_uri),
+                self._sharded_channel(TRAIN, self.output_of(preprocess, TRAIN)),
+                self._sharded_channel(VALIDATION, self.output_of(preprocess, VALIDATION)),
+                InputData(channel_name=WHEELS, data_source=self.wheels_uri),
             ],
             wait=False,
         )
@@ -337,19 +353,19 @@ class _Builder:
     def evaluate_step(self, preprocess, train):
         from sagemaker.core.workflow.properties import PropertyFile
 
-        evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")
+        evaluation = PropertyFile(name="Evaluation", output_name=EVALUATION, path=EVALUATION_FILE)
         step = self.processing_step(
             "Evaluate",
             "evaluate",
             inputs={
-                "model": train.properties.ModelArtifacts.S3ModelArtifacts,
-                "test": self.output_of(preprocess, "test"),
+                MODEL: train.properties.ModelArtifacts.S3ModelArtifacts,
+                TEST: self.output_of(preprocess, TEST),
             },
-            outputs=["evaluation"],
+            outputs=[EVALUATION],
             arguments=[
-                "--model-dir", "/opt/ml/processing/input/model",
-                "--test", "/opt/ml/processing/input/test",
-                "--output", "/opt/ml/processing/output/evaluation",
+                "--model-dir", input_dir(MODEL),
+                "--test", input_dir(TEST),
+                "--output", output_dir(EVALUATION),
             ],
             property_files=[evaluation],
         )  # fmt: skip
@@ -387,10 +403,10 @@ class _Builder:
 
         from .clarify import ClarifyInputs, clarify_steps
 
-        clarify_data = self.output_of(preprocess, "clarify")
+        clarify_data = self.output_of(preprocess, CLARIFY)
         inputs = ClarifyInputs(
-            train_uri=Join(on="/", values=[clarify_data, "train"]),  # every instance's part files
-            test_uri=Join(on="/", values=[clarify_data, "test"]),
+            train_uri=Join(on="/", values=[clarify_data, TRAIN]),  # every instance's part files
+            test_uri=Join(on="/", values=[clarify_data, TEST]),
             model_name=create_model.properties.ModelName,
             output_uri=self.output_uri,
             config_uri=f"s3://{self.aws.bucket}/{self.aws.prefix}/clarify",
@@ -412,28 +428,28 @@ class _Builder:
     def gates_step(self, evaluate, clarify: dict, preprocess):
         from sagemaker.core.workflow.properties import PropertyFile
 
-        gates_file = PropertyFile(name="Gates", output_name="gates", path="gates.json")
-        inputs = {"evaluation": self.output_of(evaluate, "evaluation")}
+        gates_file = PropertyFile(name="Gates", output_name=GATES, path=GATES_FILE)
+        inputs = {EVALUATION: self.output_of(evaluate, EVALUATION)}
         arguments = [
-            "--evaluation", "/opt/ml/processing/input/evaluation/evaluation.json",
+            "--evaluation", f"{input_dir(EVALUATION)}/{EVALUATION_FILE}",
             # e.g. --min-auc <MinAuc>: the run's quality limits (steps/gate.py)
             *[
                 argument
                 for (metric, side), parameter in self.params.quality.items()
                 for argument in (f"--{side}-{metric.replace('_', '-')}", parameter.to_string())
             ],
-            "--output", "/opt/ml/processing/output/gates",
+            "--output", output_dir(GATES),
         ]  # fmt: skip
         for name in ("DataBias", "ModelBias"):
             if name in clarify:
                 inputs[name.lower()] = clarify[name].properties.CalculatedBaselineConstraints
-                arguments += ["--bias-analysis", f"/opt/ml/processing/input/{name.lower()}"]
+                arguments += ["--bias-analysis", input_dir(name.lower())]
         if clarify:  # the test split's facet group sizes (one file per instance), for the bias gate's min_rows rule
             from sagemaker.core.workflow.functions import Join
 
-            inputs["facet_groups"] = Join(on="/", values=[self.output_of(preprocess, "clarify"), "facet_groups"])
-            arguments += ["--facet-groups", "/opt/ml/processing/input/facet_groups"]
-        step = self.processing_step("Gates", "gate", inputs, ["gates"], arguments, property_files=[gates_file])
+            inputs[FACET_GROUPS] = Join(on="/", values=[self.output_of(preprocess, CLARIFY), FACET_GROUPS])
+            arguments += ["--facet-groups", input_dir(FACET_GROUPS)]
+        step = self.processing_step("Gates", "gate", inputs, [GATES], arguments, property_files=[gates_file])
         return gates_file, step
 
     def register_step(self, train, evaluate, clarify: dict, create_model):
@@ -447,7 +463,7 @@ class _Builder:
             return MetricsSource(s3_uri=uri, content_type="application/json")
 
         metrics = {
-            "model_statistics": source(Join(on="/", values=[self.output_of(evaluate, "evaluation"), "evaluation.json"]))
+            "model_statistics": source(Join(on="/", values=[self.output_of(evaluate, EVALUATION), EVALUATION_FILE]))
         }
         baselines = {}
         if clarify:

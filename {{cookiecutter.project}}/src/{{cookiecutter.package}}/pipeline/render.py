@@ -281,8 +281,9 @@ def _name_key(old: list, new: list) -> str | None:
 
 
 def _file_name(uri: str) -> str:
-    # Hyperparameters hold JSON-encoded strings, so a URI there arrives in quotes.
-    return uri.strip('"').rsplit("/", 1)[-1]
+    # Hyperparameters hold JSON-encoded strings, so a URI there arrives in quotes. A folder named by
+    # its hash (the code bundle's, the wheels') goes by the name of the folder holding it.
+    return next(part for part in reversed(uri.strip('"').split("/")) if not CODE_HASH.fullmatch(part))
 
 
 def _only_code_hash_changed(old: str, new: str) -> bool:

@@ -22,18 +22,24 @@ from ..data import cutoff, generated_ids, read_dataset
 from ..settings import DEFAULT_PATH, load_settings
 from ..shard_checks import RESULT, file_columns, write_unique_keys
 from ..shards import has_data, processing_cluster
+from .job_paths import DATA, DATA_CHECKS, SUITE, input_dir, output_dir
 
 
-def main(argv: list[str] | None = None) -> None:
+def argument_parser() -> argparse.ArgumentParser:
+    """The job's options. Where SageMaker mounts a path, that folder (job_paths) is its default."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=Path("/opt/ml/processing/input/data"))
-    parser.add_argument("--suite", type=Path, default=Path("/opt/ml/processing/input/data_checks/training.json"))
-    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/data_checks"))
+    parser.add_argument("--data", type=Path, default=Path(input_dir(DATA)))
+    parser.add_argument("--suite", type=Path, default=Path(SUITE))
+    parser.add_argument("--output", type=Path, default=Path(output_dir(DATA_CHECKS)))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     parser.add_argument("--as-of", default="latest", help="point-in-time snapshot: each record as known then")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even when an expectation fails")
     parser.add_argument("--resource-config", type=Path, help="the job's resourceconfig.json: which instance this is")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argument_parser().parse_args(argv)
     settings = load_settings(args.settings)
     cluster = processing_cluster(args.resource_config)
     suite = load_suite(args.suite)

@@ -20,6 +20,7 @@ from ..data import read_dataset
 from ..gates import METRICS_KEY, auc, metric_value  # noqa: F401  (auc: read by callers of this module)
 from ..model import TrainedModel
 from ..settings import DEFAULT_PATH, Dataset, Decision, load_settings
+from .job_paths import EVALUATION, EVALUATION_FILE, MODEL, TEST, input_dir, output_dir
 
 CURVE_POINTS = 101  # curves are resampled to this many points to keep the file small
 HEADLINE = {"binary": "auc", "multiclass": "accuracy", "regression": "rmse"}  # the one metric a log line shows
@@ -170,18 +171,23 @@ def headline(evaluation: dict) -> str:
 
 def write_evaluation(evaluation: dict, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "evaluation.json"
+    path = out / EVALUATION_FILE
     path.write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
     return path
 
 
-def main(argv: list[str] | None = None) -> None:
+def argument_parser() -> argparse.ArgumentParser:
+    """The job's options. Where SageMaker mounts a path, that folder (job_paths) is its default."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
-    parser.add_argument("--test", type=Path, default=Path("/opt/ml/processing/test"))
-    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/evaluation"))
+    parser.add_argument("--model-dir", type=Path, default=Path(input_dir(MODEL)))
+    parser.add_argument("--test", type=Path, default=Path(input_dir(TEST)))
+    parser.add_argument("--output", type=Path, default=Path(output_dir(EVALUATION)))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argument_parser().parse_args(argv)
     settings = load_settings(args.settings)
     test = read_dataset(args.test, settings.dataset)
     evaluation = evaluate(TrainedModel.load(args.model_dir), test, settings.dataset, settings.decision)

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import ProjectError
 from ..gates import GateResult, quality_gates
 from ..settings import DEFAULT_PATH, QUALITY_METRICS, Gates, Limit, Settings, load_settings
+from .job_paths import GATES, GATES_FILE, output_dir
 
 
 def _read_json(path: Path) -> dict:
@@ -82,7 +83,8 @@ def verdict(results: list[GateResult]) -> dict:
     return {"passed": not failed, "message": message[:3000], "gates": [asdict(result) for result in results]}
 
 
-def main(argv: list[str] | None = None) -> None:
+def argument_parser() -> argparse.ArgumentParser:
+    """The job's options. Where SageMaker mounts a path, that folder (job_paths) is its default."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--evaluation", type=Path, required=True)
     # One option per quality limit, e.g. --min-auc 0.88 or --max-rmse 12 (the pipeline's parameters).
@@ -94,9 +96,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--facet-groups", type=Path, help="the preprocess step's facet_groups.json, or its folder of them (with bias)"
     )
-    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output/gates"))
+    parser.add_argument("--output", type=Path, default=Path(output_dir(GATES)))
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argument_parser().parse_args(argv)
     settings = load_settings(args.settings)
     limits = {
         option: value
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     results = apply_gates(settings, _read_json(args.evaluation), analyses, limits, groups)
     outcome = verdict(results)
     args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "gates.json").write_text(json.dumps(outcome, indent=2) + "\n", encoding="utf-8")
+    (args.output / GATES_FILE).write_text(json.dumps(outcome, indent=2) + "\n", encoding="utf-8")
     print(outcome["message"])
 
 

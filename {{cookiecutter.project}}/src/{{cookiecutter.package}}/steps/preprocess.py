@@ -27,8 +27,8 @@ from ..errors import ProjectError
 from ..settings import DEFAULT_PATH, Bias, Dataset, Split, load_settings
 from ..shards import ALONE, Cluster, has_data, processing_cluster, row_fractions, split_keys
 from ..transforms import clean_features, encode_labels, require_columns, require_numbers
+from .job_paths import CLARIFY, DATA, FACET_GROUPS, OUTPUTS, SPLITS, TEST, TRAIN, input_dir
 
-SPLITS = ("train", "validation", "test")
 MIN_CLASS_ROWS = 10  # rows each class needs to be split three ways and learned at all
 
 
@@ -116,10 +116,11 @@ def write_splits(splits: dict[str, pd.DataFrame], out: Path, cluster: Cluster = 
     instance, so each training instance gets files of both (their channels are sharded by S3 key).
     A file would-be empty is not written (a job reads every file of a split; an instance's share
     may hold no test rows): a training instance left without files trains on no rows."""
-    for name, frame in splits.items():
+    for name in SPLITS:
+        frame = splits[name]
         (out / name).mkdir(parents=True, exist_ok=True)
         stem = cluster.file_name(name)
-        if name == "test" or parts == 1:
+        if name == TEST or parts == 1:
             files = {f"{stem}.csv": frame}
         else:
             files = {f"{stem}-part{part}.csv": frame.iloc[part::parts] for part in range(parts)}
@@ -138,18 +139,17 @@ def write_clarify_inputs(
     facet's yes/no column (pipeline/clarify.py declares them in this order). In facet_groups/, the
     test split's facet group sizes for the gate step's min_rows rule (which sums the instances')."""
     if bias is not None:
-        from ..bias import GROUPS_FILE, clarify_frame, facet_groups
-    for name in ("train", "test"):
-        (out / "clarify" / name).mkdir(parents=True, exist_ok=True)
+        from ..bias import clarify_frame, facet_groups
+    for name in (TRAIN, TEST):
+        (out / CLARIFY / name).mkdir(parents=True, exist_ok=True)
         if len(splits[name]):
             frame = splits[name] if bias is None else clarify_frame(splits[name], dataset, bias)
-            frame.to_csv(out / "clarify" / name / f"{cluster.file_name(name)}.csv", index=False, header=False)
+            frame.to_csv(out / CLARIFY / name / f"{cluster.file_name(name)}.csv", index=False, header=False)
     if bias is not None:
-        groups = facet_groups(splits["test"], dataset, bias)
-        stem = Path(GROUPS_FILE).stem
-        (out / "clarify" / stem).mkdir(parents=True, exist_ok=True)
+        groups = facet_groups(splits[TEST], dataset, bias)
+        (out / CLARIFY / FACET_GROUPS).mkdir(parents=True, exist_ok=True)
         text = json.dumps(groups, indent=2) + "\n"
-        (out / "clarify" / stem / cluster.file_name(stem, ".json")).write_text(text, encoding="utf-8")
+        (out / CLARIFY / FACET_GROUPS / cluster.file_name(FACET_GROUPS, ".json")).write_text(text, encoding="utf-8")
 
 
 def require_checks_passed(results: Path) -> None:
@@ -178,10 +178,11 @@ def sample(raw: pd.DataFrame, fraction: float, seed: int, keys: pd.DataFrame | N
     return raw.sample(frac=fraction, random_state=seed)
 
 
-def main(argv: list[str] | None = None) -> None:
+def argument_parser() -> argparse.ArgumentParser:
+    """The job's options. Where SageMaker mounts a path, that folder (job_paths) is its default."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--input", type=Path, default=Path("/opt/ml/processing/input/data"))
-    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing/output"))
+    parser.add_argument("--input", type=Path, default=Path(input_dir(DATA)))
+    parser.add_argument("--output", type=Path, default=Path(OUTPUTS), help="a folder per split, and clarify/")
     parser.add_argument("--settings", type=Path, default=DEFAULT_PATH)
     parser.add_argument("--checks", type=Path, help="the data-check step's output; refuse the data if it failed")
     parser.add_argument("--sample-fraction", type=float, default=1.0)
@@ -189,7 +190,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resource-config", type=Path, help="the job's resourceconfig.json: which instance this is")
     parser.add_argument("--parts", type=int, default=1, help="train and validation files per instance (one each for "
                         "the training instances: TrainingInstanceCount)")  # fmt: skip
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argument_parser().parse_args(argv)
     if args.parts < 1:
         raise ProjectError(f"--parts must be at least 1, got {args.parts}")
     if args.checks:
