@@ -322,7 +322,7 @@ def pipeline_upsert(name: str | None, settings: Path) -> None:
     name = name or aws.pipeline_name
     s3 = context.client("s3")
     require_bucket(s3, aws.bucket)  # seconds, where the build takes half a minute
-    built = build(context.settings, root, name=name, settings_file=settings)
+    built = build(context.settings, root, name=name, settings_file=context.settings_file)
     upload(s3, built, echo=click.echo)
     upload_wheels(s3, built, load_images(root)["xgboost"], root / "build/wheels", echo=click.echo)
     arn, action = upsert(
