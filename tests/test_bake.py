@@ -60,6 +60,7 @@ BASE = [
     "src/{package}/checks.py",
     "src/{package}/cli.py",
     "src/{package}/cli_support.py",
+    "src/{package}/context.py",
     "src/{package}/cpus.py",
     "src/{package}/data.py",
     "src/{package}/data_init/__init__.py",

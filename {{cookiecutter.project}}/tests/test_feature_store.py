@@ -338,6 +338,7 @@ def test_online_features_match_the_training_path_exactly(runtime, group, setting
     assert np.array_equal(encode(single, model.spec), batch_matrix[:1], equal_nan=True)
 
 
+@pytest.mark.usefixtures("in_project")  # where predict reads features/
 def test_predict_by_id_sends_the_endpoint_what_the_batch_path_scores(
     runtime, endpoint, aws, group, settings, settings_path: Path, sample_path: Path, model_dir, moto_environments
 ):

@@ -24,22 +24,18 @@ from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.gates import METRICS_KEY
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.release.smoke import smoke
-from {{ cookiecutter.package }}.settings import Dataset, load_settings
+from {{ cookiecutter.package }}.settings import Dataset
 from {{ cookiecutter.package }}.steps import inference
 
 OTHER_ACCOUNT = "111111111111"  # an account apart from moto's default one, where the tests sign in
-# The files release commands read: settings, the endpoint stack, and the sample the smoke test sends.
-SAMPLE = load_settings(Path(__file__).resolve().parents[1] / "project.yaml").dataset.sample
-GROUP_FILES = ("project.yaml", "infra/endpoint.yaml", str(SAMPLE))
 
 
 @pytest.fixture
 def project(tmp_path: Path, project_root: Path, moto_environments: Path) -> Path:
-    """A copy of the files the release commands read and write, so promotions edit the copy; both
-    stages in moto's account (the cross-account test below places staging elsewhere itself)."""
-    for name in GROUP_FILES:
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(project_root / name, tmp_path / name)
+    """A folder with a copy of project.yaml and the manifests, so promotions edit the copies; both
+    stages in moto's account (the cross-account test below places staging elsewhere itself). The
+    commands run in the project's root folder and read the endpoint stack and the sample there."""
+    shutil.copy(project_root / "project.yaml", tmp_path / "project.yaml")
     return tmp_path
 
 
@@ -49,7 +45,8 @@ def in_account(project: Path, stage: str, account: str) -> None:
 
 
 @pytest.fixture
-def cli(project: Path, aws):
+def cli(project: Path, aws, project_root: Path, monkeypatch):
+    monkeypatch.chdir(project_root)
     runner = CliRunner()
 
     def invoke(*arguments: str, expect: int = 0):
@@ -372,7 +369,7 @@ def test_promote_to_prod_warns_when_it_may_not_read_the_staging_stack(cli, proje
     refusal is botocore's Stubber on the CloudFormation client (DescribeStacks only)."""
     from botocore.stub import Stubber
 
-    from {{ cookiecutter.package }}.release.cli import Context
+    from {{ cookiecutter.package }}.context import Context
 
     cli("registry", "approve", "1")
     cli("promote", "--to", "staging", "--version", "1")
@@ -398,7 +395,7 @@ def test_promote_to_prod_warns_when_it_may_not_read_the_staging_stack(cli, proje
     assert "environments/prod.yaml: pinned version 1" in out
 
 
-def test_a_stack_mid_update_is_refused(cli, project: Path, registered, aws, settings):
+def test_a_stack_mid_update_is_refused(cli, project: Path, registered, aws, settings, monkeypatch):
     """moto finishes stack operations at once, so the in-progress state comes from botocore's
     Stubber on the CloudFormation client (DescribeStacks only)."""
     from botocore.stub import Stubber
@@ -415,13 +412,15 @@ def test_a_stack_mid_update_is_refused(cli, project: Path, registered, aws, sett
         {"Stacks": [{"StackName": "s", "StackStatus": "UPDATE_IN_PROGRESS", "CreationTime": "2024-01-01T00:00:00Z"}]},
     )
 
-    from {{ cookiecutter.package }}.release.cli import Context
+    from {{ cookiecutter.package }}.context import Context, load_context
 
-    def client(service: str):
-        return cloudformation if service == "cloudformation" else boto3.client(service, region_name=aws.region)
+    original = Context.client
 
-    context = Context(project / "project.yaml")
-    context.client = client
+    def client(self, service: str, **options):
+        return cloudformation if service == "cloudformation" else original(self, service, **options)
+
+    monkeypatch.setattr(Context, "client", client)
+    context = load_context(project / "project.yaml")
     with stubber, pytest.raises(ProjectError, match="is UPDATE_IN_PROGRESS: wait for it to finish"):
         deployment.plan(context, "staging", project / "environments")
 
@@ -534,6 +533,24 @@ def test_prod_reads_a_staging_stack_in_another_account_through_its_reader_role(
     staging_serves(v3, update=True)  # staging moved on; prod's manifest still says version 1
     out = cli("deploy", "plan", "--env", "prod", expect=2)
     assert "prod would run version 1, but staging runs 3" in out
+
+
+def test_the_project_is_the_folder_a_command_runs_in_whatever_file_settings_names(
+    cli, project: Path, registered, endpoint_answers, aws, monkeypatch
+):
+    """--settings names a settings file, which may lie anywhere (a variant, as `pipeline build`
+    takes one): every command group reads the project's files from the folder it runs in. A deploy
+    whose settings file has a folder of its own reads the endpoint stack and the sample from the
+    project; run in another folder, it says where to run, as `pipeline build` does."""
+    assert sorted(path.name for path in project.iterdir()) == ["environments", "project.yaml"]
+    cli("registry", "approve", "1")
+    cli("promote", "--to", "staging", "--version", "1")
+    endpoint_answers(rows=5)
+    assert "ms, passed" in cli("deploy", "apply", "--env", "staging", "--poll", "0")
+
+    monkeypatch.chdir(project)  # not the project's root folder
+    for command in (["deploy", "plan", "--env", "staging"], ["pipeline", "build"]):
+        assert "run from the project's root folder" in cli(*command, expect=2)
 
 
 def test_each_stage_runs_as_the_execution_role_of_its_own_account(settings, project: Path):

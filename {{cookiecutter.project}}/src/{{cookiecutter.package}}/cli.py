@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .cli_support import GATE_REFUSED, reports_errors, settings_option
+from .context import load_context
 from .errors import ProjectError
 {%- if cookiecutter.use_feature_store == "yes" %}
 from .feature_store.cli import features
@@ -241,17 +242,6 @@ def pipeline() -> None:
 name_option = click.option("--name", help="Pipeline name (default: aws.pipeline_name), e.g. a per-pull-request copy.")
 
 
-def _aws(settings: Path):
-    """(settings, aws section, SageMaker client); AWS_ENDPOINT_URL, if set, redirects boto3."""
-    import boto3
-
-    from .pipeline.definition import require_aws
-
-    project = load_settings(settings)
-    aws = require_aws(project)
-    return project, aws, boto3.client("sagemaker", region_name=aws.region)
-
-
 @pipeline.command("build")
 @click.option(
     "--out",
@@ -323,25 +313,24 @@ def pipeline_diff(base: Path, head: Path) -> None:
 @reports_errors
 def pipeline_upsert(name: str | None, settings: Path) -> None:
     """Upload step code and configs (only what is missing), then create or update the pipeline."""
-    import boto3
-
     from .pipeline.definition import build
     from .pipeline.images import load_images
     from .pipeline.publish import require_bucket, upload, upload_wheels, upsert
 
-    project, aws, sagemaker = _aws(settings)
+    context = load_context(settings)
+    aws, root = context.aws, context.root
     name = name or aws.pipeline_name
-    s3 = boto3.client("s3", region_name=aws.region)
+    s3 = context.client("s3")
     require_bucket(s3, aws.bucket)  # seconds, where the build takes half a minute
-    built = build(project, name=name, settings_file=settings)  # run from the project's root folder
+    built = build(context.settings, root, name=name, settings_file=context.settings_file)
     upload(s3, built, echo=click.echo)
-    upload_wheels(s3, built, load_images()["xgboost"], Path("build/wheels"), echo=click.echo)
+    upload_wheels(s3, built, load_images(root)["xgboost"], root / "build/wheels", echo=click.echo)
     arn, action = upsert(
-        sagemaker,
+        context.client("sagemaker"),
         name,
         built,
         aws.role_arn,
-        f"{name}: published by `pipeline upsert` from {settings.resolve().parent.name}",
+        f"{name}: published by `pipeline upsert` from {root.resolve().name}",
     )
     click.echo(f"Pipeline {action}: {arn}")
 
@@ -360,19 +349,18 @@ def pipeline_run(
     """Start an execution (parameters are checked against the published definition first).
 
     Without --param InputDataUri=..., it runs on the latest completed data drop."""
-    import boto3
-
     from .pipeline import executions
     from .pipeline.drops import latest_drop, split_uri
     from .pipeline.parameters import parse_overrides
     from .pipeline.publish import require_bucket
 
-    _project, aws, sagemaker = _aws(settings)
+    context = load_context(settings)
+    aws, sagemaker = context.aws, context.client("sagemaker")
     name = name or aws.pipeline_name
     # The published definition is what runs, so its parameters are the ones to check against.
     overrides = parse_overrides(params, executions.published_definition(sagemaker, name))
     if not any(p["Name"] == "InputDataUri" for p in overrides):
-        s3 = boto3.client("s3", region_name=aws.region)
+        s3 = context.client("s3")
         require_bucket(s3, split_uri(aws.data_drops_uri)[0], "aws.data_drops_uri")
         drop = latest_drop(s3, aws.data_drops_uri)
         overrides.append({"Name": "InputDataUri", "Value": drop})
@@ -397,7 +385,8 @@ def pipeline_status(execution: str | None, name: str | None, settings: Path) -> 
     """Status of EXECUTION (an ARN), or of the pipeline's latest execution."""
     from .pipeline import executions
 
-    _project, aws, sagemaker = _aws(settings)
+    context = load_context(settings)
+    aws, sagemaker = context.aws, context.client("sagemaker")
     found = executions.describe(sagemaker, execution or executions.latest(sagemaker, name or aws.pipeline_name))
     click.echo(f"{found.arn}\n  status: {found.status}, started {found.started}")
     if found.failure:
@@ -417,8 +406,8 @@ def lineage(version: str, as_json: bool, settings: Path) -> None:
     from .pipeline.lineage import describe_chain
     from .pipeline.lineage import lineage as trace
 
-    _project, aws, sagemaker = _aws(settings)
-    chain = trace(sagemaker, aws.model_package_group, version)
+    context = load_context(settings)
+    chain = trace(context.client("sagemaker"), context.aws.model_package_group, version)
     click.echo(json.dumps(chain, indent=2) if as_json else describe_chain(chain))
 
 

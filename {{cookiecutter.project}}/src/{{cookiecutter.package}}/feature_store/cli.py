@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from ..cli_support import GATE_REFUSED, reports_errors, settings_option
+from ..context import Context, load_context
 from ..errors import ProjectError
 from ..output import write_file
-from ..settings import load_settings
-from .definition import FEATURES_DIR, check_against, find_group, group_files, load_group
+from .definition import FEATURES_DIR, FeatureGroup, check_against, find_group, group_files, load_group
 
 group_option = click.option(
     "--group", "key", required=True, help="Feature group: a file features/NAME.yaml (e.g. census) or its group name."
@@ -20,27 +20,16 @@ features_dir_option = click.option(
 )
 
 
-def _client(service: str, region: str, workers: int = 10):
-    import boto3
-    from botocore.config import Config
-
-    # One connection per worker thread; AWS_ENDPOINT_URL, if set, redirects boto3.
-    return boto3.client(service, region_name=region, config=Config(max_pool_connections=workers))
-
-
-def _load(settings: Path, key: str | None, features_dir: Path):
-    """(project settings, aws section, [(file, group)]) with every group checked against project.yaml."""
-    from ..pipeline.definition import require_aws
-
-    project = load_settings(settings)
-    aws = require_aws(project)
+def _load(settings: Path, key: str | None, features_dir: Path) -> tuple[Context, list[tuple[Path, FeatureGroup]]]:
+    """(the command's context, [(file, group)]) with every group checked against project.yaml."""
+    context = load_context(settings)
     if key:
         chosen = [find_group(key, features_dir)]
     else:
         chosen = [(path, load_group(path)) for path in group_files(features_dir)]
     for path, group in chosen:
-        check_against(group, project.dataset, str(path))
-    return project, aws, chosen
+        check_against(group, context.settings.dataset, str(path))
+    return context, chosen
 
 
 @click.group()
@@ -57,8 +46,8 @@ def features_plan(key: str | None, features_dir: Path, settings: Path) -> None:
     """Show what `features apply` would change; exit 1 if a change cannot be made in place."""
     from .plan import describe, plan
 
-    _project, aws, chosen = _load(settings, key, features_dir)
-    sagemaker = _client("sagemaker", aws.region)
+    context, chosen = _load(settings, key, features_dir)
+    sagemaker = context.client("sagemaker")
     refused = False
     for path, group in chosen:
         change = plan(group, describe(sagemaker, group.name), str(path))
@@ -79,8 +68,8 @@ def features_apply(key: str | None, timeout: float, poll: float, features_dir: P
     """Create missing groups and add new features to existing ones; a second run changes nothing."""
     from .plan import apply, describe, plan, require_idle
 
-    _project, aws, chosen = _load(settings, key, features_dir)
-    sagemaker = _client("sagemaker", aws.region)
+    context, chosen = _load(settings, key, features_dir)
+    sagemaker = context.client("sagemaker")
     changes = []
     for path, group in chosen:  # plan everything first: refuse before changing anything
         current = describe(sagemaker, group.name)
@@ -91,7 +80,7 @@ def features_apply(key: str | None, timeout: float, poll: float, features_dir: P
         raise ProjectError("nothing applied:\n" + "\n".join(refused))
     for change in changes:
         click.echo("\n".join(change.lines()))
-        apply(sagemaker, change, aws, echo=click.echo, timeout=timeout, poll=poll)
+        apply(sagemaker, change, context.aws, echo=click.echo, timeout=timeout, poll=poll)
 
 
 @features.command("ingest")
@@ -130,8 +119,9 @@ def features_ingest(
     from .ingest import ingest
     from .records import transform
 
-    project, aws, [(_path, group)] = _load(settings, key, features_dir)
-    data = data or project.dataset.sample
+    context, [(_path, group)] = _load(settings, key, features_dir)
+    project = context.settings
+    data = data or context.root / project.dataset.sample
     frame = with_ids(read_dataset(data, project.dataset), project.dataset, str(data), generate=False)
     suite = load_suite(suite_path(group.data_checks, suites_dir))
     result = validate(frame, suite, data=str(data), dataset=project.dataset)
@@ -140,7 +130,7 @@ def features_ingest(
         click.echo(f"Nothing ingested: {data} failed the '{group.data_checks}' checks.", err=True)
         raise SystemExit(GATE_REFUSED)
     rows = transform(frame, group, project.dataset)
-    runtime = _client("sagemaker-featurestore-runtime", aws.region, workers)
+    runtime = context.client("sagemaker-featurestore-runtime", connections=workers)  # one per worker thread
     outcome = ingest(runtime, group, rows, batch_size=batch_size, workers=workers, attempts=attempts, echo=click.echo)
     click.echo(
         f"{group.name}: {outcome.ingested:,} of {outcome.rows:,} rows ingested in {outcome.seconds:.1f} s "
@@ -169,8 +159,8 @@ def features_get(key: str, ids: tuple[str, ...], ids_file, as_json: bool, featur
     wanted = [*ids, *(line.strip() for line in ids_file or [] if line.strip())]
     if not wanted:
         raise ProjectError("give at least one --id (or --ids-file)")
-    project, aws, [(_path, group)] = _load(settings, key, features_dir)
-    runtime = _client("sagemaker-featurestore-runtime", aws.region)
+    context, [(_path, group)] = _load(settings, key, features_dir)
+    project, runtime = context.settings, context.client("sagemaker-featurestore-runtime")
     if len(wanted) == 1:
         found = get_record(runtime, group, project.dataset, wanted[0])
         frame, missing = (found, []) if found is not None else (None, wanted)
@@ -201,11 +191,11 @@ def features_dataset(key: str, as_of: str | None, out: Path | None, features_dir
 
     if as_of:
         parse_time(as_of)  # refuse a bad time before any AWS call
-    project, aws, [(_path, group)] = _load(settings, key, features_dir)
-    uri = offline_uri(_client("sagemaker", aws.region), group)
+    context, [(_path, group)] = _load(settings, key, features_dir)
+    uri = offline_uri(context.client("sagemaker"), group)
     click.echo(f"Offline store: {uri}")
     if out:
-        frame = snapshot(_client("s3", aws.region), uri, project.dataset, as_of, echo=click.echo)
+        frame = snapshot(context.client("s3"), uri, context.settings.dataset, as_of, echo=click.echo)
         write_file(out, frame.to_csv(index=False))
         click.echo(f"Wrote {out}: {len(frame):,} records as of {as_of or 'now'}")
     at = f" --param AsOf={as_of}" if as_of else ""

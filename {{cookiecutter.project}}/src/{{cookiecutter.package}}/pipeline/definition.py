@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from ..errors import ProjectError
+from ..context import require_aws
 from ..settings import Aws, Settings
 from ..steps.job_paths import (
     CLARIFY,
@@ -69,15 +69,6 @@ class Build:
     @cached_property
     def parsed(self) -> dict:
         return json.loads(self.definition)
-
-
-def require_aws(settings: Settings) -> Aws:
-    if settings.aws is None:
-        raise ProjectError(
-            "project.yaml has no 'aws' section: the pipeline commands need the region, role, bucket and "
-            "model package group (see the aws section in the project's README)"
-        )
-    return settings.aws
 
 
 def build(settings: Settings, root: Path = Path(), name: str | None = None, settings_file: Path | None = None) -> Build:

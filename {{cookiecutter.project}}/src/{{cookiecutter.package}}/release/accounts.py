@@ -17,10 +17,6 @@ class StagingUnreadable(ProjectError):
     """These credentials may not read the staging stack (its account, or this role, does not allow it)."""
 
 
-def signed_in_account(sts) -> str:
-    return sts.get_caller_identity()["Account"]
-
-
 def require_account(signed_in: str, wanted: str, stage: str, source: str) -> None:
     if signed_in != wanted:
         raise ProjectError(

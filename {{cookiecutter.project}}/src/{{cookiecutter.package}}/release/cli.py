@@ -2,45 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import click
 
 from ..cli_support import GATE_REFUSED, confirm, reports_errors, settings_option
+from ..context import Context, load_context
 from ..errors import ProjectError
 from ..output import write_file
-from ..settings import load_settings
 from .environments import ENVIRONMENTS_DIR, STAGES
 
 environments_option = click.option(
     "--environments-dir", type=click.Path(path_type=Path, file_okay=False), default=ENVIRONMENTS_DIR,
     show_default=True, help="Where the environment manifests live.",
 )  # fmt: skip
-
-
-class Context:
-    """Settings and AWS clients for one command (AWS_ENDPOINT_URL, if set, redirects boto3)."""
-
-    def __init__(self, settings: Path) -> None:
-        from ..pipeline.definition import require_aws
-
-        self.root = settings.resolve().parent
-        self.project = load_settings(settings)
-        self.aws = require_aws(self.project)
-        self.group = self.aws.model_package_group
-
-    def client(self, service: str, **credentials):
-        import boto3
-
-        return boto3.client(service, region_name=self.aws.region, **credentials)
-
-    @functools.cached_property
-    def account(self) -> str:
-        """The account these credentials are for."""
-        from .accounts import signed_in_account
-
-        return signed_in_account(self.client("sts"))
 
 
 # -- registry --------------------------------------------------------------------------------
@@ -60,13 +35,13 @@ def registry_list(limit: int, status: str | None, settings: Path) -> None:
     """Versions, newest first: status, test-set metric (the first quality gate's), creation time, git commit."""
     from .registry import quality, versions
 
-    context = Context(settings)
-    s3 = context.client("s3")
-    found = versions(context.client("sagemaker"), context.group, status=status, limit=limit)
+    context = load_context(settings)
+    s3, group = context.client("s3"), context.aws.model_package_group
+    found = versions(context.client("sagemaker"), group, status=status, limit=limit)
     if not found:
-        click.echo(f"model package group {context.group}: no versions" + (f" with status {status}" if status else ""))
+        click.echo(f"model package group {group}: no versions" + (f" with status {status}" if status else ""))
         return
-    metric = next(iter(context.project.gates.quality))  # auc, accuracy, r2, ...: the project's own
+    metric = next(iter(context.settings.gates.quality))  # auc, accuracy, r2, ...: the project's own
     click.echo(f"{'version':>7}  {'status':<21}  {metric:>6}  {'created':<19}  commit")
     for version in found:
         value = quality(s3, version).get(metric)
@@ -85,23 +60,23 @@ def registry_show(version: str, settings: Path) -> None:
     from ..pipeline.lineage import describe_chain, lineage
     from .registry import bias_summary, describe, quality
 
-    context = Context(settings)
-    sagemaker, s3 = context.client("sagemaker"), context.client("s3")
-    found = describe(sagemaker, context.group, version)
+    context = load_context(settings)
+    sagemaker, s3, group = context.client("sagemaker"), context.client("s3"), context.aws.model_package_group
+    found = describe(sagemaker, group, version)
     click.echo(f"version {found.number}: {found.status}" + (f" ({found.note})" if found.note else ""))
     for name, value in sorted(quality(s3, found).items()):
         click.echo(f"  {name}: {value:.4f}")
     for stage, facet, metric, value in bias_summary(s3, found):
         click.echo(f"  {stage} bias {metric} for {facet}: {value:.4f}")
     click.echo(f"  drift baselines: {', '.join(sorted(found.baselines)) or 'none'}")
-    click.echo(describe_chain(lineage(sagemaker, context.group, found.arn)))
+    click.echo(describe_chain(lineage(sagemaker, group, found.arn)))
 
 
 def _set_status(version: str, status: str, note: str, settings: Path) -> None:
     from .registry import set_status
 
-    context = Context(settings)
-    changed = set_status(context.client("sagemaker"), context.group, version, status, note)
+    context = load_context(settings)
+    changed = set_status(context.client("sagemaker"), context.aws.model_package_group, version, status, note)
     click.echo(f"version {changed.number}: {changed.status}")
 
 
@@ -132,10 +107,11 @@ def registry_latest_approved(settings: Path) -> None:
     """Print the newest Approved version's ARN (exit 1 if there is none)."""
     from .registry import latest_approved
 
-    context = Context(settings)
-    found = latest_approved(context.client("sagemaker"), context.group)
+    context = load_context(settings)
+    group = context.aws.model_package_group
+    found = latest_approved(context.client("sagemaker"), group)
     if found is None:
-        click.echo(f"model package group {context.group}: no Approved version", err=True)
+        click.echo(f"model package group {group}: no Approved version", err=True)
         raise SystemExit(GATE_REFUSED)
     click.echo(found.arn)
 
@@ -173,16 +149,16 @@ def promote(
         raise ProjectError("promote --to staging needs exactly one of --version N and --latest-approved")
     if stage == "prod" and (version or latest_approved):
         raise ProjectError("promote --to prod takes no version: prod gets exactly what staging runs")
-    context = Context(settings)
-    sagemaker = context.client("sagemaker")
+    context = load_context(settings)
+    sagemaker, group = context.client("sagemaker"), context.aws.model_package_group
     if rejected:
-        promotions = promotion.rollback_from(sagemaker, context.group, rejected, environments_dir)
+        promotions = promotion.rollback_from(sagemaker, group, rejected, environments_dir)
         reason = f"Roll back from rejected version {rejected}"
         if not promotions:
             click.echo(f"no environment pins version {rejected}: nothing to roll back")
             return
     elif stage == "staging":
-        promotions = [promotion.to_staging(sagemaker, context.group, version, environments_dir)]
+        promotions = [promotion.to_staging(sagemaker, group, version, environments_dir)]
         reason = f"Promote model version {promotions[0].version.number} to staging"
     else:
         from .deployment import staging_stack
@@ -190,7 +166,7 @@ def promote(
         promotions = [
             promotion.to_prod(
                 sagemaker,
-                context.group,
+                group,
                 environments_dir,
                 staging_stack=lambda: staging_stack(context, environments_dir),
                 warn=lambda line: click.echo(line, err=True),
@@ -201,7 +177,7 @@ def promote(
         state = "pinned" if change.changed else "already pinned"
         click.echo(f"environments/{change.stage}.yaml: {state} version {change.version.number}")
     if body:
-        chain = describe_chain(lineage(sagemaker, context.group, promotions[0].version.arn))
+        chain = describe_chain(lineage(sagemaker, group, promotions[0].version.arn))
         text = promotion.pull_request_body(promotions, context.client("s3"), chain, reason)
         click.echo(f"Wrote {write_file(body, text, option='--body')}")
 
@@ -238,7 +214,7 @@ def deploy_plan(stage: str, environments_dir: Path, settings: Path) -> None:
     """What `deploy apply` would change (refusals included)."""
     from .deployment import plan
 
-    found = plan(Context(settings), stage, environments_dir)
+    found = plan(load_context(settings), stage, environments_dir)
     click.echo("\n".join(found.lines()))
 
 
@@ -255,7 +231,9 @@ def deploy_apply(stage: str, smoke: bool, timeout: float, poll: float, environme
     """Reconcile the stage to its manifest; a second run changes nothing."""
     from .deployment import apply
 
-    passed = apply(Context(settings), stage, environments_dir, smoke=smoke, echo=click.echo, timeout=timeout, poll=poll)
+    passed = apply(
+        load_context(settings), stage, environments_dir, smoke=smoke, echo=click.echo, timeout=timeout, poll=poll
+    )
     if not passed:
         raise SystemExit(GATE_REFUSED)
 
@@ -269,7 +247,7 @@ def deploy_smoke(stage: str, environments_dir: Path, settings: Path) -> None:
     """Send sample rows to the stage's endpoint; exit 1 if the answer is wrong or slow."""
     from .deployment import run_smoke
 
-    result = run_smoke(Context(settings), stage, environments_dir)
+    result = run_smoke(load_context(settings), stage, environments_dir)
     click.echo(result.summary())
     if not result.passed:
         raise SystemExit(GATE_REFUSED)
@@ -283,7 +261,7 @@ def deploy_status(environments_dir: Path, settings: Path) -> None:
     """What runs where: each manifest's version next to its stack's."""
     from .deployment import status
 
-    click.echo("\n".join(status(Context(settings), environments_dir)))
+    click.echo("\n".join(status(load_context(settings), environments_dir)))
 
 
 @deploy.command("drift")
@@ -296,9 +274,9 @@ def deploy_drift(stage: str | None, environments_dir: Path, settings: Path) -> N
     manifest pins no model and that has no stack is "not deployed yet", which is no drift."""
     from .deployment import DRIFT, drift
 
-    drifted = False
+    context, drifted = load_context(settings), False
     for name in [stage] if stage else STAGES:
-        verdict, lines = drift(Context(settings), name, environments_dir)
+        verdict, lines = drift(context, name, environments_dir)
         drifted |= verdict == DRIFT
         click.echo(f"{name}: {verdict}" + "".join(f"\n  {line}" for line in lines))
     if drifted:
@@ -317,7 +295,7 @@ def deploy_destroy(stage: str, yes: bool, timeout: float, poll: float, environme
     from .deployment import signed_in_manifest
     from .stack import destroy, stack_name
 
-    context = Context(settings)
+    context = load_context(settings)
     name = stack_name(context.aws.pipeline_name, stage)
     if not yes:  # asked (or refused with no terminal) before any AWS call
         confirm(f"delete stack {name} and its endpoint")
@@ -365,12 +343,12 @@ def predict(
     if not data:
         raise ProjectError("give --data FILE: the rows to score")
 {%- endif %}
-    context = Context(settings)
+    context = load_context(settings)
     signed_in_manifest(context, stage, environments_dir)
     endpoint = live_endpoint(context, stage)
     rows, where, missing = _rows_to_score(context, data{% if cookiecutter.use_feature_store == "yes" %}, ids, key{% endif %})
     if len(rows):
-        dataset, runtime = context.project.dataset, context.client("sagemaker-runtime")
+        dataset, runtime = context.settings.dataset, context.client("sagemaker-runtime")
         scored = table(rows, invoke(runtime, endpoint, request_body(rows, dataset, where), len(rows)), dataset)
         click.echo(scored.to_json(orient="records", lines=True).rstrip() if as_json else scored.to_string(index=False))
     if missing:
@@ -378,7 +356,7 @@ def predict(
         raise SystemExit(GATE_REFUSED)
 
 
-def _rows_to_score(context, data: Path | None{% if cookiecutter.use_feature_store == "yes" %}, ids: tuple[str, ...], key: str | None{% endif %}):
+def _rows_to_score(context: Context, data: Path | None{% if cookiecutter.use_feature_store == "yes" %}, ids: tuple[str, ...], key: str | None{% endif %}):
     """(rows of raw features, where they came from, ids the online store does not have)."""
     from ..data import read_dataset
 {%- if cookiecutter.use_feature_store == "yes" %}
@@ -388,9 +366,11 @@ def _rows_to_score(context, data: Path | None{% if cookiecutter.use_feature_stor
         from ..feature_store.online import get_records
 
         path, group = pick_group(key, context.root / "features")
-        check_against(group, context.project.dataset, str(path))
-        found = get_records(context.client("sagemaker-featurestore-runtime"), group, context.project.dataset, list(ids))
+        check_against(group, context.settings.dataset, str(path))
+        found = get_records(
+            context.client("sagemaker-featurestore-runtime"), group, context.settings.dataset, list(ids)
+        )
         return found.found, f"feature group {group.name}", found.missing
 {%- endif %}
 
-    return read_dataset(data, context.project.dataset), str(data), []
+    return read_dataset(data, context.settings.dataset), str(data), []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from ..context import Context
 from ..data import read_table
 from ..errors import ProjectError
 from .accounts import StagingUnreadable, require_account, staging_reader
@@ -40,14 +41,14 @@ class Plan:
         return [f"{self.stage}: {self.stack} would change:", *(f"  {line}" for line in self.differences)]
 
 
-def signed_in_manifest(context, stage: str, directory: Path) -> Manifest:
+def signed_in_manifest(context: Context, stage: str, directory: Path) -> Manifest:
     """The stage's manifest, once the credentials are known to be for the stage's account."""
     manifest = load_manifest(stage, directory)
     require_account(context.account, manifest.account, stage, str(manifest_path(stage, directory)))
     return manifest
 
 
-def staging_stack(context, directory: Path) -> Stack | None:
+def staging_stack(context: Context, directory: Path) -> Stack | None:
     """The staging stack as it is now: read in staging's account, directly when these credentials
     are for it, else through its reader role. StagingUnreadable when they may not read it."""
     staging_account = load_manifest("staging", directory).account
@@ -64,7 +65,7 @@ def staging_stack(context, directory: Path) -> Stack | None:
         ) from None
 
 
-def plan(context, stage: str, directory: Path, check_order: bool = True) -> Plan:
+def plan(context: Context, stage: str, directory: Path, check_order: bool = True) -> Plan:
     """Everything `apply` checks before it changes anything, and what it would change. Without
     check_order, prod is not compared with staging: that rule guards a deploy, it is not drift."""
     manifest = signed_in_manifest(context, stage, directory)
@@ -80,7 +81,7 @@ def plan(context, stage: str, directory: Path, check_order: bool = True) -> Plan
                 f"it down with `deploy destroy --env {stage}`"
             )
         return Plan(stage, name, None, None)
-    version = describe(context.client("sagemaker"), context.group, manifest.model_package)
+    version = describe(context.client("sagemaker"), context.aws.model_package_group, manifest.model_package)
     require_approved(version)
     if stage == "prod" and check_order:
         staging = staging_stack(context, directory)
@@ -90,17 +91,20 @@ def plan(context, stage: str, directory: Path, check_order: bool = True) -> Plan
                 f"prod would run version {version.number}, but staging runs {running.rsplit('/', 1)[-1]}: prod takes "
                 "only the version staging runs (promote and deploy staging first)"
             )
-    body = (context.root / TEMPLATE).read_text(encoding="utf-8")
+    template = context.root / TEMPLATE
+    if not template.is_file():
+        raise ProjectError(f"{template}: not found; run from the project's root folder")
+    body = template.read_text(encoding="utf-8")
     commit = manifest_commit(manifest_path(stage, directory))
-    kind = context.project.dataset.problem_type
-    cutoff = context.project.cutoff if kind == "binary" else None
+    kind = context.settings.dataset.problem_type
+    cutoff = context.settings.cutoff if kind == "binary" else None
     desired = parameters(manifest, version, context.aws, commit, cutoff, kind)
     compared = {key: value for key, value in desired.items() if key not in IGNORED}
     differences = changes(existing, compared, existing is not None and template_changed(cloudformation, name, body))
     return Plan(stage, name, existing, desired, body, differences)
 
 
-def apply(context, stage: str, directory: Path, smoke: bool, echo: Callable[[str], None], **wait) -> bool:
+def apply(context: Context, stage: str, directory: Path, smoke: bool, echo: Callable[[str], None], **wait) -> bool:
     """True when the stage matches its manifest afterwards (and passed its smoke test)."""
     found = plan(context, stage, directory)
     for line in found.lines():
@@ -126,7 +130,7 @@ def apply(context, stage: str, directory: Path, smoke: bool, echo: Callable[[str
     return False
 
 
-def live_endpoint(context, stage: str, stack: Stack | None = None) -> str:
+def live_endpoint(context: Context, stage: str, stack: Stack | None = None) -> str:
     """The endpoint the stage's stack runs (signed in to the stage's account)."""
     stack = stack or current(context.client("cloudformation"), stack_name(context.aws.pipeline_name, stage))
     if stack is None or "EndpointName" not in stack.outputs:
@@ -134,10 +138,10 @@ def live_endpoint(context, stage: str, stack: Stack | None = None) -> str:
     return stack.outputs["EndpointName"]
 
 
-def run_smoke(context, stage: str, directory: Path, stack: Stack | None = None) -> SmokeResult:
+def run_smoke(context: Context, stage: str, directory: Path, stack: Stack | None = None) -> SmokeResult:
     manifest = signed_in_manifest(context, stage, directory)
     endpoint = live_endpoint(context, stage, stack)
-    dataset = context.project.dataset
+    dataset = context.settings.dataset
     sample = read_table(context.root / dataset.sample, [*dataset.features])  # project.yaml's bundled sample
     body = payload(sample, dataset, manifest.smoke.rows)
     rows = min(manifest.smoke.rows, len(sample))
@@ -145,7 +149,7 @@ def run_smoke(context, stage: str, directory: Path, stack: Stack | None = None) 
     return smoke(runtime, endpoint, body, rows, manifest.smoke.max_latency_ms, dataset)
 
 
-def status(context, directory: Path) -> list[str]:
+def status(context: Context, directory: Path) -> list[str]:
     cloudformation = context.client("cloudformation")
     lines = [f"{'env':<8}  {'manifest':>8}  {'running':>8}  {'stack status':<24}  endpoint"]
     for stage in STAGES:
@@ -162,7 +166,7 @@ def status(context, directory: Path) -> list[str]:
     return lines
 
 
-def drift(context, stage: str, directory: Path) -> tuple[str, list[str]]:
+def drift(context: Context, stage: str, directory: Path) -> tuple[str, list[str]]:
     """(verdict, lines) for the stage's stack against its manifest. A manifest that pins no model,
     with no stack, is a stage not deployed yet (prod for weeks after bootstrap), not drift. A
     pinned model without its stack is drift: on main, a pin is a deployment that should have run.
