@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import bake as bake_project
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
@@ -406,6 +407,18 @@ def test_project_yaml_is_valid_for_the_problem_type(baked):
     result = run([sys.executable, "-c", code.format(answers["package"])], cwd=project, env=clean_env(PYTHONPATH="src"))
     assert result.stdout.strip() == answers["problem_type"]
 
+
+
+def test_the_inference_suite_checks_the_problem_types_features_and_not_its_label(baked):
+    """Each problem type predicts another column of the same sample, so the inference suite (a
+    payload to score) changes with the answer; before, every type shipped the binary one."""
+    project, _ = baked
+    dataset = yaml.safe_load((project / "project.yaml").read_text())["dataset"]
+    suite = json.loads((project / "data_checks" / "inference.json").read_text())
+    [columns] = [e["kwargs"]["column_set"] for e in suite["expectations"] if e["type"] == "expect_table_columns_to_match_set"]
+    checked = {e["kwargs"]["column"] for e in suite["expectations"] if "column" in e["kwargs"]}
+    features = dataset["numeric_features"] + dataset["categorical_features"]
+    assert sorted(columns) == sorted(checked) == sorted(features)
 
 def test_a_multiclass_project_runs_its_local_flow(template, tmp_path):
     """The non-binary path end to end once (the generated suites run the binary default): train,

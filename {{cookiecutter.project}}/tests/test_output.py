@@ -4,11 +4,11 @@ output intact when a run fails or is stopped. The concurrency cases run real pro
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,11 +29,18 @@ def _local_run(out: Path, project_root: Path) -> subprocess.Popen:
     )
 
 
-def _wait_for(condition, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the run to start writing"
-        time.sleep(0.05)
+def _held_after_its_data_checks(run: subprocess.Popen, out: Path) -> str:
+    """Stop the run (SIGSTOP) as soon as it reports its data checks done: their report is in the
+    partial folder and most of the run is still ahead. Blocking on that progress line, rather than
+    polling the disk, stops it within a wake-up even on a busy machine. Returns its progress so far."""
+    progress = []
+    for line in run.stderr:
+        progress.append(line)
+        if re.match(r"\[2/\d+\] data checks: ", line):
+            run.send_signal(signal.SIGSTOP)
+            assert _building(out)
+            return "".join(progress)
+    raise AssertionError("the run ended before its data checks:\n" + "".join(progress))
 
 
 def _building(out: Path) -> bool:
@@ -47,8 +54,7 @@ def _leftovers(out: Path) -> list[str]:
 def test_a_second_run_into_the_same_folder_is_refused_and_the_first_completes(project_root, tmp_path):
     out = tmp_path / "run"
     first = _local_run(out, project_root)
-    _wait_for(lambda: _building(out))
-    first.send_signal(signal.SIGSTOP)  # held mid-run, so the second surely starts while it writes
+    _held_after_its_data_checks(first, out)  # so the second surely starts while it writes
     try:
         command = [*CLI, "local", "run", "--out", str(out)]
         second = subprocess.run(command, cwd=project_root, capture_output=True, text=True)
@@ -67,11 +73,11 @@ def test_a_run_stopped_by_sigterm_leaves_the_earlier_output_as_it_was(project_ro
     out.mkdir()
     (out / "report.md").write_text("the earlier report", encoding="utf-8")
     run = _local_run(out, project_root)
-    _wait_for(lambda: _building(out))
-    run.send_signal(signal.SIGSTOP)  # held mid-run: the SIGTERM lands before it could finish
+    progress = _held_after_its_data_checks(run, out)  # the SIGTERM lands before it could finish
     run.send_signal(signal.SIGTERM)
     run.send_signal(signal.SIGCONT)
-    _, errors = run.communicate(timeout=120)
+    _, rest = run.communicate(timeout=120)
+    errors = progress + rest
     assert run.returncode == 130, errors  # stopped, not a refused gate (1) nor a bug (3)
     assert "Traceback" not in errors
     assert [path.name for path in out.iterdir()] == ["report.md"]
