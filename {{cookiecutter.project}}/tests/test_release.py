@@ -109,7 +109,7 @@ def registration(aws, prefix: str, number: int, bias: bool = True) -> dict:
     def file(name: str) -> dict:
         return {"ContentType": "application/json", "S3Uri": f"{prefix}/{name}"}
 
-    # The image's ECR account differs by region (683313688378 is us-east-1's); moto checks neither.
+    # The image's ECR account differs by region (this is one region's); moto checks neither.
     image = f"683313688378.dkr.ecr.{aws.region}.amazonaws.com/sagemaker-xgboost:3.0-5"
     request = {
         "ModelPackageGroupName": aws.model_package_group,
