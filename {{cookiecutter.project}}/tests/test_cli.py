@@ -1,6 +1,7 @@
 """The installed command, run as a user runs it: exit 0 ok, 1 a gate refused, 2 bad input (the
 machine's AWS set-up too), 130 interrupted. A refusal that comes after the whole flow's imports
-(the impossible gate, the missing data file) runs in this process (tests/in_process.py)."""
+(the impossible gate, the missing data file) runs in this process (tests/in_process.py); a whole
+passing run, exit 0, is tests/test_output.py's (it runs real processes anyway)."""
 
 from __future__ import annotations
 
@@ -66,19 +67,6 @@ def test_version(project_root: Path):
     result = run(console_script, "--version", cwd=project_root)
     assert result.returncode == 0
     assert result.stdout.strip() == f"{COMMAND}, version 0.1.0"
-
-
-def test_local_run_passes_with_exit_0(tmp_path: Path, project_root: Path):
-    out = tmp_path / "run"
-    result = run(console_script, "local", "run", "--out", out, cwd=project_root)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith("Gates: ")
-    assert lines[-2:] == [f"Report: {out / 'report.md'}", "Decision: the model may be registered."]
-    assert "FAILED" not in result.stdout
-    assert "[1/" in result.stderr
-    assert "report: report.md with charts" in result.stderr
-    assert (out / "report.md").is_file()
 
 
 def test_bad_settings_exit_2_with_one_error_naming_the_key(

@@ -62,8 +62,12 @@ def test_a_second_run_into_the_same_folder_is_refused_and_the_first_completes(pr
         first.send_signal(signal.SIGCONT)
     assert second.returncode == 2, second.stderr
     assert "another run is writing this folder now" in second.stderr and "Traceback" not in second.stderr
-    _, errors = first.communicate(timeout=300)
-    assert first.returncode == 0, errors
+    output, errors = first.communicate(timeout=300)
+    assert first.returncode == 0, errors  # a passing run exits 0, its decision last
+    lines = output.splitlines()
+    assert lines[0].startswith("Gates: ") and "FAILED" not in output
+    assert lines[-2:] == [f"Report: {out / 'report.md'}", "Decision: the model may be registered."]
+    assert "report: report.md with charts" in errors  # the progress lines
     assert {"report.md", "data_checks.md", "data", "model"} <= {path.name for path in out.iterdir()}
     assert _leftovers(out) == []
 
