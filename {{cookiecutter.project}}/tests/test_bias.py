@@ -48,6 +48,8 @@ RAW = yaml.safe_load((ROOT / "project.yaml").read_text(encoding="utf-8"))
 DATASET = load_settings(ROOT / "project.yaml").dataset
 SAMPLE = ROOT / DATASET.sample
 LABEL, CLASSES = DATASET.label, [str(value) for value in DATASET.classes or []]
+# A group of label values, as a facet would name it: a class, or a range of a regression label.
+LABEL_GROUP = {"sensitive_values": CLASSES[-1:]} if CLASSES else {"sensitive_range": {"max": 1}}
 NUMERIC = DATASET.numeric_features[0] if DATASET.numeric_features else "a_number"
 # A categorical facet of the project (the first one), or else its first categorical feature.
 CATEGORICAL = next(
@@ -261,7 +263,13 @@ def test_a_facet_group_too_small_in_the_test_split_is_left_to_the_gate(settings:
     frame = read_dataset(SAMPLE, settings.dataset)
     rarest = str(facet_counts(settings).index[-1])
     rare = frame.index[frame[CATEGORICAL].map(bias.as_text) == rarest]
-    few = frame.drop(rare[10:])  # 10 rows of the group: about 10 * split.test in the test split
+    keep = rare[:10]  # 10 rows of the group: about 10 * split.test in the test split
+    if settings.dataset.problem_type != "regression":
+        # ...and 10 of each class within it, so every class can still be split (nearly every wife is
+        # a woman: multiclass predicts relationship).
+        labels = frame.loc[rare, settings.dataset.label]
+        keep = keep.union(labels.groupby(labels).head(10).index)
+    few = frame.drop(rare.difference(keep))
     other = with_facet(settings, CATEGORICAL, [rarest]).bias
     splits = split_dataset(few, settings.dataset, settings.split, where="few.csv", bias=other)
     [group] = bias.facet_groups(splits["test"], settings.dataset, other)["groups"]
@@ -311,8 +319,11 @@ def test_the_default_model_passes_the_project_bias_gate(strict_run: LocalRun, se
     assert [gate.message for gate in gates if not gate.passed] == []
 
 
-def favourable_and_not(settings: Settings) -> tuple[int, int]:
-    """A favourable and an unfavourable class in the label's encoding (binary 0/1, multiclass the index)."""
+def favourable_and_not(settings: Settings) -> tuple[float, float]:
+    """A favourable and an unfavourable label in the label's encoding: binary 0/1, multiclass the
+    class index, regression a value either side of favourable_threshold."""
+    if settings.dataset.problem_type == "regression":
+        return settings.bias.favourable_threshold + 1, settings.bias.favourable_threshold - 1
     favourable = bias.label_values_or_threshold(settings.dataset, settings.bias)
     codes = range(len(settings.dataset.classes))
     return favourable[0], next(code for code in codes if code not in favourable)
@@ -367,8 +378,8 @@ def test_a_model_trained_on_labels_set_by_the_facet_fires_the_project_bias_gate(
 
     def biased(frame: pd.DataFrame) -> pd.DataFrame:
         # a favourable label for everyone outside the sensitive group, an unfavourable one for everyone in it
-        label = np.where(in_first_group(frame, settings), unfavourable, favourable).astype("int8")
-        return frame.assign(**{dataset.label: label})
+        label = np.where(in_first_group(frame, settings), unfavourable, favourable)
+        return frame.assign(**{dataset.label: label if dataset.problem_type == "regression" else label.astype("int8")})
 
     # The facet decides the label, so training converges at once: a large step makes the first tree decisive.
     quick = Hyperparameters(num_round=20, early_stopping_rounds=5, max_depth=3, eta=1.0, seed=1)
@@ -411,6 +422,25 @@ def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun
     assert sorted(analysis[POST]["facets"]) == sorted({view.column for view in bias.facet_views(settings.bias)})
 
 
+# The favourable outcome: some of the classes for a classifier, a threshold for regression.
+NEEDS_THRESHOLD = "bias: a regression label needs favourable_threshold"
+if DATASET.problem_type == "regression":
+    FAVOURABLE = {
+        "favourable labels on a regression": ({"favourable_labels": [1]}, NEEDS_THRESHOLD),
+        "no favourable threshold": ({"favourable_threshold": None}, NEEDS_THRESHOLD),
+    }
+else:
+    FAVOURABLE = {
+        "every class favourable": ({"favourable_labels": DATASET.classes}, "list some classes, not all"),
+        "favourable label not a class": (
+            {"favourable_labels": [CLASSES[-1] + "k"]},
+            f"bias.favourable_labels: {[CLASSES[-1] + 'k']!r} not among dataset.classes",
+        ),
+        "favourable threshold on a classifier": ({"favourable_threshold": 40}, "is for regression"),
+    }
+FAVOURABLE_CASES, FAVOURABLE_IDS = list(FAVOURABLE.values()), list(FAVOURABLE)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -420,7 +450,7 @@ def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun
             "bias: thresholds for metrics that are not computed: AD",
         ),
         (
-            {"facets": [{"column": LABEL, "sensitive_values": CLASSES[-1:]}]},
+            {"facets": [{"column": LABEL, **LABEL_GROUP}]},
             f"bias.facets.0.column: {LABEL!r} is the label, id or time column",
         ),
         (
@@ -439,15 +469,7 @@ def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun
             {"facets": [{"column": CATEGORICAL, "sensitive_values": ["x"], "min_rows": 0}]},
             "bias.facets.0.min_rows: Input should be greater than or equal to 1",
         ),
-        (
-            {"favourable_labels": DATASET.classes},
-            "bias.favourable_labels: list some classes, not all",
-        ),
-        (
-            {"favourable_labels": [CLASSES[-1] + "k"]},
-            f"bias.favourable_labels: {[CLASSES[-1] + 'k']!r} not among dataset.classes",
-        ),
-        ({"favourable_threshold": 40}, "bias.favourable_threshold is for regression"),
+        *FAVOURABLE_CASES,
         (
             {"facets": [{"column": CATEGORICAL, "sensitive_values": []}]},
             "bias.facets.0.sensitive_values: List should have",
@@ -472,9 +494,7 @@ def test_the_refused_run_reports_the_failure_with_its_chart(strict_run: LocalRun
         "range with min above max",
         "values and range",
         "min_rows below 1",
-        "every class favourable",
-        "favourable label not a class",
-        "favourable threshold on a classifier",
+        *FAVOURABLE_IDS,
         "facet without sensitive values",
         "no facets",
         "CDDL without group_variable",

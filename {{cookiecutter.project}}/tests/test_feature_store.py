@@ -333,7 +333,7 @@ def test_online_features_match_the_training_path_exactly(runtime, group, setting
     assert np.array_equal(batch_matrix, online_matrix, equal_nan=True)
     if batch[DATASET.features].isna().any().any():
         assert np.isnan(batch_matrix).any()  # the sample's missing values survive the round trip as missing
-    assert np.array_equal(model.predict_proba(batch), model.predict_proba(online.found))
+    assert np.array_equal(model.predict(batch), model.predict(online.found))
     single = get_record(runtime_client(settings), group, settings.dataset, ids[0])
     assert np.array_equal(encode(single, model.spec), batch_matrix[:1], equal_nan=True)
 
@@ -359,8 +359,8 @@ def test_predict_by_id_sends_the_endpoint_what_the_batch_path_scores(
         StackName=f"{aws.pipeline_name}-staging", TemplateBody=body
     )
     model = TrainedModel.load(model_dir)
-    expected = model.predict_proba(people)
-    endpoint.answer(inference.output_fn(expected, "application/json")[0])
+    expected = model.predict(people)  # what predict_fn answers, for every problem type
+    endpoint.answer(inference.output_fn(expected, "application/json", model.spec)[0])
 
     ids = people[RECORD_ID].astype(str).tolist()
     arguments = ["predict", "--env", "staging", *_ids(ids, ["404"]), "--json", "--settings", str(settings_path),
