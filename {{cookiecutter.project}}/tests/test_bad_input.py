@@ -79,6 +79,7 @@ CASES = [
     Case("settings: misspelt key", "local run --out {out} --settings {misspelt}", 2, "misspelt.yaml: gate: unknown"),
     Case("settings: no such file", "local run --out {out} --settings {missing_yaml}", 2, "missing.yaml"),
     Case("settings: no aws section", "pipeline build --settings {no_aws} --out {file}", 2, "no 'aws' section"),
+    Case("settings: no aws section, deploy", "deploy plan --env staging --settings {no_aws}", 2, "no 'aws' section"),
 {%- if cookiecutter.use_clarify == "yes" %}
     Case("settings: facet value absent", "local run --out {out} --settings {absent_facet}", 2, "Nobody"),
 {%- endif %}

@@ -45,7 +45,7 @@ def load_context(settings_file: Path) -> Context:
 def require_aws(settings: Settings) -> Aws:
     if settings.aws is None:
         raise ProjectError(
-            "project.yaml has no 'aws' section: the pipeline commands need the region, role, bucket and "
+            "project.yaml has no 'aws' section: commands that reach AWS need its region, role, bucket and "
             "model package group (see the aws section in the project's README)"
         )
     return settings.aws

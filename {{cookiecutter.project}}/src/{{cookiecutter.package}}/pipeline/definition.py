@@ -233,7 +233,8 @@ class _Builder:
         )
 
     # Extension point, a step: build it here like the ones below (a job module in steps/, its
-    # inputs from another step's outputs) and add it to the list in order; local.py runs it too.
+    # inputs and outputs named in steps/job_paths.py) and add it to the list in order; local.py
+    # runs it too.
     def steps(self) -> list:
         p = self.params
         checks = self.processing_step(
