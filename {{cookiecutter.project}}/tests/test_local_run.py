@@ -143,6 +143,15 @@ def test_report_states_the_decision_and_links_the_charts(local_run, settings: Se
     assert "FAIL" not in report
 
 
+def test_the_reports_quality_table_shows_every_metric_evaluation_json_holds(local_run):
+    run, _ = local_run
+    report = (run.out / "report.md").read_text(encoding="utf-8")
+    table = report.split("## Quality on the test set", 1)[1]
+    for name, entry in metrics_section(read_evaluation(run)).items():
+        if isinstance(entry, dict) and "value" in entry:
+            assert f"| {name} | {entry['value']:.4f} |" in table, name
+
+
 def test_no_partial_directory_is_left_after_a_run(local_run):
     run, _ = local_run
     assert sorted(path.name for path in run.out.parent.iterdir() if path.name.startswith(f".{run.out.name}.")) == []

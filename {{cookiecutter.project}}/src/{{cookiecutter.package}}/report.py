@@ -21,20 +21,6 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .local import RunResults
 
-QUALITY_METRICS = {  # the table's rows per problem type (all values are in evaluation.json)
-    "binary": ["auc", "pr_auc", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "false_positive_rate"],
-    "multiclass": [
-        "accuracy",
-        "balanced_accuracy",
-        "weighted_f1",
-        "macro_f1",
-        "weighted_precision",
-        "weighted_recall",
-        "log_loss",
-        "accuracy_best_constant_classifier",
-    ],
-    "regression": ["rmse", "mae", "r2", "mape", "mse"],
-}
 TOP_FEATURES = 15
 STAGE_TITLES = {
     "pre_training_bias_metrics": "Pre-training (data)",
@@ -84,7 +70,8 @@ def _quality(out: Path, settings: Settings, results: RunResults) -> str:
     kind = settings.dataset.problem_type
     evaluation = results.evaluation
     metrics = metrics_section(evaluation)
-    names = [*QUALITY_METRICS[kind], *(["expected_cost"] if "expected_cost" in metrics else [])]
+    # Every scalar metric evaluation.json holds, in its order: a metric added there shows here too.
+    names = [name for name, entry in metrics.items() if isinstance(entry, dict) and "value" in entry]
     table = ["| metric | value |", "| --- | ---: |", *[f"| {name} | {metrics[name]['value']:.4f} |" for name in names]]
     if kind == "regression":
         _plot_regression(results, out / "curves.png")
