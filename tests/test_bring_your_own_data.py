@@ -2,7 +2,7 @@
 
 For each problem type, the test writes a table that scikit-learn ships (plus a facet column
 where the table has none), runs the project's own `data init` on it, and then the project's
-`make test`: lint and the tests that read the project's data, problem type or answers, on the
+`make lint test`: lint and the tests that read the project's data, problem type or answers, on the
 new data. Among them: the whole local flow (tests/test_local_run.py, what `make local` runs), the
 offline SageMaker definition (tests/test_pipeline.py, `make pipeline`) and its jobs in the rebuilt
 SageMaker image (tests/test_containers.py). The modules whose outcome no dataset
@@ -72,7 +72,7 @@ SAME_ON_ANY_DATA = {
     "test_cpus.py": "CPU counts and OpenMP's wait policy",
     "test_memory.py": "the memory estimate and refusal, on frames of its own",
     "test_output.py": "how an output folder is replaced, locked and kept on failure",
-    "test_lint.py": "`make lint` refusing bad files (make test runs `make lint` on the project first)",
+    "test_lint.py": "`make lint` refusing bad files (this test runs `make lint` on the switched project)",
     "test_pipeline_offline.py": "which modules a pipeline build imports",
     # Two instances training together run in the default bake (here and in test_containers.py).
     "test_distributed.py": "distributed training's mechanics (an instance given no files, a checkpoint resume)",
@@ -142,5 +142,5 @@ def test_data_init_switches_a_project_to_another_dataset(bake, tmp_path, name):
     for module in left_out:
         assert (project / "tests" / module).is_file(), f"{module} is gone: update this test's lists"
     ignored = " ".join([*(f"--ignore=tests/{module}" for module in left_out), f"--deselect={TWO_INSTANCES}"])
-    tested = run(["make", "test"], cwd=project, env=clean_env(**ONE_WORKER, PYTEST_ADDOPTS=ignored))
+    tested = run(["make", "lint", "test"], cwd=project, env=clean_env(**ONE_WORKER, PYTEST_ADDOPTS=ignored))
     assert " passed" in tested.stdout and " failed" not in tested.stdout, tested.stdout[-2000:]

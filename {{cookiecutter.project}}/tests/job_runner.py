@@ -10,9 +10,9 @@ Clarify's image is not rebuilt: a Clarify step's analysis is given by the caller
 A job may run as several instances (`hosts`), as SageMaker runs one with an instance count above
 1: each gets the resourceconfig.json SageMaker writes, its share of every input distributed
 ShardedByS3Key (the objects dealt out in key order) and all of every other input; a processing
-job's outputs from every instance land in one folder, as under one S3 prefix. Processing
-instances run one after the other; training instances at once (they train together), named by
-loopback addresses so the first host's name resolves to this machine.
+job's outputs from every instance land in one folder, as under one S3 prefix. A job's instances
+run at once, as in SageMaker; training instances (which train together) are named by loopback
+addresses so the first host's name resolves to this machine.
 
 Jobs after the first start from a copy of its job environment (see
 `_start_from_installed`): installing the same wheels again only repeats the first install.
@@ -110,10 +110,8 @@ class JobRunner:
         """A job after the first starts from a copy of the first one's environment: every job's
         launcher (job.sh) installs the same wheels from the same input folder, so its install finds
         them in place (a second, not a full install per job). The first job installs into an empty
-        environment, as every job does in SageMaker."""
-        if self.installed is None:
-            self.installed = self.job_env(job)
-        else:
+        environment, as every job does in SageMaker (each of its instances: none has finished)."""
+        if self.installed is not None:
             shutil.copytree(self.installed, self.job_env(job), symlinks=True)
 
     def _start(self, job: str, argv: list[str], **env) -> subprocess.Popen:
@@ -131,7 +129,7 @@ class JobRunner:
             while any(process.poll() is None for process in jobs.values()) and time.monotonic() < deadline:
                 if any(process.poll() not in (None, 0) for process in jobs.values()):
                     break
-                time.sleep(0.5)
+                time.sleep(0.05)  # jobs take seconds: a coarser poll would add up over a run
         finally:
             for process in jobs.values():
                 if process.poll() is None:
@@ -145,11 +143,11 @@ class JobRunner:
 
     def processing(self, name: str) -> dict[str, str]:
         """The job on as many instances (algo-1, ...) as the definition gives it for this run's
-        parameters, one after the other; each instance's log."""
+        parameters, at once; each instance's log."""
         arguments = resolve(self.step(name)["Arguments"], self.parameters, self.properties)
         hosts = int(arguments["ProcessingResources"]["ClusterConfig"]["InstanceCount"])
         names = [f"algo-{number}" for number in range(1, hosts + 1)]
-        logs = {}
+        started = {}
         for rank, host in enumerate(names):
             job = name if hosts == 1 else f"{name}/{host}"
             for item in arguments["ProcessingInputs"]:
@@ -164,7 +162,9 @@ class JobRunner:
             app = arguments["AppSpecification"]
             command = [*app["ContainerEntrypoint"], *app.get("ContainerArguments", [])]
             self._start_from_installed(job)
-            logs |= self._wait({job: self._start(job, command)})
+            started[job] = self._start(job, command)
+        logs = self._wait(started)
+        self.installed = self.installed or self.job_env(next(iter(started)))
         for item in arguments["ProcessingOutputConfig"]["Outputs"]:  # every instance's files, as under one prefix
             local = item["S3Output"]["LocalPath"]
             key = f"Steps.{name}.ProcessingOutputConfig.Outputs['{item['OutputName']}'].S3Output.S3Uri"
@@ -193,7 +193,9 @@ class JobRunner:
             assert self.installed is not None, "a processing job runs first and installs the job environment"
             self._start_from_installed(job)
         port = _free_port()  # the tracker's, on the first host
-        started = {job: self._start(job, argv, XGBOOST_TRACKER_PORT=str(port)) for job, argv in jobs.items()}
+        # Each instance stands for a machine of its own; here they share this machine's cores.
+        threads = {"OMP_NUM_THREADS": "1"} if len(jobs) > 1 else {}
+        started = {job: self._start(job, argv, XGBOOST_TRACKER_PORT=str(port), **threads) for job, argv in jobs.items()}
         self._wait(started)
         root = Path(self._rewrite(ML, next(iter(jobs))))
         archive = root / "model.tar.gz"

@@ -43,6 +43,7 @@ def train_on_instances(
             if name in share:
                 share[name].to_csv(base / host / name / f"{name}.csv", index=False)
         env = {**os.environ, "SM_HOSTS": json.dumps(hosts), "SM_CURRENT_HOST": host, "XGBOOST_TRACKER_PORT": str(port)}
+        env["OMP_NUM_THREADS"] = "1"  # each instance stands for a machine of its own; here they share the cores
         command = [sys.executable, "-m", f"{PACKAGE}.steps", "train", "--settings", str(settings_path),
                    "--train", str(base / host / "train"), "--validation", str(base / host / "validation"),
                    "--model-dir", str(base / host / "model")]  # fmt: skip

@@ -261,7 +261,7 @@ def test_data_that_fails_its_checks_is_not_ingested(runtime, in_project, sample:
 
 
 def test_failed_records_are_retried_then_reported_never_dropped(
-    runtime, in_project, group, sample: pd.DataFrame, tmp_path: Path
+    runtime, in_project, group, sample: pd.DataFrame, tmp_path: Path, monkeypatch
 ):
     rows = sample.head(1000)
     ids = rows[RECORD_ID].astype(str).tolist()
@@ -273,6 +273,8 @@ def test_failed_records_are_retried_then_reported_never_dropped(
     data = tmp_path / "rows.csv"
     rows.to_csv(data, index=False)
     failed_out = tmp_path / "failed.csv"
+    waits: list[float] = []
+    monkeypatch.setattr("time.sleep", waits.append)  # the backoff is asserted, not waited out
     result = CliRunner().invoke(
         main,
         ["features", "ingest", "--group", KEY, "--data", str(data), "--failed-out", str(failed_out)],
@@ -281,6 +283,7 @@ def test_failed_records_are_retried_then_reported_never_dropped(
     landed = len(rows) - 2 - len(invalid)
     assert f"{landed:,} of {len(rows):,} rows ingested" in result.output
     assert "retrying 2 record(s), attempt 2 of 3" in result.output  # throttled + unavailable, not the invalid one
+    assert waits == [1.0, 2.0]  # backing off before each retry, twice as long the second time
     failed = pd.read_csv(failed_out, dtype={RECORD_ID: str})
     reasons = dict(zip(failed[RECORD_ID], failed["error"], strict=True))
     assert set(reasons) == {ids[1], ids[2], *invalid}

@@ -19,6 +19,7 @@ import botocore.session
 import jsonschema
 import pytest
 
+from {{ cookiecutter.package }}.pipeline import shortcuts
 from {{ cookiecutter.package }}.pipeline.definition import build
 from {{ cookiecutter.package }}.pipeline.offline import sdk_environment
 
@@ -34,7 +35,8 @@ def sdk_config_schema(region: str) -> dict:
 
 @pytest.fixture(scope="module")
 def counted(settings, project_root):
-    """One build with its schema checks and botocore's JSON decodes counted."""
+    """One build with its schema checks and botocore's JSON decodes counted (as the first of its
+    process: the shared loaders emptied), then the decodes of a second build."""
     schema = sdk_config_schema(settings.aws.region)
     validator = jsonschema.validators.validator_for(schema)
     check_schema, load_file = validator.check_schema, botocore.loaders.JSONFileLoader.load_file
@@ -53,23 +55,28 @@ def counted(settings, project_root):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(validator, "check_schema", staticmethod(counting_check))
         patch.setattr(botocore.loaders.JSONFileLoader, "load_file", counting_load)
+        patch.setattr(shortcuts, "_LOADERS", {})
         built = build(settings, root=project_root)
-    return schema, checks, decoded, built
+        first = (list(checks), collections.Counter(decoded))
+        decoded.clear()
+        build(settings, root=project_root)
+    return schema, *first, built, decoded
 
 
 def test_the_sdk_config_schema_is_checked_once_per_build(counted):
-    schema, checks, _, _ = counted
+    schema, checks, _, _, _ = counted
     # Many: the shortcut no longer applies (the SDK no longer calls jsonschema.validate at call
     # time). None: the SDK no longer validates its config, and the shortcut can go.
     assert [checked is schema for checked in checks] == [True]
 
 
-def test_each_botocore_data_file_is_decoded_once_per_build(counted):
-    _, _, decoded, _ = counted
+def test_each_botocore_data_file_is_decoded_once_per_process(counted):
+    _, _, decoded, _, again = counted
     # The SDK's workflow properties read the SageMaker model with a loader of their own at import.
     assert decoded.pop("sagemaker/2017-07-24/service-2", 1) <= 2
     assert decoded.pop("botocore/data/endpoints") == 1  # read by every session and image URI lookup
     assert set(decoded.values()) == {1}, decoded
+    assert not again, again  # a second build in the same process decodes nothing
 
 
 def test_a_config_that_does_not_match_is_refused_as_without_the_shortcut(settings):
@@ -99,7 +106,7 @@ def test_sessions_share_one_data_loader_during_the_build_only(settings):
 
 def test_every_uri_the_definition_names_in_the_bucket_is_shipped(counted, settings):
     """SDK-chosen URIs (with a time and a random part) are resolved to their staged uploads."""
-    *_, built = counted
+    _, _, _, built, _ = counted
     base = f"s3://{built.bucket}/"
     shipped = [f"{base}{key}" for key in built.uploads] + [f"{base}{built.wheels_prefix}"]
 

@@ -42,21 +42,24 @@ def schema_checked_once():
         jsonschema.validate = original
 
 
+_LOADERS: dict = {}  # search path -> the loader every build in this process shares
+
+
 @contextmanager
 def one_data_loader():
-    """Every botocore data loader asked for is one shared loader per search path, so each JSON file
-    is decoded once. Sessions share the decoded data as one session's clients always do; their
-    credentials, region and handlers stay their own."""
+    """Every botocore data loader asked for during a build is one shared loader per search path,
+    so each JSON file is decoded once per process (tests build many times). Sessions share the
+    decoded data as one session's clients always do; their credentials, region and handlers stay
+    their own."""
     import botocore.loaders
     import botocore.session
 
     original = botocore.loaders.create_loader
-    loaders = {}
 
     def shared(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = original(search_path_string)
-        return loaders[search_path_string]
+        if search_path_string not in _LOADERS:
+            _LOADERS[search_path_string] = original(search_path_string)
+        return _LOADERS[search_path_string]
 
     # Sessions call botocore.session's own name for the function, the SDK botocore.loaders'.
     botocore.loaders.create_loader = botocore.session.create_loader = shared

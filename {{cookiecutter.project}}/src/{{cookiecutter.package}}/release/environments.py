@@ -12,7 +12,7 @@ import yaml
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import ProjectError
-from ..settings import InstanceType, S3Uri, Strict, validate
+from ..settings import InstanceType, S3Uri, Strict, parse_yaml, validate
 
 ENVIRONMENTS_DIR = Path("environments")
 STAGES = ("staging", "prod")  # promotion order
@@ -126,7 +126,7 @@ def _read(path: Path) -> str:
 
 def parse_manifest(text: str, source: str, stage: str) -> Manifest:
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as error:
         raise ProjectError(f"{source}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
