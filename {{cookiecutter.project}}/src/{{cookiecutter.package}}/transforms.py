@@ -132,11 +132,25 @@ def clean(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd
     so already-clean data passes through unchanged."""
     out = require_numbers(frame[list(numeric)], numeric)
     for column in categorical:
-        values = frame[column].astype("string").str.strip()
-        values = values.mask(values.isin(MISSING_TOKENS))
-        # object dtype with NaN for missing: what pandas, XGBoost and smclarify all accept
-        out[column] = values.astype(object).where(values.notna(), np.nan)
+        out[column] = per_distinct_value(frame[column], _trimmed_text)
     return pd.DataFrame(out, index=frame.index)
+
+
+def _trimmed_text(values: pd.Series) -> pd.Series:
+    texts = values.astype("string").str.strip()
+    texts = texts.mask(texts.isin(MISSING_TOKENS))
+    # object dtype with NaN for missing: what pandas, XGBoost and smclarify all accept
+    return texts.astype(object).where(texts.notna(), np.nan)
+
+
+def per_distinct_value(values: pd.Series, convert) -> pd.Series:
+    """`convert` applied to each distinct value once and spread back over the rows (object dtype,
+    NaN where a value is missing): a column of a million rows holds a few hundred categories or dates."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return convert(values).astype(object)  # mixed types: 1 and 1.0 are one value to factorize, two texts
+    codes, distinct = pd.factorize(values)
+    converted = convert(pd.Series(distinct)).to_numpy(dtype=object)
+    return pd.Series(np.append(converted, np.nan)[codes], index=values.index, dtype=object)  # code -1: missing
 
 
 def clean_features(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
