@@ -6,7 +6,7 @@ Bakes the template with the default answers, installs the baked project into a v
 borrows this interpreter's packages (no downloads), times `make test`, then times the
 project's `local run` command on the bundled sample, the full Adult file and upsamples of
 10k, 100k and 1M rows. Prints a table of target / measured / pass-or-over and writes it to
-build/bench/results.md. Exits 0 whether or not a target is met. Generated data files are
+build/bench/results.md and into bench/README.md (its latest results). Exits 0 whether or not a target is met. Generated data files are
 cached under build/bench/ and rebuilt only when dataset/adult.py or the source file changes.
 """
 
@@ -601,6 +601,20 @@ def label_for(rows: int) -> str:
     return f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
 
 
+README = ROOT / "bench" / "README.md"
+README_START = "<!-- the latest make bench: start -->"
+README_END = "<!-- the latest make bench: end -->"
+
+
+def show_in_readme(text: str) -> None:
+    """The results in bench/README.md between its two markers, their headings one level down."""
+    readme = README.read_text()
+    head, rest = readme.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    body = re.sub(r"^(#+) ", r"#\1 ", text.split("\n", 1)[1].strip(), flags=re.MULTILINE)  # less its title
+    README.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}")
+
+
 def main() -> None:
     if not SOURCE.exists():
         sys.exit(
@@ -651,9 +665,10 @@ def main() -> None:
 
     text = report(bake_s, make_test, runs, components, pipeline, floors, time.perf_counter() - STARTED)
     (CACHE / "results.md").write_text(text)
+    show_in_readme(text)
     print()
     print(text)
-    log(f"done; table written to {(CACHE / 'results.md').relative_to(ROOT)}")
+    log(f"done; table written to {(CACHE / 'results.md').relative_to(ROOT)} and bench/README.md")
 
 
 if __name__ == "__main__":
