@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package }} import gates as gates_module
 from {{ cookiecutter.package }}.gates import METRICS_KEY, GateResult, data_gate, format_value, quality_gates
 from {{ cookiecutter.package }}.settings import Gates, Limit, load_settings
 
@@ -18,6 +20,15 @@ QUALITY_FIX = "improve the model or data, or change gates.quality.auc in project
 def evaluation(auc: float) -> dict:
     """The part of evaluation.json (SageMaker's model-quality shape) that the quality gate reads."""
     return {"binary_classification_metrics": {"auc": {"value": auc, "standard_deviation": "NaN"}}}
+
+
+def test_the_gates_depend_on_no_job_code():
+    """gates.py is shared by the gate job, the local run and the CLI: it may not import a job
+    module (steps/), whose code and arguments belong to one container."""
+    tree = ast.parse(Path(gates_module.__file__).read_text(encoding="utf-8"))
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not any("steps" in name.split(".") for name in imported), imported
 
 
 @pytest.fixture(scope="module")
