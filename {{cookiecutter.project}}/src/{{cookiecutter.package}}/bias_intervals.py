@@ -26,6 +26,7 @@ PRE_TRAINING = ("CI", "DPL")
 POST_TRAINING = ("DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "TE", "FT")
 DIRECT = (*PRE_TRAINING, *POST_TRAINING)
 CELLS = 8  # facet (d or a) x label (favourable or not) x predicted label (favourable or not)
+DRAWN_AT_ONCE = 4_000_000  # row indices per batch of resamples: some 100 MB in flight
 
 
 def counts(d: np.ndarray, y: np.ndarray, p: np.ndarray, draws: np.ndarray) -> dict[str, np.ndarray]:
@@ -132,9 +133,15 @@ def bootstrap(
     flips: np.ndarray | None = None,
     resamples: int = RESAMPLES,
 ) -> dict[str, list[float] | None]:
-    """The confidence interval of each named metric over `resamples` resamples of the rows."""
-    draws = np.random.default_rng(seed).integers(0, len(d), size=(resamples, len(d)))
-    found = metrics_from_counts(counts(d, y, p, draws), None if flips is None else flips[draws].sum(axis=1))
+    """The confidence interval of each named metric over `resamples` resamples of the rows, drawn a
+    few at a time: all 1,000 draws of 150,000 rows at once would hold gigabytes."""
+    rng = np.random.default_rng(seed)
+    at_once = max(1, DRAWN_AT_ONCE // max(len(d), 1))
+    parts = []
+    for start in range(0, resamples, at_once):
+        draws = rng.integers(0, len(d), size=(min(at_once, resamples - start), len(d)))
+        parts.append(metrics_from_counts(counts(d, y, p, draws), None if flips is None else flips[draws].sum(axis=1)))
+    found = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     return {name: interval(found[name]) for name in names if name in found}
 
 
