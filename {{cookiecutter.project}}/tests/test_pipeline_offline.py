@@ -12,6 +12,7 @@ import collections
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import boto3
 import botocore.loaders
@@ -33,8 +34,16 @@ def sdk_config_schema(region: str) -> dict:
     return SAGEMAKER_PYTHON_SDK_CONFIG_SCHEMA
 
 
+class Counted(NamedTuple):
+    schema: dict
+    checks: list  # the schemas checked during the first build
+    decoded: collections.Counter  # botocore data file -> decodes during the first build
+    built: object
+    decoded_again: collections.Counter  # ... during a second build in the same process
+
+
 @pytest.fixture(scope="module")
-def counted(settings, project_root):
+def counted(settings, project_root) -> Counted:
     """One build with its schema checks and botocore's JSON decodes counted (as the first of its
     process: the shared loaders emptied), then the decodes of a second build."""
     schema = sdk_config_schema(settings.aws.region)
@@ -57,21 +66,21 @@ def counted(settings, project_root):
         patch.setattr(botocore.loaders.JSONFileLoader, "load_file", counting_load)
         patch.setattr(shortcuts, "_LOADERS", {})
         built = build(settings, root=project_root)
-        first = (list(checks), collections.Counter(decoded))
+        first_checks, first_decoded = list(checks), collections.Counter(decoded)
         decoded.clear()
         build(settings, root=project_root)
-    return schema, *first, built, decoded
+    return Counted(schema, first_checks, first_decoded, built, decoded)
 
 
 def test_the_sdk_config_schema_is_checked_once_per_build(counted):
-    schema, checks, _, _, _ = counted
+    schema, checks = counted.schema, counted.checks
     # Many: the shortcut no longer applies (the SDK no longer calls jsonschema.validate at call
     # time). None: the SDK no longer validates its config, and the shortcut can go.
     assert [checked is schema for checked in checks] == [True]
 
 
 def test_each_botocore_data_file_is_decoded_once_per_process(counted):
-    _, _, decoded, _, again = counted
+    decoded, again = counted.decoded, counted.decoded_again
     # The SDK's workflow properties read the SageMaker model with a loader of their own at import.
     assert decoded.pop("sagemaker/2017-07-24/service-2", 1) <= 2
     assert decoded.pop("botocore/data/endpoints") == 1  # read by every session and image URI lookup
@@ -106,7 +115,7 @@ def test_sessions_share_one_data_loader_during_the_build_only(settings):
 
 def test_every_uri_the_definition_names_in_the_bucket_is_shipped(counted, settings):
     """SDK-chosen URIs (with a time and a random part) are resolved to their staged uploads."""
-    _, _, _, built, _ = counted
+    built = counted.built
     base = f"s3://{built.bucket}/"
     shipped = [f"{base}{key}" for key in built.uploads] + [f"{base}{built.wheels_prefix}"]
 

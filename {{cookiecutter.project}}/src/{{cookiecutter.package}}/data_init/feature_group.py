@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from ..errors import ProjectError
+from ..settings import parse_yaml
 from .changes import Change, read_or_none
 from .profile import Column, Profile, safe_name
 from .project_yaml import flow
@@ -39,7 +38,7 @@ def feature_group_changes(
     existing = sorted((root / FEATURES_DIR).glob("*.yaml"))
     if any(_fits(path, dataset) for path in existing):
         return []
-    previous = yaml.safe_load(existing[0].read_text(encoding="utf-8")) if existing else {}
+    previous = parse_yaml(existing[0].read_text(encoding="utf-8")) if existing else {}
     previous = previous if isinstance(previous, dict) else {}
     stem = safe_name(profile.path.stem)
     project = _project_name(root, settings_file)
@@ -87,7 +86,7 @@ def feature_group_changes(
 
 
 def _project_name(root: Path, settings_file: Path) -> str:
-    raw = yaml.safe_load((root / settings_file).read_text(encoding="utf-8")) or {}
+    raw = parse_yaml((root / settings_file).read_text(encoding="utf-8")) or {}
     name = (raw.get("aws") or {}).get("pipeline_name") or root.resolve().name
     return re.sub(r"[^a-zA-Z0-9-]+", "-", str(name)).strip("-")[:40]
 

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from ..errors import ProjectError
-from ..settings import Settings, validate
+from ..settings import Settings, parse_yaml, validate
 from .profile import Column, Profile, distinct_counts
 
 REPLACED = ("dataset", "split", "gates", "decision", "bias")  # project.yaml's blocks data init writes
@@ -60,7 +60,7 @@ def wrapped(values: list, width: int = 110) -> str:
 
 
 def plain_text(value) -> str:
-    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][\w-]*", value) and yaml.safe_load(value) == value:
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][\w-]*", value) and parse_yaml(value) == value:
         return value
     return json.dumps(value, ensure_ascii=False)
 
@@ -243,7 +243,7 @@ def merge(text: str, replacements: dict[str, str | None]) -> str:
 
 def validated(text: str, settings_file: Path) -> None:
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as error:  # a bug here, never the user's: say so plainly
         raise ProjectError(f"{settings_file}: the proposal is not valid YAML ({error})") from None
     validate(Settings, raw, f"{settings_file} (as data init would write it)")
