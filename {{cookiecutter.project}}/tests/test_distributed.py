@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -30,14 +31,22 @@ def _free_port() -> int:
 
 
 def train_on_instances(
-    shares: list[dict[str, pd.DataFrame]], settings_path: Path, base: Path, checkpoints: bool = False
+    shares: list[dict[str, pd.DataFrame]],
+    settings_path: Path,
+    base: Path,
+    checkpoints: bool = False,
+    first_host_last: bool = False,
 ) -> dict[str, dict]:
     """One training process per instance, each on its share ({} for an instance given no files),
     with managed spot's checkpoint folder (<host>/checkpoints) if asked; per host: its exit code,
-    its output, its model and checkpoint folders."""
+    its output, its model and checkpoint folders. With `first_host_last`, the first host (the
+    tracker's) starts only once the others wait for it, as when its instance starts late."""
     hosts = [f"127.0.0.{number}" for number in range(1, len(shares) + 1)]
-    port, started = _free_port(), {}
-    for host, share in zip(hosts, shares, strict=True):
+    port, started, early = _free_port(), {}, {}
+    order = [*zip(hosts, shares, strict=True)]
+    for host, share in order[1:] + order[:1] if first_host_last else order:
+        if first_host_last and host == hosts[0]:
+            early = {other: _until_waiting(process) for other, process in started.items()}
         for name in ("train", "validation"):
             (base / host / name).mkdir(parents=True, exist_ok=True)
             if name in share:
@@ -51,8 +60,9 @@ def train_on_instances(
         started[host] = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     results = {}
     try:
-        for host, process in started.items():
-            output = process.communicate(timeout=300)[0]
+        for host in hosts:
+            process = started[host]
+            output = early.get(host, "") + process.communicate(timeout=300)[0]
             folders = {"model": base / host / "model", "checkpoints": base / host / "checkpoints"}
             results[host] = {"code": process.returncode, "output": output, **folders}
     finally:
@@ -60,6 +70,21 @@ def train_on_instances(
             if process.poll() is None:
                 process.kill()
     return results
+
+
+def _until_waiting(process: subprocess.Popen, timeout: float = 120) -> str:
+    """The instance's output up to its line saying it waits for the tracker (stopped, and the test
+    failed, if that line does not come)."""
+    lines, stop = [], threading.Timer(timeout, process.kill)
+    stop.start()
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "waiting for the training's tracker" in line:
+                return "".join(lines)
+    finally:
+        stop.cancel()
+    raise AssertionError("the instance never said it waits for the tracker:\n" + "".join(lines))
 
 
 def _best_round(output: str) -> str:
@@ -106,13 +131,17 @@ def test_the_two_instance_model_predicts_as_well_as_one_instance_on_all_rows(
 
 def test_an_instance_given_no_files_still_takes_part(splits, settings_path, tmp_path):
     """ShardedByS3Key gives an instance nothing when there are fewer files than instances: it
-    trains on no rows, and the other is not left waiting for it."""
+    trains on no rows, and the other is not left waiting for it. It starts first here and waits
+    for the first host's tracker, saying so once (not once per refused try)."""
     everything = {name: splits[name] for name in ("train", "validation")}
-    results = train_on_instances([everything, {}], settings_path, tmp_path)
+    results = train_on_instances([everything, {}], settings_path, tmp_path, first_host_last=True)
     assert [result["code"] for result in results.values()] == [0, 0], "\n".join(
         result["output"][-2000:] for result in results.values()
     )
-    assert "127.0.0.2: no files in" in results["127.0.0.2"]["output"]
+    waited = results["127.0.0.2"]["output"]
+    assert "127.0.0.2: no files in" in waited
+    assert waited.count("waiting for the training's tracker on 127.0.0.1:") == 1
+    assert "Failed to connect" not in waited and "Retrying connection" not in waited
     assert len({_best_round(result["output"]) for result in results.values()}) == 1
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -36,6 +37,10 @@ TRACKER_PORT = 9099
 # Seconds a worker waits for the first host's name to resolve and its tracker to take workers:
 # instances start (and install the job's wheels) at different times.
 CONNECT_TIMEOUT = 900
+# Seconds between a worker's tries to join. Each try is one connection (dmlc_retry 1): XGBoost's
+# own retries back off (2 s, then 4 s), so a worker that came early waited up to 6 s for a
+# tracker that was already up.
+JOIN_RETRY = 0.5
 
 
 @contextmanager
@@ -59,6 +64,7 @@ def collective(cluster: Cluster, timeout: float = CONNECT_TIMEOUT) -> Iterator[N
         "dmlc_tracker_uri": address,
         "dmlc_tracker_port": port,
         "dmlc_task_id": f"{cluster.rank:04d}",
+        "dmlc_retry": 1,
     }
     _join(worker, cluster, deadline)
     yield  # on an error, no orderly goodbye: the process ends, and the others' connections fail
@@ -78,19 +84,26 @@ def _resolve(host: str, deadline: float) -> str:
 
 
 def _join(worker: dict, cluster: Cluster, deadline: float) -> None:
-    """Join the collective, retrying until the first host's tracker takes workers (XGBoost gives
-    up after a few seconds of refused connections; probing the port would confuse the tracker)."""
+    """Join the collective, retrying until the first host's tracker takes workers (probing its
+    port instead would confuse the tracker). One line says this worker waits; XGBoost's warning
+    for each refused try would fill the job's log while another instance is still starting."""
+    address = f"{cluster.leader}:{worker['dmlc_tracker_port']}"
+    waiting = False
     while True:
         try:
-            xgb.collective.init(**worker)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                xgb.collective.init(**worker)
             return
         except xgb.core.XGBoostError as error:
             if time.monotonic() > deadline:
                 raise ProjectError(
-                    f"{cluster.current}: could not join the training on {cluster.leader}:"
-                    f"{worker['dmlc_tracker_port']} ({str(error).splitlines()[0]})"
+                    f"{cluster.current}: could not join the training on {address} ({str(error).splitlines()[0]})"
                 ) from None
-            time.sleep(1)
+            if not waiting:
+                print(f"{cluster.current}: waiting for the training's tracker on {address}", flush=True)
+                waiting = True
+            time.sleep(JOIN_RETRY)
 
 
 def shared_encoding(spec: FeatureSpec) -> FeatureSpec:
