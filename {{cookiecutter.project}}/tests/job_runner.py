@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -112,7 +113,7 @@ class JobRunner:
         them in place (a second, not a full install per job). The first job installs into an empty
         environment, as every job does in SageMaker (each of its instances: none has finished)."""
         if self.installed is not None:
-            shutil.copytree(self.installed, self.job_env(job), symlinks=True)
+            shutil.copytree(self.installed, self.job_env(job), symlinks=True, copy_function=_link_packages)
 
     def _start(self, job: str, argv: list[str], **env) -> subprocess.Popen:
         env = {**self.env, "JOB_ENV_DIR": str(self.job_env(job)), "TRAINING_JOB_NAME": job.lower(), **env}
@@ -245,6 +246,15 @@ class JobRunner:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "analysis.json").write_text(json.dumps(analysis))
         self.properties[f"Steps.{name}.CalculatedBaselineConstraints"] = str(folder / "analysis.json")
+
+
+def _link_packages(source: str, target: str) -> None:
+    """Installed packages are only read by the jobs: hard-linked, not copied (a fifth of the time).
+    The environment's own files (pyvenv.cfg, bin/), which each job's launcher writes again, are copied."""
+    if "site-packages" in Path(source).parts:
+        os.link(source, target)
+    else:
+        shutil.copy2(source, target)
 
 
 def _free_port() -> int:

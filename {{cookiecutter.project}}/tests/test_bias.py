@@ -26,7 +26,7 @@ import yaml
 from {{ cookiecutter.package }} import bias
 from {{ cookiecutter.package }}.data import read_dataset
 from {{ cookiecutter.package }}.errors import ProjectError
-from {{ cookiecutter.package }}.gates import METRICS_KEY, bias_gates
+from {{ cookiecutter.package }}.gates import METRICS_KEY, bias_gates, metric_values
 from {{ cookiecutter.package }}.local import LocalRun, predicted_labels, run_local
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.settings import (
@@ -111,7 +111,7 @@ def groups_of(frame: pd.DataFrame, config: Bias = HAND_BIAS, dataset: Dataset = 
 
 def values(analysis_json: dict) -> dict[tuple[str, str, str], float | None]:
     """(facet column, facet value, metric) -> value, over both stages."""
-    return {(column, group, name): value for _, column, group, name, value, _ in bias.metric_values(analysis_json)}
+    return {(column, group, name): value for _, column, group, name, value, _ in metric_values(analysis_json)}
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +168,7 @@ def test_the_analysis_has_the_shape_of_clarify_analysis_json(hand_analysis: dict
 
 
 def test_metric_values_flattens_both_stages(hand_analysis: dict):
-    rows = bias.metric_values(hand_analysis)
+    rows = metric_values(hand_analysis)
     assert [(stage, name) for stage, _, _, name, _, _ in rows] == [
         (PRE, "CI"),
         (PRE, "DPL"),
@@ -181,9 +181,7 @@ def test_metric_values_flattens_both_stages(hand_analysis: dict):
 
 
 def test_the_bias_gate_checks_every_thresholded_metric(hand_analysis: dict):
-    gates = {
-        gate.metric: gate for gate in bias_gates(bias.metric_values(hand_analysis), HAND_BIAS, groups_of(hand_frame()))
-    }
+    gates = {gate.metric: gate for gate in bias_gates(metric_values(hand_analysis), HAND_BIAS, groups_of(hand_frame()))}
     assert sorted(gates) == ["DI[sex = Female]", "DPPL[sex = Female]"]
     dppl = gates["DPPL[sex = Female]"]  # -1/6 is below the minimum -0.1
     assert not dppl.passed
@@ -198,7 +196,7 @@ def test_a_metric_that_cannot_be_computed_fails_the_gate():
     # What _guarded records when smclarify cannot compute a facet's metrics.
     failed = [{"name": name, "value": None, "error": "facet is empty"} for name in ["DPPL", "DI"]]
     analysis_json = {POST: {"facets": {"sex": [{"value_or_threshold": "Female", "metrics": failed}]}}}
-    rows = bias.metric_values(analysis_json)
+    rows = metric_values(analysis_json)
     assert all(value is None and error for *_, value, error in rows)
     gates = bias_gates(rows, HAND_BIAS, groups_of(hand_frame()))
     assert len(gates) == 2
@@ -298,7 +296,7 @@ def test_infinite_values_are_numbers_that_fail_a_bounded_limit():
     # smclarify returns inf for a ratio over zero; bias.json stores it as JSON's Infinity
     written = '{"post_training_bias_metrics": {"facets": {"sex": [{"value_or_threshold": "Female", '
     written += '"metrics": [{"name": "DI", "value": Infinity}]}]}}}'
-    rows = bias.metric_values(json.loads(written))
+    rows = metric_values(json.loads(written))
     assert rows == [(POST, "sex", "Female", "DI", float("inf"), None)]
     groups = groups_of(hand_frame())
     [gate] = bias_gates(rows, HAND_BIAS, groups)
@@ -314,7 +312,7 @@ def test_the_default_model_passes_the_project_bias_gate(strict_run: LocalRun, se
     pre = bias.pre_training(pd.concat(splits.values()), settings.dataset, settings.bias)
     post = bias.post_training(test, predicted, model.spec, settings.dataset, settings.bias)
     groups = bias.facet_groups(test, settings.dataset, settings.bias)
-    gates = bias_gates(bias.metric_values(bias.analysis(pre, post)), settings.bias, groups)
+    gates = bias_gates(metric_values(bias.analysis(pre, post)), settings.bias, groups)
     assert len(gates) == len(settings.bias.facets) * len(settings.bias.thresholds)
     assert [gate.message for gate in gates if not gate.passed] == []
 
@@ -358,9 +356,7 @@ def test_a_model_blind_to_one_group_fires_the_disparate_impact_gate(strict_run: 
     assert q_a > 0, "the model predicts no favourable outcome for anyone: DI is undefined"
     assert found[view.column, view.value_or_threshold, "DI"] == 0.0
     assert found[view.column, view.value_or_threshold, "DPPL"] == pytest.approx(q_a)  # q^_a - 0
-    [gate] = bias_gates(
-        bias.metric_values(analysis), four_fifths, bias.facet_groups(test, settings.dataset, four_fifths)
-    )
+    [gate] = bias_gates(metric_values(analysis), four_fifths, bias.facet_groups(test, settings.dataset, four_fifths))
     assert not gate.passed
     assert gate.message.startswith(f"bias gate FAILED: DI[{view.group}] 0, expected >= 0.8; ")
 
@@ -391,7 +387,7 @@ def test_a_model_trained_on_labels_set_by_the_facet_fires_the_project_bias_gate(
     # every a favourable, every d not
     assert values(analysis)[view.column, view.value_or_threshold, "DPPL"] == pytest.approx(1.0)
     groups = bias.facet_groups(test, dataset, config)
-    failed = [gate for gate in bias_gates(bias.metric_values(analysis), config, groups) if not gate.passed]
+    failed = [gate for gate in bias_gates(metric_values(analysis), config, groups) if not gate.passed]
     dppl = next(gate for gate in failed if gate.metric == f"DPPL[{view.group}]")
     limit = config.thresholds["DPPL"]
     assert dppl.message.startswith(f"bias gate FAILED: DPPL[{view.group}] 1, expected {limit}; ")

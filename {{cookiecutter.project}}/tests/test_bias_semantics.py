@@ -20,7 +20,7 @@ import yaml
 from {{ cookiecutter.package }} import bias, bias_intervals
 from {{ cookiecutter.package }}.bias_facets import clarify_label_values
 from {{ cookiecutter.package }}.data import read_dataset
-from {{ cookiecutter.package }}.gates import METRICS_KEY, bias_gates
+from {{ cookiecutter.package }}.gates import METRICS_KEY, bias_gates, metric_values
 from {{ cookiecutter.package }}.local import run_local
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.pipeline.definition import build
@@ -69,7 +69,7 @@ SPEC = FeatureSpec(label="y", positive_label="1", numeric=["x"], categories={"se
 
 
 def values(analysis_json: dict) -> dict[tuple[str, str, str], float | None]:
-    return {(column, group, name): value for _, column, group, name, value, _ in bias.metric_values(analysis_json)}
+    return {(column, group, name): value for _, column, group, name, value, _ in metric_values(analysis_json)}
 
 
 def analyse(frame: pd.DataFrame, predicted, data: Dataset, config: Bias) -> dict:
@@ -257,7 +257,7 @@ def test_a_group_below_min_rows_fails_the_gate_as_too_few_rows_to_judge():
         facets=[Facet(column="sex", sensitive_values=["Female"], min_rows=5)],
         thresholds={"DPPL": Limit(min=-1, max=1), "DI": Limit(min=0.8)},
     )
-    rows = bias.metric_values(analyse(frame, PREDICTED, BINARY, config))
+    rows = metric_values(analyse(frame, PREDICTED, BINARY, config))
     gates = bias_gates(rows, config, bias.facet_groups(frame, BINARY, config))
     assert [result.metric for result in gates] == ["DI[sex = Female]", "DPPL[sex = Female]"]
     for result in gates:  # DPPL -1/6 lies in [-1, 1], but 4 rows cannot tell: the gate fails, whatever the value
@@ -281,7 +281,7 @@ def test_everyone_else_below_min_rows_is_named_so():
     config = sex_bias(
         facets=[Facet(column="sex", sensitive_values=["Male"], min_rows=5)], thresholds={"DI": Limit(min=0)}
     )
-    rows = bias.metric_values(analyse(frame, PREDICTED, BINARY, config))
+    rows = metric_values(analyse(frame, PREDICTED, BINARY, config))
     [result] = bias_gates(rows, config, bias.facet_groups(frame, BINARY, config))
     assert result.reading == "too few rows to judge (4 rows, minimum 5)"
     assert "the group everyone but sex = Male has 4 row(s) in the test split" in result.message

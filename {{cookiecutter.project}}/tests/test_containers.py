@@ -175,10 +175,11 @@ def test_every_step_runs_as_a_job_in_the_image(trained_in_image: Path, runner: j
 def test_jobs_install_only_into_their_own_environment(
     trained_in_image, runner: job_runner.JobRunner, image: Path
 ) -> None:
-    """The launcher's environment sees the image's packages; what it installs stays in it."""
+    """The launcher's environment sees the image's packages; what it installs stays in it. (That
+    Great Expectations runs there, the DataChecks job showed.)"""
     job_env = runner.job_env("DataChecks")  # the first job: its launcher installed everything
     modules = ("jinja2", "numpy", "xgboost")
-    probe = f"import great_expectations, {', '.join(modules)}; print({', '.join(m + '.__version__' for m in modules)})"
+    probe = f"import {', '.join(modules)}; print({', '.join(m + '.__version__' for m in modules)})"
     clean = image_env.clean_env()
     inside = subprocess.run([job_env / "bin/python", "-c", probe], capture_output=True, text=True, env=clean)
     assert inside.returncode == 0, inside.stderr

@@ -263,31 +263,6 @@ def analysis(pre: dict, post: dict | None = None) -> dict:
     return result
 
 
-def metric_values(analysis_json: dict) -> list[tuple[str, str, str, str, float | None, str | None]]:
-    """(stage, facet column, facet value, metric, value, error) for every computed metric."""
-    rows = []
-    for stage in ("pre_training_bias_metrics", "post_training_bias_metrics"):
-        for column, groups in analysis_json.get(stage, {}).get("facets", {}).items():
-            for group in groups:
-                for metric in group["metrics"]:
-                    rows.append(
-                        (
-                            stage,
-                            column,
-                            group["value_or_threshold"],
-                            metric["name"],
-                            _number(metric.get("value")),
-                            metric.get("error"),
-                        )
-                    )
-    return rows
-
-
-def _number(value) -> float | None:
-    """smclarify writes an infinite ratio (e.g. TE with no false positives) as "Infinity"."""
-    return None if value is None else float(value)
-
-
 def _guarded(metrics: list[str], view: FacetView, compute) -> list[dict]:
     """smclarify raises for a whole facet on degenerate input (e.g. no predicted positives);
     record the reason on every metric instead, so the gate fails with it rather than crashing."""

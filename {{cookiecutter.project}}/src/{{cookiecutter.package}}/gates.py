@@ -80,8 +80,34 @@ def quality_gates(evaluation: dict, gates: Gates) -> list[GateResult]:
     return results
 
 
+def metric_values(analysis_json: dict) -> list[tuple[str, str, str, str, float | None, str | None]]:
+    """(stage, facet column, facet value, metric, value, error) for every computed metric of a
+    Clarify analysis.json (or the local run's bias.json, the same shape)."""
+    rows = []
+    for stage in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        for column, groups in analysis_json.get(stage, {}).get("facets", {}).items():
+            for group in groups:
+                for metric in group["metrics"]:
+                    rows.append(
+                        (
+                            stage,
+                            column,
+                            group["value_or_threshold"],
+                            metric["name"],
+                            _number(metric.get("value")),
+                            metric.get("error"),
+                        )
+                    )
+    return rows
+
+
+def _number(value) -> float | None:
+    """smclarify writes an infinite ratio (e.g. TE with no false positives) as "Infinity"."""
+    return None if value is None else float(value)
+
+
 def bias_gates(metric_rows: list[tuple], bias: Bias, groups: dict) -> list[GateResult]:
-    """One result per facet group and thresholded metric (rows from bias.metric_values; groups
+    """One result per facet group and thresholded metric (rows from metric_values; groups
     from bias.facet_groups: each facet's group sizes in the test split and the favourable outcome).
     A group below its facet's min_rows is not judged: its gated metrics fail as "too few rows to
     judge", the same on every split seed, instead of a value that passes on one and fails on the next."""

@@ -18,7 +18,7 @@ import pandas as pd
 from . import checks, explain, report
 from .data import data_files, read_dataset, with_ids
 from .errors import ProjectError
-from .gates import GateResult, bias_gates, data_gate, quality_gates
+from .gates import GateResult, bias_gates, data_gate, metric_values, quality_gates
 from .memory import available_memory, check_fits
 from .output import replaced_folder
 from .progress import Stages
@@ -172,7 +172,7 @@ def _bias(settings: Settings, results: RunResults, out: Path) -> None:
     results.bias_groups = groups = bias.facet_groups(test, dataset, config)
     _write_json(out / "bias.json", results.bias)
     _write_json(out / bias.GROUPS_FILE, groups)
-    results.gates.extend(bias_gates(bias.metric_values(results.bias), config, groups))
+    results.gates.extend(bias_gates(metric_values(results.bias), config, groups))
 
 
 def predicted_labels(model, rows: pd.DataFrame, settings: Settings):

@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
 
 from . import explain
-from .gates import GateResult, format_value, metrics_section
+from .gates import GateResult, format_value, metric_values, metrics_section
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def _quality(out: Path, settings: Settings, results: RunResults) -> str:
 
 
 def _bias(out: Path, settings: Settings, results: RunResults) -> str:
-    from .bias import CONFIDENCE, RESAMPLES, metric_values
+    from .bias import CONFIDENCE, RESAMPLES
     from .bias_intervals import interval_of
 
     rows = metric_values(results.bias)

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import ProjectError
-from ..gates import GateResult, quality_gates
+from ..gates import GateResult, bias_gates, metric_values, quality_gates
 from ..settings import DEFAULT_PATH, QUALITY_METRICS, Gates, Limit, Settings, load_settings
 from .job_paths import GATES, GATES_FILE, output_dir
 
@@ -40,9 +40,6 @@ def apply_gates(
     Clarify's analysis.json does not report; the min_rows rule needs them."""
     results = quality_gates(evaluation, quality_limits(settings.gates, limits or {}))
     if settings.bias and analyses:
-        from ..bias import metric_values
-        from ..gates import bias_gates
-
         if groups is None:
             raise ProjectError("the bias gate needs the facet group sizes: pass --facet-groups (the preprocess output)")
         rows = [row for analysis in analyses for row in metric_values(analysis)]
