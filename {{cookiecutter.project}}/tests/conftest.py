@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package }}.data import generated_ids, read_dataset
+from {{ cookiecutter.package }}.pipeline.shortcuts import one_data_loader
 from {{ cookiecutter.package }}.settings import Dataset, Settings, load_settings
 from {{ cookiecutter.package }}.steps.evaluate import evaluate
 from {{ cookiecutter.package }}.steps.preprocess import split_dataset, write_splits
@@ -295,7 +296,9 @@ def closed_port() -> int:
 
 @pytest.fixture
 def aws(moto_endpoint, monkeypatch, settings):
-    """Environment pointing boto3 at the moto server, with the project's bucket created."""
+    """Environment pointing boto3 at the moto server, with the project's bucket created. Its
+    sessions share botocore's decoded API models, as every pipeline build's do (one_data_loader):
+    a test's fresh session would otherwise decode SageMaker's 3 MB model again."""
     import boto3
     import requests
 
@@ -308,14 +311,15 @@ def aws(moto_endpoint, monkeypatch, settings):
         "AWS_DEFAULT_REGION": settings.aws.region,
     }.items():
         monkeypatch.setenv(name, value)
-    s3 = boto3.client("s3", region_name=settings.aws.region)
-    if settings.aws.region == "us-east-1":
-        s3.create_bucket(Bucket=settings.aws.bucket)
-    else:
-        s3.create_bucket(
-            Bucket=settings.aws.bucket, CreateBucketConfiguration={"LocationConstraint": settings.aws.region}
-        )
-    return settings.aws
+    with one_data_loader():
+        s3 = boto3.client("s3", region_name=settings.aws.region)
+        if settings.aws.region == "us-east-1":
+            s3.create_bucket(Bucket=settings.aws.bucket)
+        else:
+            s3.create_bucket(
+                Bucket=settings.aws.bucket, CreateBucketConfiguration={"LocationConstraint": settings.aws.region}
+            )
+        yield settings.aws
 
 
 @pytest.fixture
@@ -326,8 +330,9 @@ def boto_session(monkeypatch, settings):
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
-    boto3.setup_default_session(region_name=settings.aws.region)
-    yield boto3.DEFAULT_SESSION
+    with one_data_loader():  # as in `aws`
+        boto3.setup_default_session(region_name=settings.aws.region)
+        yield boto3.DEFAULT_SESSION
     boto3.DEFAULT_SESSION = None
 
 
