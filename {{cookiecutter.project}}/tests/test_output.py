@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package }}.errors import ProjectError
-from {{ cookiecutter.package }}.output import replaced_folder, write_file
+from {{ cookiecutter.package }}.output import refuse_if_busy, replaced_folder, write_file
 
 CLI = [sys.executable, "-m", "{{ cookiecutter.package }}"]
 
@@ -86,6 +86,21 @@ def test_a_run_stopped_by_sigterm_leaves_the_earlier_output_as_it_was(project_ro
     assert "Traceback" not in errors
     assert [path.name for path in out.iterdir()] == ["report.md"]
     assert (out / "report.md").read_text(encoding="utf-8") == "the earlier report"
+    assert _leftovers(out) == []
+
+
+def test_a_second_writer_is_refused_by_the_lock_and_before_it(tmp_path):
+    """The lock refuses a second writer (even in the same process); refuse_if_busy answers the
+    same before a command's slow start, and creates no lock file of its own."""
+    out = tmp_path / "run"
+    refuse_if_busy(out)
+    assert _leftovers(out) == []
+    with replaced_folder(out):
+        with pytest.raises(ProjectError, match="another run is writing this folder now"):
+            refuse_if_busy(out)
+        with pytest.raises(ProjectError, match="another run is writing this folder now"), replaced_folder(out):
+            pass
+    refuse_if_busy(out)
     assert _leftovers(out) == []
 
 

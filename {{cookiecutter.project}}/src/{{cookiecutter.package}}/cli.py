@@ -17,7 +17,7 @@ from .errors import ProjectError
 {%- if cookiecutter.use_feature_store == "yes" %}
 from .feature_store.cli import features
 {%- endif %}
-from .output import write_file
+from .output import refuse_if_busy, write_file
 from .release.cli import deploy, predict, promote, registry
 from .settings import load_settings
 
@@ -50,7 +50,8 @@ def local() -> None:
 @reports_errors
 def local_run(data: Path | None, out: Path, settings: Path) -> None:
     """Preprocess, train, evaluate and apply the gates, as the SageMaker pipeline does."""
-    project = load_settings(settings)  # a bad settings file is refused before the heavy imports
+    project = load_settings(settings)  # a bad settings file is refused before the heavy imports,
+    refuse_if_busy(out)  # and so is a folder another run is writing
     from .local import run_local
 
     run = run_local(project, data=data or project.dataset.sample, out=out)

@@ -65,7 +65,7 @@ def write_file(path: Path, text: str, option: str = "--out") -> Path:
 @contextlib.contextmanager
 def _exclusive(lock: Path, out: Path, option: str) -> Iterator[None]:
     """Hold `lock` (created here, removed on the way out) or refuse at once."""
-    busy = _fail(option, out, "another run is writing this folder now; wait for it or pass another folder")
+    busy = _busy(out, option)
     try:
         handle = lock.open("a+")
     except OSError as error:
@@ -82,6 +82,28 @@ def _exclusive(lock: Path, out: Path, option: str) -> Iterator[None]:
             yield
         finally:
             lock.unlink(missing_ok=True)
+
+
+def _busy(out: Path, option: str) -> ProjectError:
+    return _fail(option, out, "another run is writing this folder now; wait for it or pass another folder")
+
+
+def refuse_if_busy(out: Path, option: str = "--out") -> None:
+    """Refuse now, before a command's slow start, when another run is writing `out`. The run still
+    takes the lock itself (replaced_folder): this only answers sooner."""
+    try:
+        handle = _lock_path(out).open("r")  # only a run creates its lock file
+    except OSError:
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(out, option) from None
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
 
 
 @contextlib.contextmanager
@@ -108,7 +130,7 @@ def replaced_folder(out: Path, option: str = "--out") -> Iterator[Path]:
     if out.exists() and not out.is_dir():
         raise _fail(option, out, "is a file; pass a folder")
     parent = _writable_parent(out, option)
-    with _exclusive(parent / f".{out.name}.lock", out, option):
+    with _exclusive(_lock_path(out), out, option):
         for stale in parent.glob(f".{out.name}.partial-*"):  # left by runs that were killed
             shutil.rmtree(stale, ignore_errors=True)
         partial = parent / f".{out.name}.partial-{os.getpid()}"
