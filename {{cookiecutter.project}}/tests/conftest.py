@@ -9,6 +9,7 @@ costliest first; xdist hands out every other test one at a time.
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from contextlib import contextmanager
@@ -98,6 +99,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     `--no-loadscope-reorder`), so no worker is left alone at the end with a long one."""
     rank = {group: position for position, group in enumerate(ORDER)}
     items.sort(key=lambda item: rank.get(_group(item.nodeid), len(rank)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A worker holds about a million objects (the SageMaker SDK, moto, Great Expectations, the
+    fixtures) and makes millions more: frozen after collection, and with full collections after
+    1,000 younger ones (the package sets 100), the collector stops walking them several seconds a
+    worker. Young garbage is still collected; the workers end with the run."""
+    gc.freeze()
+    gc.set_threshold(*gc.get_threshold()[:2], 1000)
 
 
 @pytest.fixture(scope="session")
