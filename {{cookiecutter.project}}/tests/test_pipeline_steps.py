@@ -4,6 +4,8 @@ data, sampling, and the gate step applying project.yaml's limits to pipeline res
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -21,6 +23,20 @@ def _passing_value(metric: str, limit) -> float:
     if lower is not None and upper is not None:
         return round((lower + upper) / 2, 4)
     return lower + 1 if lower is not None else upper - 1
+
+
+def test_the_data_check_and_gate_steps_import_no_model_library(project_root):
+    """Each job pays its imports: XGBoost (with scikit-learn and SciPy, which it imports) costs
+    the DataChecks job 1 to 1.5 s and the Gates job more than its work; neither trains nor scores."""
+    script = (
+        "import sys\n"
+        "import {{ cookiecutter.package }}.steps.check_data, {{ cookiecutter.package }}.steps.gate\n"
+        "print(' '.join(sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=project_root, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    heavy = set(run.stdout.split()) & {"xgboost", "sklearn", "scipy", "smclarify", "matplotlib"}
+    assert not heavy, f"the steps import {sorted(heavy)}"
 
 
 def test_check_step_with_no_fail_writes_a_verdict_preprocess_refuses(

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from .cpus import usable_cpus
 from .errors import ProjectError
 
 if TYPE_CHECKING:  # the endpoint imports this module; it runs on the image's packages alone
+    import xgboost as xgb
+
     from .settings import Dataset
 
 MISSING_TOKENS = ("", "?")  # the Adult source writes '?' for unknown
@@ -303,6 +304,8 @@ def encode(features: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
 
 
 def to_dmatrix(features: pd.DataFrame, spec: FeatureSpec, label=None) -> xgb.DMatrix:
+    import xgboost as xgb  # here, not above: the data checks read numbers with this module (1 s less)
+
     return xgb.DMatrix(
         encode(features, spec),
         label=None if label is None else np.asarray(label, dtype="float32"),
