@@ -88,6 +88,9 @@ def test_make_lint_passes_on_the_project():
 def test_make_lint_fails_on_what_the_hooks_refuse(copy: Path, path: str, change, reported: str):
     file = copy / path
     file.write_text(change(file.read_text(encoding="utf-8")), encoding="utf-8")
+    for template in (copy / "infra").rglob("*.yaml"):  # cfn-lint takes a second or more a template
+        if template != file:
+            template.unlink()
     result = make_lint(copy)
     assert result.returncode != 0
     assert reported in result.stdout + result.stderr
