@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package }} import cpus
 from {{ cookiecutter.package }}.cpus import usable_cpus
 from {{ cookiecutter.package }}.model import TrainedModel
 from {{ cookiecutter.package }}.settings import Dataset, Hyperparameters
@@ -84,6 +85,12 @@ def test_training_prediction_and_a_loaded_model_use_that_many_threads(tmp_path):
 
     assert 1 <= threads(model.booster) <= usable_cpus()  # training_threads: fewer when a CPU is busy
     assert threads(TrainedModel.load(tmp_path).booster) == usable_cpus()  # a saved model keeps none
+
+
+def test_one_usable_cpu_trains_on_one_thread_without_watching_the_cpus(monkeypatch):
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 1)
+    monkeypatch.setattr(cpus, "idle_cpus", lambda seconds: pytest.fail("watched the CPUs with one to choose from"))
+    assert cpus.training_threads() == 1
 
 
 @pytest.mark.skipif(

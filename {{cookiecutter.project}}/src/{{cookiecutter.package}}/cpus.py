@@ -30,6 +30,8 @@ def training_threads() -> int:
     """usable_cpus, less the CPUs of ours that other processes kept busy over the last tenth of a
     second (where the kernel reports it: Linux's /proc/stat); at least one."""
     usable = usable_cpus()
+    if usable == 1:
+        return 1  # nothing to choose: no tenth of a second watching
     idle = idle_cpus(SAMPLE_SECONDS)
     return usable if idle is None else max(1, min(usable, round(idle)))
 
