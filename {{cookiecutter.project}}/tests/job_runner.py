@@ -14,8 +14,8 @@ job's outputs from every instance land in one folder, as under one S3 prefix. A 
 run at once, as in SageMaker; training instances (which train together) are named by loopback
 addresses so the first host's name resolves to this machine.
 
-Jobs after the first start from a copy of its job environment (see
-`_start_from_installed`): installing the same wheels again only repeats the first install.
+Jobs after the first start from a copy of its job environment (see `_start_from_installed`):
+their launcher finds it installed from the same requirements and starts the step at once.
 """
 
 from __future__ import annotations
@@ -109,9 +109,10 @@ class JobRunner:
 
     def _start_from_installed(self, job: str) -> None:
         """A job after the first starts from a copy of the first one's environment: every job's
-        launcher (job.sh) installs the same wheels from the same input folder, so its install finds
-        them in place (a second, not a full install per job). The first job installs into an empty
-        environment, as every job does in SageMaker (each of its instances: none has finished)."""
+        launcher (job.sh) installs the same requirements, so it finds them installed (the copy holds
+        them) and skips the install, as it would started again in its own container. The first job
+        installs into an empty environment, as every job does in SageMaker (each of its instances:
+        none has finished)."""
         if self.installed is not None:
             shutil.copytree(self.installed, self.job_env(job), symlinks=True, copy_function=_link_packages)
 

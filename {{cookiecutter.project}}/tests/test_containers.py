@@ -160,8 +160,11 @@ def _output(runner: job_runner.JobRunner, step: str, name: str) -> Path:
 
 
 def test_every_step_runs_as_a_job_in_the_image(trained_in_image: Path, runner: job_runner.JobRunner, settings) -> None:
-    """Each job ran with the definition's own entrypoint, arguments and input/output paths."""
+    """Each job ran with the definition's own entrypoint, arguments and input/output paths; the
+    first installed the job environment, the others started from a copy of it (job_runner)."""
     assert json.loads((_output(runner, "DataChecks", "data_checks") / "result.json").read_text())["success"] is True
+    installed = {job: "job environment: installing the locked job packages" in log for job, log in runner.logs.items()}
+    assert installed == {job: job == "DataChecks" for job in runner.logs}, installed
     assert {path.name for path in trained_in_image.iterdir()} >= {"xgboost-model.json", "feature_spec.json"}
     evaluation = json.loads((_output(runner, "Evaluate", "evaluation") / "evaluation.json").read_text())
     metrics = evaluation[METRICS_KEY[settings.dataset.problem_type]]  # the project's problem type's shape
@@ -250,7 +253,7 @@ def endpoint(image: Path, runner: job_runner.JobRunner, trained_in_image: Path, 
             log_text = (work / "server.log").read_text()
             if server.poll() is not None or time.monotonic() - started > 240:
                 pytest.fail(f"the model server did not answer /ping:\n{log_text[-4000:]}")
-            time.sleep(0.5)
+            time.sleep(0.1)  # it answers within seconds: a coarser poll only adds to the wait
         yield url, time.monotonic() - started, (work / "server.log")
     finally:
         if server.poll() is None:

@@ -30,7 +30,9 @@ JOB_REQUIREMENTS = "requirements-jobs.txt"
 # Every processing and training job starts its step through this script (`bash job.sh WHEELS STEP
 # ARGS...`): the locked job dependencies come from the wheels shipped with the pipeline, with no
 # package index (jobs need no internet), into an environment of the job's own that also sees the
-# image's packages, so the image's own environment is never changed.
+# image's packages, so the image's own environment is never changed. An environment that holds a
+# copy of the same requirements was installed from them: a job started again in its container (by
+# hand, or by a test) uses it as it is. In SageMaker each job's container starts without one.
 JOB_LAUNCHER = "job.sh"
 JOB_ENV = "/tmp/job-env"  # one job per container; JOB_ENV_DIR moves it (tests run jobs side by side)
 # (%-formatting, not an f-string: the script's own braces stay as they are.)
@@ -40,9 +42,17 @@ wheels=$1
 shift
 here=$(cd "$(dirname "$0")" && pwd)
 env_dir=${JOB_ENV_DIR:-%(env)s}
-python3 -m venv --system-site-packages --without-pip "$env_dir"
-"$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-index --no-deps --require-hashes \\
-    --find-links "$wheels" -r "$here/%(requirements)s"
+requirements="$here/%(requirements)s"
+installed="$env_dir/%(requirements)s"
+if [ -f "$installed" ] && [ "$(< "$installed")" = "$(< "$requirements")" ]; then
+    echo "job environment: $env_dir, installed from these requirements before"
+else
+    echo "job environment: installing the locked job packages into $env_dir"
+    python3 -m venv --system-site-packages --without-pip "$env_dir"
+    "$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-index --no-deps --require-hashes \\
+        --find-links "$wheels" -r "$requirements"
+    cp "$requirements" "$installed"
+fi
 cd "$here"
 exec "$env_dir/bin/python" -m %(package)s.steps "$@"
 """ % {"env": JOB_ENV, "requirements": JOB_REQUIREMENTS, "package": PACKAGE}  # noqa: UP031
