@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cfnlint.api import ManualArgs, lint_file
-from cfnlint.decode import cfn_yaml
 
 from {{ cookiecutter.package }}.release.accounts import STAGING_READER_ROLE
 from {{ cookiecutter.package }}.settings import Settings, load_settings
@@ -26,7 +24,11 @@ ENDPOINT = INFRA / "endpoint.yaml"
 IDS = [path.relative_to(INFRA).as_posix() for path in TEMPLATES]
 
 
+# cfn-lint is imported where it is used: its import takes most of a second, and every pytest worker
+# collects this module while one runs it.
 def cfn_lint(path: Path, region: str) -> list:
+    from cfnlint.api import ManualArgs, lint_file
+
     return lint_file(path, ManualArgs(regions=[region]))
 
 
@@ -113,6 +115,8 @@ def test_checkov_reports_a_public_bucket(public_bucket: Path, checkov_report: di
 
 
 def load(path: Path) -> dict:
+    from cfnlint.decode import cfn_yaml
+
     return cfn_yaml.load(str(path))
 
 
