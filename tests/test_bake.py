@@ -30,6 +30,7 @@ BASE = [
     ".github/workflows/pull-request.yml",
     ".github/workflows/teardown.yml",
     ".github/workflows/template-update.yml",
+    ".cfnlintrc.yaml",
     ".gitignore",
     ".pre-commit-config.yaml",
     ".python-version",
