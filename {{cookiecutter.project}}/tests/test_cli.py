@@ -1,7 +1,8 @@
 """The installed command, run as a user runs it: exit 0 ok, 1 a gate refused, 2 bad input (the
 machine's AWS set-up too), 130 interrupted. A refusal that comes after the whole flow's imports
-(the impossible gate, the missing data file) runs in this process (tests/in_process.py); a whole
-passing run, exit 0, is tests/test_output.py's (it runs real processes anyway)."""
+(the missing data file) runs in this process (tests/in_process.py); a whole passing run, exit 0,
+is tests/test_output.py's (it runs real processes anyway), a refused gate's, exit 1,
+tests/test_local_run.py's."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from click.testing import CliRunner
 
 import in_process
 from {{ cookiecutter.package }}.cli_support import reports_errors
-from {{ cookiecutter.package }}.gates import metric_value
 from {{ cookiecutter.package }}.settings import METRIC_RANGES
 
 COMMAND = "{{ cookiecutter.project }}"
@@ -117,30 +117,6 @@ def test_missing_data_file_exit_2(tmp_path: Path, project_root: Path):
     )
     assert "Traceback" not in result.stderr
     assert sorted(tmp_path.iterdir()) == []
-
-
-def test_impossible_gate_exit_1(
-    tmp_path: Path, project_root: Path, raw_settings: dict, write_settings, evaluation: dict
-):
-    """The project's first quality limit moved halfway from what the model reaches (the session's
-    model, trained as the local run trains it) to the metric's best value: out of reach."""
-    metric = next(iter(raw_settings["gates"]["quality"]))
-    reached, (low, high) = metric_value(evaluation, metric), METRIC_RANGES[metric]
-    if high is not None and reached < high:  # higher is better (auc, accuracy, r2): raise the minimum
-        side, limit = "min", round((reached + high) / 2, 4)
-    else:  # lower is better (rmse, mae): lower the maximum
-        side, limit = "max", round((reached + low) / 2, 4)
-    raw_settings["gates"]["quality"][metric] = {side: limit}
-    path = write_settings(raw_settings)
-    out = tmp_path / "run"
-    result = in_process.run_command("local", "run", "--settings", path, "--out", out, cwd=project_root)
-    assert result.returncode == 1, result.stderr
-    assert result.stdout.splitlines()[1].startswith(f"quality gate FAILED: {metric} ")
-    assert f"expected {'>=' if side == 'min' else '<='} {limit:g}" in result.stdout
-    assert "Decision: the model may be registered." not in result.stdout
-    assert result.stderr.splitlines()[-1] == "Decision: the model must not be registered."
-    assert "Traceback" not in result.stderr
-    assert "**FAIL**" in (out / "report.md").read_text(encoding="utf-8")
 
 
 def test_unknown_option_exit_2(project_root: Path):

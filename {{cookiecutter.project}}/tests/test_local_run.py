@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
+import in_process
 from {{ cookiecutter.package }}.data import feature_store_enabled
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.gates import format_value, metric_value, metrics_section
 from {{ cookiecutter.package }}.local import LocalRun, run_local
 from {{ cookiecutter.package }}.model import TrainedModel
-from {{ cookiecutter.package }}.settings import METRIC_RANGES, QUALITY_METRICS, Gates, Limit, Settings
+from {{ cookiecutter.package }}.settings import METRIC_RANGES, QUALITY_METRICS, Limit, Settings
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # How the evaluate stage's summary names each problem type's headline metric.
@@ -48,15 +51,20 @@ def unmet(local_run, settings: Settings) -> tuple[str, float, Limit]:
 
 
 @pytest.fixture(scope="module")
-def failing(unmet, settings: Settings, sample_path: Path, suites_dir: Path, tmp_path_factory):
-    """The same run with a quality gate the model cannot meet, into a directory an earlier run left behind."""
+def failing(unmet, settings_path: Path, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """`local run` (the command, in this process) with a quality gate the model cannot meet, into a
+    directory an earlier run left behind: the command's result and its output directory."""
     name, _, limit = unmet
-    out = tmp_path_factory.mktemp("local") / "run"
+    base = tmp_path_factory.mktemp("local")
+    raw = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
+    raw["gates"]["quality"] = {name: limit.model_dump(exclude_none=True)}
+    stricter = base / "project.yaml"
+    stricter.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    out = base / "run"
     out.mkdir()
     (out / "report.md").write_text("an earlier run's report", encoding="utf-8")
     (out / "stale.txt").write_text("from an earlier run", encoding="utf-8")
-    stricter = settings.model_copy(update={"gates": Gates(quality={name: limit})})
-    return run_local(stricter, data=sample_path, out=out, suites=suites_dir, echo=lambda _: None)
+    return in_process.run_command("local", "run", "--settings", stricter, "--out", out), out
 
 
 def test_run_writes_the_report_charts_evaluation_model_and_data(local_run):
@@ -157,33 +165,37 @@ def test_no_partial_directory_is_left_after_a_run(local_run):
     assert sorted(path.name for path in run.out.parent.iterdir() if path.name.startswith(f".{run.out.name}.")) == []
 
 
-def test_an_unmet_quality_gate_fails_the_run(failing: LocalRun, unmet):
+def test_an_unmet_quality_gate_fails_the_run(failing, unmet):
+    """Exit 1 (a refused gate), the gate named with its value, limit and setting, the decision last."""
+    result, _ = failing
     name, value, limit = unmet
-    assert not failing.passed
-    refused = [gate for gate in failing.gates if not gate.passed]
-    assert [gate.gate for gate in refused] == ["quality"]
-    assert (refused[0].metric, refused[0].value, refused[0].expected) == (name, value, str(limit))
-    assert refused[0].message.startswith(f"quality gate FAILED: {name} {format_value(value)}, expected {limit}; ")
-    assert f"gates.quality.{name}" in refused[0].message
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Gates: ") and len([line for line in lines if "gate FAILED" in line]) == 1
+    assert lines[1].startswith(f"quality gate FAILED: {name} {format_value(value)}, expected {limit}; ")
+    assert f"gates.quality.{name}" in lines[1]
+    assert "Decision: the model may be registered." not in result.stdout
+    assert result.stderr.splitlines()[-1] == "Decision: the model must not be registered."
 
 
-def test_an_unmet_quality_gate_report_says_fail(failing: LocalRun, unmet):
+def test_an_unmet_quality_gate_report_says_fail(failing, unmet):
     name, _, limit = unmet
-    report = (failing.out / "report.md").read_text(encoding="utf-8")
+    report = (failing[1] / "report.md").read_text(encoding="utf-8")
     assert "**Decision: the model must not be registered.**" in report
     assert f"| quality | {name} |" in report
     assert f"| {limit} | **FAIL** |" in report
     assert "may be registered" not in report
 
 
-def test_failing_run_still_writes_its_evidence(failing: LocalRun):
-    assert (failing.out / "evaluation.json").is_file()
-    assert (failing.out / "model").is_dir()
+def test_failing_run_still_writes_its_evidence(failing):
+    assert (failing[1] / "evaluation.json").is_file()
+    assert (failing[1] / "model").is_dir()
 
 
-def test_a_run_replaces_the_previous_output(failing: LocalRun):
-    assert not (failing.out / "stale.txt").exists()
-    assert (failing.out / "report.md").is_file()
+def test_a_run_replaces_the_previous_output(failing):
+    assert not (failing[1] / "stale.txt").exists()
+    assert (failing[1] / "report.md").is_file()
 
 
 def test_data_that_fails_its_checks_stops_before_training(
