@@ -14,15 +14,15 @@ job's outputs from every instance land in one folder, as under one S3 prefix. A 
 run at once, as in SageMaker; training instances (which train together) are named by loopback
 addresses so the first host's name resolves to this machine.
 
-Jobs after the first start from a copy of its job environment (see `_start_from_installed`):
-their launcher finds it installed from the same requirements and starts the step at once.
+The first job installs its job environment from empty, as every job does in SageMaker; the jobs
+after it run on that environment (`installed`): they only read it, and their launcher finds it
+installed from the same requirements and starts the step at once.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -107,17 +107,9 @@ class JobRunner:
         """Where the job launcher builds this job's environment (/tmp/job-env in its container)."""
         return self._root(job) / "tmp/job-env"
 
-    def _start_from_installed(self, job: str) -> None:
-        """A job after the first starts from a copy of the first one's environment: every job's
-        launcher (job.sh) installs the same requirements, so it finds them installed (the copy holds
-        them) and skips the install, as it would started again in its own container. The first job
-        installs into an empty environment, as every job does in SageMaker (each of its instances:
-        none has finished)."""
-        if self.installed is not None:
-            shutil.copytree(self.installed, self.job_env(job), symlinks=True, copy_function=_link_packages)
-
     def _start(self, job: str, argv: list[str], **env) -> subprocess.Popen:
-        env = {**self.env, "JOB_ENV_DIR": str(self.job_env(job)), "TRAINING_JOB_NAME": job.lower(), **env}
+        job_env = self.installed or self.job_env(job)  # each instance of the first job installs its own
+        env = {**self.env, "JOB_ENV_DIR": str(job_env), "TRAINING_JOB_NAME": job.lower(), **env}
         argv = [self._rewrite(str(arg), job) for arg in argv]
         self._root(job).mkdir(parents=True, exist_ok=True)
         with (self._root(job) / "job.log").open("w") as log:
@@ -163,7 +155,6 @@ class JobRunner:
             config.write_text(json.dumps({"current_host": host, "hosts": names}))
             app = arguments["AppSpecification"]
             command = [*app["ContainerEntrypoint"], *app.get("ContainerArguments", [])]
-            self._start_from_installed(job)
             started[job] = self._start(job, command)
         logs = self._wait(started)
         self.installed = self.installed or self.job_env(next(iter(started)))
@@ -184,7 +175,7 @@ class JobRunner:
         started with the definition's entrypoint (the SDK's own driver script), on as many
         instances as the definition gives it, at once. Returns the model.tar.gz SageMaker would
         make of the first host's /opt/ml/model (the only one with a model). Each instance starts from
-        a copy of the first processing job's environment (_start_from_installed)."""
+        the first processing job's environment (`installed`)."""
         arguments = resolve(self.step(name)["Arguments"], self.parameters, self.properties)
         hosts = int(arguments["ResourceConfig"]["InstanceCount"])
         names = ["algo-1"] if hosts == 1 else [f"127.0.0.{number}" for number in range(1, hosts + 1)]
@@ -193,7 +184,6 @@ class JobRunner:
             job = name if hosts == 1 else f"{name}/{host}"
             jobs[job] = self._training_instance(job, arguments, names, rank)
             assert self.installed is not None, "a processing job runs first and installs the job environment"
-            self._start_from_installed(job)
         port = _free_port()  # the tracker's, on the first host
         # Each instance stands for a machine of its own; here they share this machine's cores.
         threads = {"OMP_NUM_THREADS": "1"} if len(jobs) > 1 else {}
@@ -247,15 +237,6 @@ class JobRunner:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "analysis.json").write_text(json.dumps(analysis))
         self.properties[f"Steps.{name}.CalculatedBaselineConstraints"] = str(folder / "analysis.json")
-
-
-def _link_packages(source: str, target: str) -> None:
-    """Installed packages are only read by the jobs: hard-linked, not copied (a fifth of the time).
-    The environment's own files (pyvenv.cfg, bin/), which each job's launcher writes again, are copied."""
-    if "site-packages" in Path(source).parts:
-        os.link(source, target)
-    else:
-        shutil.copy2(source, target)
 
 
 def _free_port() -> int:

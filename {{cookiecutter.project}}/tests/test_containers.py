@@ -217,7 +217,7 @@ def endpoint(image: Path, runner: job_runner.JobRunner, trained_in_image: Path, 
     runner.fetch(container["SAGEMAKER_SUBMIT_DIRECTORY"], submitted)
     with tarfile.open(next(submitted.glob("*.tar.gz"))) as archive:
         archive.extractall(submitted / "code", filter="data")
-    python = image_env.image_copy(image, work / "image")
+    python = image_env.image_overlay(image, work / "image")
     base = work / "opt-ml"
     (base / "model").mkdir(parents=True)
     for file in trained_in_image.iterdir():
@@ -225,7 +225,7 @@ def endpoint(image: Path, runner: job_runner.JobRunner, trained_in_image: Path, 
     port = _free_port()
     env = image_env.clean_env(
         **image_env.NO_NETWORK,
-        PATH=f"{python.parent}:{os.environ['PATH']}",
+        PATH=f"{python.parent}:{image.parent}:{os.environ['PATH']}",
         PYTHONPATH=str(TESTS),  # tests/xgboost_serving.py, the image's WSGI app
         SAGEMAKER_BASE_DIR=str(base),
         SAGEMAKER_PROGRAM=container["SAGEMAKER_PROGRAM"],
@@ -262,13 +262,15 @@ def endpoint(image: Path, runner: job_runner.JobRunner, trained_in_image: Path, 
         log.close()
 
 
-def test_the_model_server_installs_offline_and_answers_ping(endpoint) -> None:
+def test_the_model_server_installs_offline_and_answers_ping(endpoint, image: Path) -> None:
     url, _startup, log = endpoint
     assert _request(f"{url}/ping")[0] == 200
     text = log.read_text()
     # The image's own install step (`pip install . -r requirements.txt` in the code dir) ran, with
-    # the package index off and no network, and installed the bundle alone.
+    # the package index off and no network, and installed the bundle alone (into the overlay: the
+    # shared image stays as built).
     assert "Processing " in text and "Successfully installed serve-1.0.0" in text, text[-3000:]
+    assert not list(image.parent.parent.glob("lib/python*/site-packages/serve-*"))
 
 
 def _rows(sample_path: Path, settings, count: int = 8) -> pd.DataFrame:
