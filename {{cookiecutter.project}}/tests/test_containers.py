@@ -4,14 +4,16 @@ image start them.
 
 - Jobs (tests/job_runner.py): each processing job with the entrypoint, arguments and input/output
   paths the built definition gives it (the code bundle unpacked, then `job.sh` installing the
-  shipped wheels with no index and no network); training through the SDK's own driver script
+  shipped wheels with no index and no network: the first job from empty, the later ones finding
+  that environment installed); training through the SDK's own driver script
   with SageMaker's channels and config files. `/opt/ml` is redirected under a folder per job.
   Once more with ProcessingInstanceCount and TrainingInstanceCount at 2: Preprocess on two
   instances, each on its share of the drop's files, then distributed training on two at once.
   Clarify's image is not rebuilt: its analysis.json comes from the local bias code, same shape.
 - Serving: sagemaker-containers' own server start (the image's serving entry point) with the
   CreateModel step's environment: it copies the bundle to the code dir, runs `pip install . -r
-  requirements.txt` there with no network, then gunicorn with gevent workers; /ping and
+  requirements.txt` there with no network (into an environment over the image, which stays as
+  built), then gunicorn with gevent workers; /ping and
   /invocations answer for JSON and for Clarify's header-less CSV. The image's own serving package
   is not on PyPI: tests/xgboost_serving.py rebuilds its WSGI app from sagemaker-containers' parts.
   SAGEMAKER_SUBMIT_DIRECTORY is the unpacked bundle here (in SageMaker, its S3 URI, which the
