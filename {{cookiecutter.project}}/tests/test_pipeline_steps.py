@@ -28,11 +28,8 @@ def _passing_value(metric: str, limit) -> float:
 def test_the_data_check_and_gate_steps_import_no_model_library(project_root):
     """Each job pays its imports: XGBoost (with scikit-learn and SciPy, which it imports) costs
     the DataChecks job 1 to 1.5 s and the Gates job more than its work; neither trains nor scores."""
-    script = (
-        "import sys\n"
-        "import {{ cookiecutter.package }}.steps.check_data, {{ cookiecutter.package }}.steps.gate\n"
-        "print(' '.join(sys.modules))\n"
-    )
+    steps = "{{ cookiecutter.package }}.steps.check_data, {{ cookiecutter.package }}.steps.gate"
+    script = f"import sys, {steps}; print(' '.join(sys.modules))"
     run = subprocess.run([sys.executable, "-c", script], cwd=project_root, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
     heavy = set(run.stdout.split()) & {"xgboost", "sklearn", "scipy", "smclarify", "matplotlib"}
