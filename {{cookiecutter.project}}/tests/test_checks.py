@@ -472,18 +472,18 @@ def test_batches_are_not_fingerprinted():
         engine.HASH_THRESHOLD = switched_off
 
 
-def test_a_validation_builds_each_expectation_s_configuration_once(monkeypatch):
+def test_a_validation_builds_each_expectation_s_configuration_once(
+    sample: pd.DataFrame, suites: dict[str, dict], monkeypatch
+):
     """GE rebuilds an expectation's configuration (one pydantic dump each) whenever it reads one of
     its arguments: about 128 dumps an expectation in a validation of the sample, 16 with checks'
     memo. This fails when a GE upgrade stops going through what checks wraps."""
     from great_expectations.expectations.expectation import Expectation
 
-    suite = load_suite(SUITES / "training.json")
-    frame = read_dataset(SAMPLE, DATASET)
-    validate(frame, suite, dataset=DATASET)  # GE imported and checks' memo in place
+    validate(sample, suites["training"])  # GE imported and checks' memo in place
     dumps = []
     dump = Expectation.dict
     monkeypatch.setattr(Expectation, "dict", lambda self, *args, **kw: dumps.append(1) or dump(self, *args, **kw))
-    result = validate(frame, suite, dataset=DATASET)
-    assert result.success
+    result = validate(sample, suites["training"])
+    assert result.success, result.summary()
     assert len(dumps) < 30 * len(result.outcomes), f"{len(dumps)} configurations built for {len(result.outcomes)}"
