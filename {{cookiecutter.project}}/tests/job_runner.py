@@ -176,6 +176,7 @@ class JobRunner:
         instances as the definition gives it, at once. Returns the model.tar.gz SageMaker would
         make of the first host's /opt/ml/model (the only one with a model). Each instance starts from
         the first processing job's environment (`installed`)."""
+        assert self.installed is not None, "a processing job runs first and installs the job environment"
         arguments = resolve(self.step(name)["Arguments"], self.parameters, self.properties)
         hosts = int(arguments["ResourceConfig"]["InstanceCount"])
         names = ["algo-1"] if hosts == 1 else [f"127.0.0.{number}" for number in range(1, hosts + 1)]
@@ -183,7 +184,6 @@ class JobRunner:
         for rank, host in enumerate(names):
             job = name if hosts == 1 else f"{name}/{host}"
             jobs[job] = self._training_instance(job, arguments, names, rank)
-            assert self.installed is not None, "a processing job runs first and installs the job environment"
         port = _free_port()  # the tracker's, on the first host
         # Each instance stands for a machine of its own; here they share this machine's cores.
         threads = {"OMP_NUM_THREADS": "1"} if len(jobs) > 1 else {}
