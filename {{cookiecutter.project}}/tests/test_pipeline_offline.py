@@ -39,17 +39,26 @@ class Counted(NamedTuple):
     checks: list  # the schemas checked during the first build
     decoded: collections.Counter  # botocore data file -> decodes during the first build
     built: object
+    checks_again: list  # ... during a second build in the same process
     decoded_again: collections.Counter  # ... during a second build in the same process
+    local_sessions: int  # local-mode sessions the two builds made
 
 
 @pytest.fixture(scope="module")
 def counted(settings, project_root) -> Counted:
     """One build with its schema checks and botocore's JSON decodes counted (as the first of its
-    process: the shared loaders emptied), then the decodes of a second build."""
+    process: the shared loaders and checked schemas emptied), then those of a second build."""
     schema = sdk_config_schema(settings.aws.region)
     validator = jsonschema.validators.validator_for(schema)
     check_schema, load_file = validator.check_schema, botocore.loaders.JSONFileLoader.load_file
     checks, decoded = [], collections.Counter()
+    with sdk_environment(settings.aws.region):
+        from sagemaker.core.local.local_session import LocalSession
+    local_session, local_sessions = LocalSession.__init__, []
+
+    def counting_session(self, *args, **kwargs):
+        local_sessions.append(self)
+        return local_session(self, *args, **kwargs)
 
     def counting_check(checked, *args, **kwargs):
         checks.append(checked)
@@ -64,19 +73,23 @@ def counted(settings, project_root) -> Counted:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(validator, "check_schema", staticmethod(counting_check))
         patch.setattr(botocore.loaders.JSONFileLoader, "load_file", counting_load)
+        patch.setattr(LocalSession, "__init__", counting_session)
         patch.setattr(shortcuts, "_LOADERS", {})
+        patch.setattr(shortcuts, "_CHECKED", {})
         built = build(settings, root=project_root)
         first_checks, first_decoded = list(checks), collections.Counter(decoded)
+        checks.clear()
         decoded.clear()
         build(settings, root=project_root)
-    return Counted(schema, first_checks, first_decoded, built, decoded)
+    return Counted(schema, first_checks, first_decoded, built, checks, decoded, len(local_sessions))
 
 
-def test_the_sdk_config_schema_is_checked_once_per_build(counted):
+def test_the_sdk_config_schema_is_checked_once_per_process(counted):
     schema, checks = counted.schema, counted.checks
     # Many: the shortcut no longer applies (the SDK no longer calls jsonschema.validate at call
     # time). None: the SDK no longer validates its config, and the shortcut can go.
     assert [checked is schema for checked in checks] == [True]
+    assert counted.checks_again == []  # a second build in the same process checks it no more
 
 
 def test_each_botocore_data_file_is_decoded_once_per_process(counted):
@@ -88,10 +101,17 @@ def test_each_botocore_data_file_is_decoded_once_per_process(counted):
     assert not again, again  # a second build in the same process decodes nothing
 
 
-def test_a_config_that_does_not_match_is_refused_as_without_the_shortcut(settings):
+def test_a_build_makes_no_local_mode_session(counted):
+    # The processing steps read a method name from a local-mode client, which would make a session
+    # of its own each time (S3 clients, the SDK config read twice): about 40 % of a build.
+    assert counted.local_sessions == 0
+
+
+def test_a_config_that_does_not_match_is_refused_as_without_the_shortcut(settings, monkeypatch):
     schema = sdk_config_schema(settings.aws.region)
     with pytest.raises(jsonschema.ValidationError) as plain:
         jsonschema.validate(BAD_CONFIG, schema)
+    monkeypatch.setattr(shortcuts, "_CHECKED", {})  # as in a process that has not checked it yet
     with sdk_environment(settings.aws.region):
         from sagemaker.core.config.config import validate_sagemaker_config
 
@@ -101,16 +121,21 @@ def test_a_config_that_does_not_match_is_refused_as_without_the_shortcut(setting
             assert str(shortcut.value) == str(plain.value)
 
 
-def test_sessions_share_one_data_loader_during_the_build_only(settings):
+def test_the_shortcuts_apply_during_the_build_only(settings):
     def loader(session):
         return session._session.get_component("data_loader")
 
     with sdk_environment(settings.aws.region):
+        from sagemaker.core.local.local_session import LocalSagemakerClient
+        from sagemaker.mlops.workflow import steps
+
         inside = loader(boto3.Session()), loader(boto3.Session()), botocore.loaders.create_loader()
-        assert inside[0] is inside[1] is inside[2]
+        assert inside[0] is inside[1] is inside[2]  # sessions share one data loader
+        assert steps.LocalSagemakerClient is not LocalSagemakerClient
     assert loader(boto3.Session()) is not loader(boto3.Session())
     assert botocore.session.create_loader is botocore.loaders.create_loader
     assert jsonschema.validate.__module__ == "jsonschema.validators"
+    assert steps.LocalSagemakerClient is LocalSagemakerClient
 
 
 def test_every_uri_the_definition_names_in_the_bucket_is_shipped(counted, settings):

@@ -17,7 +17,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from .shortcuts import one_data_loader, schema_checked_once
+from .shortcuts import local_clients_without_sessions, one_data_loader, schema_checked_once
 
 # The SDK reads these at import time: a region, no instance-metadata probing, no IAM role lookup
 # and telemetry off (through an SDK config file, the only switch it offers).
@@ -41,7 +41,7 @@ def sdk_environment(region: str):
         saved = {name: os.environ.get(name) for name in wanted}
         os.environ.update(wanted)
         try:
-            with _quiet_sdk(), one_data_loader(), schema_checked_once():
+            with _quiet_sdk(), one_data_loader(), schema_checked_once(), local_clients_without_sessions():
                 yield
         finally:
             for name, value in saved.items():

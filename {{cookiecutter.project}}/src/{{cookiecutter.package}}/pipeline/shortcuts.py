@@ -1,36 +1,42 @@
-"""Two shortcuts that take the offline build from tens of seconds to a few, active only while it runs.
+"""Three shortcuts that take the offline build from tens of seconds to a few, active only while it runs.
 
-The SDK repeats two costly things that give the same answer every time within one build:
+The SDK repeats costly things that give the same answer every time within one build:
 - it checks its config schema against the JSON-Schema metaschema on every settings lookup
-  (about 170 per build, ~0.1 s each; the schema is a constant of the SDK);
+  (about 170 per build, ~0.1 s each; the schema is a constant of the SDK, so it is checked once
+  per process);
 - botocore decodes its JSON data (endpoints, service models: megabytes) for every session and
-  image URI lookup, and the SDK makes sessions of its own (about 100 decodes per build).
+  image URI lookup, and the SDK makes sessions of its own (about 100 decodes per build);
+- each processing step makes a local-mode client, with a session of its own (S3 clients, its
+  config read twice), only to read the name of one of the client's methods: four per build, about
+  40 % of a build once the SDK is imported.
 
-Each shortcut swaps one library function for the length of the build and puts it back after;
-nothing of the SageMaker SDK itself is patched. tests/test_pipeline_offline.py fails loudly if an
-upgrade of the SDK, jsonschema or botocore makes a shortcut stop applying (the build would
-silently get slow again) or changes what it returns.
+Each shortcut swaps one library name for the length of the build and puts it back after; no
+library's code is edited. tests/test_pipeline_offline.py fails loudly if an upgrade of the SDK,
+jsonschema or botocore makes a shortcut stop applying (the build would silently get slow again)
+or changes what it returns.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 
+_CHECKED: dict[int, object] = {}  # id -> schema, kept alive so no other schema takes its id
+
 
 @contextmanager
 def schema_checked_once():
-    """`jsonschema.validate` that checks each schema once, then validates only the instance: the
-    same errors for a config that does not match. The SDK looks the function up at call time."""
+    """`jsonschema.validate` that checks each schema once per process, then validates only the
+    instance: the same errors for a config that does not match. The SDK looks the function up at
+    call time."""
     import jsonschema
 
     original = jsonschema.validate
-    checked: dict[int, object] = {}  # id -> schema, kept alive so no other schema takes its id
 
     def validate(instance, schema, cls=None, *args, **kwargs):
         cls = cls or jsonschema.validators.validator_for(schema)
-        if id(schema) not in checked:
+        if id(schema) not in _CHECKED:
             cls.check_schema(schema)
-            checked[id(schema)] = schema
+            _CHECKED[id(schema)] = schema
         error = jsonschema.exceptions.best_match(cls(schema, *args, **kwargs).iter_errors(instance))
         if error is not None:
             raise error
@@ -67,3 +73,22 @@ def one_data_loader():
         yield
     finally:
         botocore.loaders.create_loader = botocore.session.create_loader = original
+
+
+@contextmanager
+def local_clients_without_sessions():
+    """The pipeline steps' local-mode client, without the session it would make: the steps only
+    read a method's name from it (never call one), and the methods are the SDK's own."""
+    from sagemaker.mlops.workflow import steps
+
+    original = steps.LocalSagemakerClient
+
+    class WithoutSession(original):
+        def __init__(self, sagemaker_session=None):
+            self.sagemaker_session = sagemaker_session
+
+    steps.LocalSagemakerClient = WithoutSession
+    try:
+        yield
+    finally:
+        steps.LocalSagemakerClient = original
