@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import in_process
+from {{ cookiecutter.package }}.cli import conclude
 from {{ cookiecutter.package }}.data import feature_store_enabled
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.gates import format_value, metric_value, metrics_section
@@ -158,6 +159,15 @@ def test_the_reports_quality_table_shows_every_metric_evaluation_json_holds(loca
     for name, entry in metrics_section(read_evaluation(run)).items():
         if isinstance(entry, dict) and "value" in entry:
             assert f"| {name} | {entry['value']:.4f} |" in table, name
+
+
+def test_a_passing_run_ends_with_its_gates_report_and_decision(local_run, capsys):
+    """What `local run` prints last (stdout), after its progress lines (stderr)."""
+    run, _ = local_run
+    conclude(run)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Gates: ") and "FAILED" not in "\n".join(lines)
+    assert lines[-2:] == [f"Report: {run.out / 'report.md'}", "Decision: the model may be registered."]
 
 
 def test_no_partial_directory_is_left_after_a_run(local_run):

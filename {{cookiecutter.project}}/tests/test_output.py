@@ -1,5 +1,6 @@
 """Outputs are written whole (output.py): one run per folder, nothing half-written, the earlier
-output intact when a run fails or is stopped. The concurrency cases run real processes."""
+output intact when a run fails or is stopped. The concurrency cases run real processes; how a
+run that finishes ends is tests/test_local_run.py's."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -51,42 +53,55 @@ def _leftovers(out: Path) -> list[str]:
     return sorted(path.name for path in out.parent.glob(f".{out.name}.*"))
 
 
-def test_a_second_run_into_the_same_folder_is_refused_and_the_first_completes(project_root, tmp_path):
-    out = tmp_path / "run"
-    first = _local_run(out, project_root)
-    _held_after_its_data_checks(first, out)  # so the second surely starts while it writes
-    try:
-        command = [*CLI, "local", "run", "--out", str(out)]
-        second = subprocess.run(command, cwd=project_root, capture_output=True, text=True)
-    finally:
-        first.send_signal(signal.SIGCONT)
-    assert second.returncode == 2, second.stderr
-    assert "another run is writing this folder now" in second.stderr and "Traceback" not in second.stderr
-    output, errors = first.communicate(timeout=300)
-    assert first.returncode == 0, errors  # a passing run exits 0, its decision last
-    lines = output.splitlines()
-    assert lines[0].startswith("Gates: ") and "FAILED" not in output
-    assert lines[-2:] == [f"Report: {out / 'report.md'}", "Decision: the model may be registered."]
-    assert "report: report.md with charts" in errors  # the progress lines
-    assert {"report.md", "data_checks.md", "data", "model"} <= {path.name for path in out.iterdir()}
-    assert _leftovers(out) == []
+class Held(NamedTuple):
+    out: Path
+    second: subprocess.CompletedProcess  # the run started while the first one wrote
+    partial_after_second: list[str]  # the first run's partial folder once the second had ended
+    still_locked: bool  # the first run's lock still refused another writer then
+    code: int  # the first run's exit code after SIGTERM
+    errors: str  # its progress and messages (stderr)
 
 
-def test_a_run_stopped_by_sigterm_leaves_the_earlier_output_as_it_was(project_root, tmp_path):
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def held(project_root, tmp_path_factory) -> Held:
+    """A run into a folder an earlier run wrote, held (SIGSTOP) once its data checks are done; a
+    second run into the same folder meanwhile; then the first stopped by SIGTERM, which lands
+    before it could finish. (One real run serves both cases: each costs a process importing
+    pandas, XGBoost and Great Expectations.)"""
+    out = tmp_path_factory.mktemp("held") / "run"
     out.mkdir()
     (out / "report.md").write_text("the earlier report", encoding="utf-8")
-    run = _local_run(out, project_root)
-    progress = _held_after_its_data_checks(run, out)  # the SIGTERM lands before it could finish
-    run.send_signal(signal.SIGTERM)
-    run.send_signal(signal.SIGCONT)
-    _, rest = run.communicate(timeout=120)
-    errors = progress + rest
-    assert run.returncode == 130, errors  # stopped, not a refused gate (1) nor a bug (3)
-    assert "Traceback" not in errors
-    assert [path.name for path in out.iterdir()] == ["report.md"]
-    assert (out / "report.md").read_text(encoding="utf-8") == "the earlier report"
-    assert _leftovers(out) == []
+    first = _local_run(out, project_root)
+    try:
+        progress = _held_after_its_data_checks(first, out)
+        command = [*CLI, "local", "run", "--out", str(out)]
+        second = subprocess.run(command, cwd=project_root, capture_output=True, text=True)
+        partial = sorted(path.name for path in out.parent.glob(f".{out.name}.partial-*/*"))
+        try:
+            refuse_if_busy(out)
+            still_locked = False
+        except ProjectError:
+            still_locked = True
+        first.send_signal(signal.SIGTERM)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    _, rest = first.communicate(timeout=120)
+    return Held(out, second, partial, still_locked, first.returncode, progress + rest)
+
+
+def test_a_second_run_into_the_same_folder_is_refused_and_leaves_the_first_alone(held: Held):
+    assert held.second.returncode == 2, held.second.stderr
+    assert "another run is writing this folder now" in held.second.stderr and "Traceback" not in held.second.stderr
+    assert "data_checks.md" in held.partial_after_second  # the first run's work so far, untouched
+    assert held.still_locked  # and its folder still its own
+
+
+def test_a_run_stopped_by_sigterm_leaves_the_earlier_output_as_it_was(held: Held):
+    assert held.code == 130, held.errors  # stopped, not a refused gate (1) nor a bug (3)
+    assert "Traceback" not in held.errors
+    assert [path.name for path in held.out.iterdir()] == ["report.md"]
+    assert (held.out / "report.md").read_text(encoding="utf-8") == "the earlier report"
+    assert _leftovers(held.out) == []
 
 
 def test_a_second_writer_is_refused_by_the_lock_and_before_it(tmp_path):

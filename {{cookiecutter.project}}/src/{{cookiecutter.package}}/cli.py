@@ -8,6 +8,7 @@ interrupted (Ctrl-C) or a confirmation answered no. See cli_support.py.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from .feature_store.cli import features
 from .output import refuse_if_busy, write_file
 from .release.cli import deploy, predict, promote, registry
 from .settings import load_settings
+
+if TYPE_CHECKING:
+    from .local import LocalRun
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,7 +58,12 @@ def local_run(data: Path | None, out: Path, settings: Path) -> None:
     refuse_if_busy(out)  # and so is a folder another run is writing
     from .local import run_local
 
-    run = run_local(project, data=data or project.dataset.sample, out=out)
+    conclude(run_local(project, data=data or project.dataset.sample, out=out))
+
+
+def conclude(run: LocalRun) -> None:
+    """How `local run` ends: the gates that passed, each refusal's message, the report's path, then
+    the decision (exit 1 when a gate refused)."""
     passed = [gate for gate in run.gates if gate.passed]
     kinds = ", ".join(sorted({gate.gate for gate in passed}))
     click.echo(f"Gates: {len(passed)} of {len(run.gates)} passed" + (f" ({kinds})" if kinds else ""))
