@@ -1,7 +1,7 @@
 """infra/: every CloudFormation template passes checkov (and cfn-lint, for project.yaml's region, in
-`make lint`), both linters really fire, the bootstrap stacks name what project.yaml's `aws` section
-uses, a completed data drop starts one pipeline run on it, and model bias monitoring labels the
-endpoint's scores at the code's threshold."""
+`make lint`, which tests/test_lint.py makes fire), checkov really fires, the bootstrap stacks name
+what project.yaml's `aws` section uses, a completed data drop starts one pipeline run on it, and
+model bias monitoring labels the endpoint's scores at the code's threshold."""
 
 from __future__ import annotations
 
@@ -24,18 +24,6 @@ TEMPLATES = sorted(INFRA.rglob("*.yaml"))
 ROLES, ARTIFACTS, EVENTS = (INFRA / "bootstrap" / f"{name}.yaml" for name in ("roles", "artifacts", "events"))
 ENDPOINT = INFRA / "endpoint.yaml"
 IDS = [path.relative_to(INFRA).as_posix() for path in TEMPLATES]
-
-
-# cfn-lint is imported where it is used: its import takes most of a second, and every pytest worker
-# collects this module while one runs it.
-def cfn_lint(path: Path, region: str) -> list:
-    from cfnlint.api import ManualArgs, lint_file
-
-    return lint_file(path, ManualArgs(regions=[region]))
-
-
-def describe(matches: list) -> str:
-    return "\n".join(str(match) for match in matches)
 
 
 def find_checkov() -> str | None:
@@ -99,12 +87,6 @@ def test_cfn_lint_lints_for_the_project_s_region(settings: Settings):
     assert config["regions"] == [settings.aws.region], "set .cfnlintrc.yaml's regions to project.yaml's aws.region"
 
 
-def test_cfn_lint_reports_a_broken_template(tmp_path: Path, settings: Settings):
-    broken = broken_copy(tmp_path, "VersioningConfiguration:", "VersioningConfig:")
-    matches = cfn_lint(broken, settings.aws.region)
-    assert any(match.rule.id == "E3002" and "VersioningConfig" in str(match) for match in matches), describe(matches)
-
-
 @needs_checkov
 @pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
 def test_checkov_finds_no_failed_checks(template: Path, checkov_report: dict[Path, list[str]]):
@@ -118,6 +100,8 @@ def test_checkov_reports_a_public_bucket(public_bucket: Path, checkov_report: di
 
 
 def load(path: Path) -> dict:
+    # Imported here: cfn-lint's import takes most of a second, and every pytest worker collects
+    # this module while one runs it.
     from cfnlint.decode import cfn_yaml
 
     return cfn_yaml.load(str(path))
