@@ -33,6 +33,9 @@ JOB_REQUIREMENTS = "requirements-jobs.txt"
 # image's packages, so the image's own environment is never changed. An environment that holds a
 # copy of the same requirements was installed from them: a job started again in its container (by
 # hand, or by a test) uses it as it is. In SageMaker each job's container starts without one.
+# Nothing is compiled to bytecode at install: a job's one process imports only part of what it
+# installs, which costs less to compile as it is imported than all of it up front (measured in the
+# rebuilt image: the DataChecks job 12.0 -> 10.4 s, the install alone 6.6 -> 3.0 s).
 JOB_LAUNCHER = "job.sh"
 JOB_ENV = "/tmp/job-env"  # one job per container; JOB_ENV_DIR moves it (tests run jobs side by side)
 # (%-formatting, not an f-string: the script's own braces stay as they are.)
@@ -50,7 +53,7 @@ else
     echo "job environment: installing the locked job packages into $env_dir"
     python3 -m venv --system-site-packages --without-pip "$env_dir"
     "$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-index --no-deps --require-hashes \\
-        --find-links "$wheels" -r "$requirements"
+        --no-compile --find-links "$wheels" -r "$requirements"
     cp "$requirements" "$installed"
 fi
 cd "$here"
