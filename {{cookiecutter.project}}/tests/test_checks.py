@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -487,3 +488,30 @@ def test_a_validation_builds_each_expectation_s_configuration_once(
     result = validate(sample, suites["training"])
     assert result.success, result.summary()
     assert len(dumps) < 30 * len(result.outcomes), f"{len(dumps)} configurations built for {len(result.outcomes)}"
+
+
+def test_metric_ids_are_those_ge_s_own_converter_gives(sample: pd.DataFrame, suites: dict[str, dict], monkeypatch):
+    """checks converts metric arguments of JSON's own types itself for GE's metric ids (GE's
+    converter probes each value through pydantic, pandas and numpy first): the same JSON, so the
+    same ids, for every metric of a validation of the sample. This fails when the two differ or a
+    GE upgrade stops going through what checks replaces."""
+    from great_expectations import util
+    from great_expectations.core import id_dict
+
+    validate(sample, suites["training"])  # GE imported and checks' converter in place
+    ours, differ, seen = id_dict.convert_to_json_serializable, [], []
+
+    def compared(data):
+        converted = ours(data)
+        seen.append(data)
+        if json.dumps(converted, sort_keys=True) != json.dumps(util.convert_to_json_serializable(data), sort_keys=True):
+            differ.append(data)
+        return converted
+
+    monkeypatch.setattr(id_dict, "convert_to_json_serializable", compared)
+    result = validate(sample, suites["training"])
+    assert result.success, result.summary()
+    assert len(seen) > len(result.outcomes) and not differ, differ[:3]
+    edges = {"nan": float("nan"), "inf": float("inf"), 1: (True, None, 2.5, "x"), "numpy": [{"k": np.int64(3)}]}
+    compared(edges)  # NaN, keys that are not text, a tuple, a value only GE's converter knows
+    assert not differ, differ

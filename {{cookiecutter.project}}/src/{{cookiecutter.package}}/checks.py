@@ -185,6 +185,7 @@ def _import_gx():
     # fails if a GE upgrade stops reading this switch.
     pandas_execution_engine.HASH_THRESHOLD = 0
     _build_configurations_once()
+    _plain_ids_first()
     return gx
 
 
@@ -212,6 +213,38 @@ def _build_configurations_once() -> None:
         return built[id(self)][1]
 
     Expectation.configuration = _BuiltOnce(configuration, doc=build.__doc__)
+
+
+_JSON_AS_IS = (str, int, bool, type(None))
+
+
+def _plain_ids_first() -> None:
+    """GE names every metric it computes by an md5 of its arguments made JSON-safe (IDDict.to_id);
+    its converter walks each value through pydantic, pandas and numpy type checks before it finds
+    a None or a string to be as it is: a quarter of a validation of the sample. Values of JSON's own
+    types are converted here exactly as GE converts them (NaN to None, dict keys to text, tuples to
+    lists); any other value goes to GE's converter. tests/test_checks.py fails if the ids differ or
+    a GE upgrade bypasses it."""
+    from great_expectations import util
+    from great_expectations.core import id_dict
+
+    convert = util.convert_to_json_serializable
+    if id_dict.convert_to_json_serializable is not convert:  # replaced already
+        return
+
+    def plain_first(data):
+        kind = type(data)
+        if kind in _JSON_AS_IS:
+            return data
+        if kind is float:
+            return None if data != data else data
+        if kind is dict:
+            return {str(key): plain_first(value) for key, value in data.items()}
+        if kind is list or kind is tuple:
+            return [plain_first(value) for value in data]
+        return convert(data)
+
+    id_dict.convert_to_json_serializable = plain_first
 
 
 @contextmanager
