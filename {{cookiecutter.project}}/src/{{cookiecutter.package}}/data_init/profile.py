@@ -105,7 +105,19 @@ def distinct_counts(values: pd.Series) -> pd.Series:
     text = _text(raw.index.to_series(index=range(len(raw))))
     counts = pd.Series(raw.to_numpy(), index=text.to_numpy())
     counts = counts[text.notna().to_numpy()]
-    return counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
+    if counts.index.has_duplicates:  # trimming made values equal: add up their rows
+        counts = counts.groupby(level=0, sort=False).sum()
+    return counts.sort_values(ascending=False, kind="stable")
+
+
+def _numbers(values: pd.Index) -> pd.Series | None:
+    """Distinct text values as numbers, or None when one is not a number. A few are tried first:
+    a column of dates or identifiers (a million distinct values) is refused without parsing each."""
+    for candidates in (values[:100], values):
+        numbers = pd.to_numeric(pd.Series(candidates, dtype=object), errors="coerce")
+        if numbers.isna().any() or not len(numbers):
+            return None
+    return numbers
 
 
 def _column(values: pd.Series, rows: int) -> Column:
@@ -115,8 +127,7 @@ def _column(values: pd.Series, rows: int) -> Column:
         present = values.dropna().astype("float64")
     else:
         counts = distinct_counts(values)
-        numbers = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce")
-        present = None if numbers.isna().any() or not len(counts) else numbers
+        present = _numbers(counts.index)
     if present is not None:
         known = int(counts.sum()) if counts is not None else len(present)
         distinct = present.nunique()
