@@ -193,6 +193,24 @@ def test_profile_infers_the_problem_type_and_it_can_be_overridden(other_data: Pa
         profile(other_data, "target", problem_type="multiclass")
 
 
+def test_a_text_column_is_numeric_only_when_every_value_is_a_number(tmp_path: Path):
+    """The profile tries a few distinct values (the most frequent) as numbers first: a text after
+    the first hundred still makes the column categorical. Values trimmed to the same text are
+    counted as one."""
+    numbers = [str(number) for number in range(300)] * 2
+    frame = pd.DataFrame(
+        {
+            "late_text": [*numbers[:-1], "n/a-late"],  # the least frequent value: tried last
+            "colour": ["red", " red ", "blue"] * 200,
+            "label": [0, 1] * 300,
+        }
+    )
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    columns = profile(tmp_path / "data.csv", "label").columns
+    assert columns["late_text"].kind == "categorical" and columns["late_text"].distinct == 301
+    assert (columns["colour"].distinct, columns["colour"].values) == (2, ["red", "blue"])
+
+
 def test_merge_replaces_only_the_named_blocks():
     text = "# head\n\ndataset:\n  a: 1\n\n# about the model\nmodel:\n  b: 2  # kept\n\n# old bias\nbias:\n  c: 3\n"
     merged = merge(text, {"dataset": "dataset:\n  a: 9\n", "bias": None, "gates": "gates:\n  g: 1\n"})
