@@ -425,6 +425,17 @@ def test_a_stack_mid_update_is_refused(cli, project: Path, registered, aws, sett
         deployment.plan(context, "staging", project / "environments")
 
 
+def test_a_command_makes_one_client_per_service(project: Path, aws):
+    from {{ cookiecutter.package }}.context import load_context
+
+    context = load_context(project / "project.yaml")
+    assert context.client("sagemaker") is context.client("sagemaker")
+    assert context.client("sagemaker") is not context.client("sagemaker", connections=4)
+    other = {"aws_access_key_id": "other", "aws_secret_access_key": "other"}  # an assumed role's
+    assert context.client("sagemaker", **other) is not context.client("sagemaker")
+    assert context.client("sagemaker") is not load_context(project / "project.yaml").client("sagemaker")
+
+
 def test_drift_tells_a_stage_not_deployed_yet_from_drift(cli, project: Path, registered, aws):
     """The daily drift check must stay green while prod waits for its first promotion, and for
     a newer staging version to be promoted; a pinned model without its stack is still drift."""

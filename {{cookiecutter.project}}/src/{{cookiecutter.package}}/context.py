@@ -5,7 +5,7 @@ feature store commands all call it, so they refuse the same settings the same wa
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ProjectError
@@ -21,15 +21,21 @@ class Context:
     # dataset.sample are read, as every --*-dir option's default is; --settings may name a file
     # anywhere else.
     root: Path = Path()
+    # The clients made so far: one per service (and pool size and credentials) for the command's
+    # life, as a client costs about 10 ms to make.
+    _clients: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def client(self, service: str, connections: int | None = None, **credentials):
         """A boto3 client in aws.region (AWS_ENDPOINT_URL, if set, redirects it), on boto3's
         default session; `connections` sizes its pool, one per thread that shares it."""
-        import boto3
-        from botocore.config import Config
+        key = (service, connections, tuple(sorted(credentials.items())))
+        if key not in self._clients:
+            import boto3
+            from botocore.config import Config
 
-        config = Config(max_pool_connections=connections) if connections else None
-        return boto3.client(service, region_name=self.aws.region, config=config, **credentials)
+            config = Config(max_pool_connections=connections) if connections else None
+            self._clients[key] = boto3.client(service, region_name=self.aws.region, config=config, **credentials)
+        return self._clients[key]
 
     @functools.cached_property
     def account(self) -> str:
