@@ -3,7 +3,8 @@
     .venv/bin/python bench/run.py        # from the repo root; takes several minutes
 
 Bakes the template with the default answers, installs the baked project into a venv that
-borrows this interpreter's packages (no downloads), times `make test`, then times the
+borrows this interpreter's packages (no downloads), times `make test` twice (the first run also
+downloads the job wheels and writes bytecode caches; the second is the loop a user repeats), then times the
 project's `local run` command on the bundled sample, the full Adult file and upsamples of
 10k, 100k and 1M rows. Prints a table of target / measured / pass-or-over and writes it to
 build/bench/results.md and into bench/README.md (its latest results). Exits 0 whether or not a target is met. Generated data files are
@@ -384,9 +385,14 @@ def time_target(
     ]
 
 
+# The first `make test` of a fresh bake also downloads the job wheels `pipeline upsert` ships and
+# writes the bytecode caches; a second one is the loop a user repeats.
+MAKE_TEST_RUNS = ("after install", "again (wheels and bytecode cached)")
+
+
 def targets_table(
     bake_s: float,
-    make_test: tuple[float, int, str],
+    make_tests: list[tuple[float, int, str, float | None]],
     runs: dict[str, LocalRun],
     components: dict,
     pipeline: tuple,
@@ -395,7 +401,8 @@ def targets_table(
     rows = [
         ["bake (cookiecutter API, defaults, median of 5)", f"< {BAKE_SECONDS:g} s", f"{bake_s:.3f} s",
          verdict(bake_s, BAKE_SECONDS), ""],
-        time_target("generated project `make test` after install", MAKE_TEST_SECONDS, *make_test[:3]),
+        *(time_target(f"generated project `make test` {run}", MAKE_TEST_SECONDS, *make_test[:3])
+          for run, make_test in zip(MAKE_TEST_RUNS, make_tests, strict=True)),
         time_target(f"local run, bundled sample ({sample.rows:,} rows)", SAMPLE_SECONDS,
                     sample.seconds, sample.returncode, sample.last_line, (0, 1)),
         time_target(f"local run, full Adult ({full.rows:,} rows)", FULL_SECONDS,
@@ -433,7 +440,7 @@ def targets_table(
 MAX_RATIO = 2.0  # issue target: every row within 2x of its floor
 
 
-def floors_table(runs: dict[str, LocalRun], floors: dict, components: dict, pipeline: tuple, make_test: tuple) -> list[str]:
+def floors_table(runs: dict[str, LocalRun], floors: dict, components: dict, pipeline: tuple, make_tests: list) -> list[str]:
     """Each measurement beside its floor measured in this run (bench/floors.py), with the ratio."""
     full, busy = runs["full"], runs.get("full-busy")
     stage = full.stages.get
@@ -457,8 +464,8 @@ def floors_table(runs: dict[str, LocalRun], floors: dict, components: dict, pipe
          "the same checks as plain pandas", 5.0, None),
         ("`pipeline build` (offline, console script)", pipeline[0] if pipeline[1] == 0 else None,
          floors.get("pipeline_imports_s"), "importing the SDK modules it uses", 5.0, None),
-        ("generated project `make test`", make_test[0] if make_test[1] == 0 else None, make_test[3],
-         "its slowest test", 90.0, None),
+        *((f"generated project `make test` {run}", make_test[0] if make_test[1] == 0 else None, make_test[3],
+           "its slowest test", 90.0, None) for run, make_test in zip(MAKE_TEST_RUNS, make_tests, strict=True)),
     ]  # fmt: skip
     rows = []
     for name, measured, floor, floor_is, limit, max_ratio in specs:
@@ -558,7 +565,7 @@ def machine_line(total_s: float) -> str:
 
 def report(
     bake_s: float,
-    make_test: tuple[float, int, str, float | None],
+    make_tests: list[tuple[float, int, str, float | None]],
     runs: dict[str, LocalRun],
     components: dict,
     pipeline: tuple,
@@ -576,11 +583,11 @@ def report(
             "Each measurement beside its floor, measured in this same run (bench/floors.py; the best of a few",
             "tries), so the ratio holds when the machine is slower or busier than last time.",
             "",
-            *floors_table(runs, floors, components, pipeline, make_test),
+            *floors_table(runs, floors, components, pipeline, make_tests),
             "",
             "## Targets",
             "",
-            *targets_table(bake_s, make_test, runs, components, pipeline),
+            *targets_table(bake_s, make_tests, runs, components, pipeline),
             "",
             "## Local runs",
             "",
@@ -639,8 +646,10 @@ def main() -> None:
         log(f"pipeline build: {pipeline[0]:.1f} s, {pipeline[3]} bytes (exit {pipeline[1]})")
 
         log("make test: starting")
-        make_test = measure_make_test(project)
-        log(f"make test: finished in {make_test[0]:.1f} s (exit {make_test[1]})")
+        make_tests = []
+        for run in MAKE_TEST_RUNS:
+            make_tests.append(measure_make_test(project))
+            log(f"make test {run}: finished in {make_tests[-1][0]:.1f} s (exit {make_tests[-1][1]})")
 
         data = {
             "sample": project / "data" / "sample" / "adult.csv",
@@ -663,7 +672,7 @@ def main() -> None:
         components = measure_components(project, data["1M"], data["100k"])
         log(f"components: {components}")
 
-    text = report(bake_s, make_test, runs, components, pipeline, floors, time.perf_counter() - STARTED)
+    text = report(bake_s, make_tests, runs, components, pipeline, floors, time.perf_counter() - STARTED)
     (CACHE / "results.md").write_text(text)
     show_in_readme(text)
     print()
