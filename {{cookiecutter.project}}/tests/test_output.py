@@ -83,6 +83,9 @@ def held(project_root, tmp_path_factory) -> Held:
         except ProjectError:
             still_locked = True
         first.send_signal(signal.SIGTERM)
+    except BaseException:
+        first.kill()  # the test failed: the run must not go on writing
+        raise
     finally:
         first.send_signal(signal.SIGCONT)
     _, rest = first.communicate(timeout=120)
