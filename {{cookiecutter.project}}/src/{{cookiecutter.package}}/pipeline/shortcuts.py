@@ -1,4 +1,4 @@
-"""Three shortcuts that take the offline build from tens of seconds to a few, active only while it runs.
+"""Three shortcuts that take the offline build from tens of seconds to a few, swapped in only while it runs.
 
 The SDK repeats costly things that give the same answer every time within one build:
 - it checks its config schema against the JSON-Schema metaschema on every settings lookup
