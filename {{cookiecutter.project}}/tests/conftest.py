@@ -38,13 +38,14 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 # Modules whose tests share a fixture too costly to make twice -> the group that runs on one worker,
 # costliest first: the pipeline's jobs in the image, the local runs (conftest.local_run and the
-# modules' own), the training instances, the pipeline builds (conftest.pipeline_build, the offline
-# module's counted one), checkov's one run.
+# modules' own), the training instances, test_output's held run, the pipeline builds
+# (conftest.pipeline_build, the offline module's counted one), checkov's one run.
 SHARED = {
     "test_containers.py": "containers",
     "test_local_run.py": "local-run",
     "test_responsible_ai_flow.py": "local-run",
     "test_distributed.py": "distributed",
+    "test_output.py": "output",
     "test_bias.py": "bias",
     "test_bias_semantics.py": "bias-semantics",
     "test_pipeline.py": "pipeline",
