@@ -1,8 +1,8 @@
 """The installed command, run as a user runs it: exit 0 ok, 1 a gate refused, 2 bad input (the
 machine's AWS set-up too), 130 interrupted. A refusal that comes after the whole flow's imports
-(the missing data file) runs in this process (tests/in_process.py); a whole passing run, exit 0,
-is tests/test_output.py's (it runs real processes anyway), a refused gate's, exit 1,
-tests/test_local_run.py's."""
+(the missing data file) runs in this process (tests/in_process.py); how a passing run ends
+(cli.conclude, exit 0) and a refused gate's run, exit 1, are tests/test_local_run.py's, and a
+run stopped by SIGTERM, exit 130, tests/test_output.py's (a real process)."""
 
 from __future__ import annotations
 
