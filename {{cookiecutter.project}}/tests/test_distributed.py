@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,6 +103,18 @@ def two_instances(splits, settings_path, tmp_path_factory) -> dict[str, dict]:
     return train_on_instances(_shares(splits), settings_path, tmp_path_factory.mktemp("two-instances"), True)
 
 
+@pytest.fixture(scope="module")
+def restarted(two_instances, splits, settings_path, tmp_path_factory) -> dict[str, dict]:
+    """The same job started again after an interruption (managed spot): fresh instances, the first
+    one's checkpoints restored as SageMaker restores them. Its second instance gets no files
+    (ShardedByS3Key with fewer files than instances) and starts first, before the first host's
+    tracker: two cases a job can meet, tested in one run (each run is two training processes)."""
+    base = tmp_path_factory.mktemp("restarted")
+    first = next(iter(two_instances.values()))
+    shutil.copytree(first["checkpoints"], base / "127.0.0.1" / "checkpoints")
+    return train_on_instances([_shares(splits)[0], {}], settings_path, base, True, first_host_last=True)
+
+
 def test_two_instances_train_one_model_and_the_first_saves_it(two_instances):
     first, second = two_instances.values()
     assert first["code"] == 0 and second["code"] == 0, first["output"][-3000:] + second["output"][-3000:]
@@ -129,31 +142,28 @@ def test_the_two_instance_model_predicts_as_well_as_one_instance_on_all_rows(
         assert distributed == pytest.approx(alone, abs=0.02)
 
 
-def test_an_instance_given_no_files_still_takes_part(splits, settings_path, tmp_path):
-    """ShardedByS3Key gives an instance nothing when there are fewer files than instances: it
-    trains on no rows, and the other is not left waiting for it. It starts first here and waits
+def test_an_instance_given_no_files_still_takes_part(restarted):
+    """It trains on no rows, and the other is not left waiting for it. It started first and waited
     for the first host's tracker, saying so once (not once per refused try)."""
-    everything = {name: splits[name] for name in ("train", "validation")}
-    results = train_on_instances([everything, {}], settings_path, tmp_path, first_host_last=True)
-    assert [result["code"] for result in results.values()] == [0, 0], "\n".join(
-        result["output"][-2000:] for result in results.values()
+    assert [result["code"] for result in restarted.values()] == [0, 0], "\n".join(
+        result["output"][-2000:] for result in restarted.values()
     )
-    waited = results["127.0.0.2"]["output"]
+    waited = restarted["127.0.0.2"]["output"]
     assert "127.0.0.2: no files in" in waited
     assert waited.count("waiting for the training's tracker on 127.0.0.1:") == 1
     assert "Failed to connect" not in waited and "Retrying connection" not in waited
-    assert len({_best_round(result["output"]) for result in results.values()}) == 1
+    assert len({_best_round(result["output"]) for result in restarted.values()}) == 1
 
 
-def test_instances_resume_from_the_first_ones_checkpoint(two_instances, splits, settings_path):
-    """Managed spot: only the first worker writes checkpoints (XGBoost saves on rank 0); after an
-    interruption (here: the same job started again) every worker resumes from the first one's."""
+def test_instances_resume_from_the_first_ones_checkpoint(two_instances, restarted):
+    """Only the first worker writes checkpoints (XGBoost saves on rank 0); after the interruption
+    every worker resumes from the first one's."""
     first, second = two_instances.values()
     assert any(first["checkpoints"].iterdir()) and not any(second["checkpoints"].iterdir())
     rounds = TrainedModel.load(first["model"]).booster.num_boosted_rounds()
-    resumed = train_on_instances(_shares(splits), settings_path, first["model"].parents[1], True)
-    outputs = [result["output"] for result in resumed.values()]
-    assert [result["code"] for result in resumed.values()] == [0, 0], outputs
-    saved = {line.split()[3] for output in outputs for line in output.splitlines() if "resuming after round" in line}
-    assert len(saved) == 1 and int(saved.pop()) >= rounds - 25  # the first worker's latest checkpoint, on both
+    outputs = [result["output"] for result in restarted.values()]
+    assert [result["code"] for result in restarted.values()] == [0, 0], outputs
+    saved = [line.split()[3] for output in outputs for line in output.splitlines() if "resuming after round" in line]
+    assert len(saved) == 2 and len(set(saved)) == 1, outputs  # both, from the first worker's latest checkpoint
+    assert int(saved[0]) >= rounds - 25
     assert len({_best_round(output) for output in outputs}) == 1
