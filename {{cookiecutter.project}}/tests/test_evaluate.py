@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -211,6 +212,19 @@ def test_main_reads_a_plain_model_directory(
     name = HEADLINE[settings.dataset.problem_type][1]
     assert metric_value(written, name) == pytest.approx(metric_value(evaluation, name), abs=1e-6)
     assert written["rows"] == evaluation["rows"]
+
+
+def test_a_model_read_from_its_archive_leaves_no_unpacked_copy_behind(
+    tmp_path: Path, model_dir: Path, trained: TrainingResult, monkeypatch: pytest.MonkeyPatch
+):
+    archive_dir = make_sagemaker_archive(model_dir, tmp_path / "model")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the archive is unpacked
+    loaded = TrainedModel.load(archive_dir)
+    assert loaded.booster.num_boosted_rounds() == trained.model.booster.num_boosted_rounds()
+    assert loaded.spec == trained.model.spec
+    assert list(scratch.iterdir()) == []
 
 
 def test_loading_from_a_directory_without_a_model_says_what_to_do(tmp_path: Path):

@@ -61,10 +61,10 @@ class TrainedModel:
         """Load from a model directory, or from one holding SageMaker's model.tar.gz."""
         directory = Path(directory)
         if not (directory / BOOSTER_FILE).exists() and (directory / ARCHIVE).exists():
-            extracted = Path(tempfile.mkdtemp(prefix="model-"))
-            with tarfile.open(directory / ARCHIVE) as archive:
-                archive.extractall(extracted, filter="data")
-            directory = extracted
+            with tempfile.TemporaryDirectory(prefix="model-") as extracted:  # both files are read whole
+                with tarfile.open(directory / ARCHIVE) as archive:
+                    archive.extractall(extracted, filter="data")
+                return cls.load(Path(extracted))
         if not (directory / BOOSTER_FILE).exists():
             raise ProjectError(
                 f"{directory}: no trained model here (expected {BOOSTER_FILE} and {SPEC_FILE}); "
