@@ -4,6 +4,7 @@ written to the template or to the user's home."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,6 +62,18 @@ def cookiecutter_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         del os.environ["COOKIECUTTER_CONFIG"]
     else:
         os.environ["COOKIECUTTER_CONFIG"] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hook_scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """cookiecutter renders each hook into a temporary file it never deletes (its issue 886:
+    by design). Send those of this process's bakes here, where pytest cleans up; the tests that
+    start cookiecutter or cruft pass this folder on as TMPDIR."""
+    scratch = tmp_path_factory.mktemp("hook-scratch")
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(scratch)
+    yield scratch
+    tempfile.tempdir = previous
 
 
 @pytest.fixture(scope="session")

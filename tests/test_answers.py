@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from helpers import bake as bake_project
-from helpers import run
+from helpers import clean_env, run
 
 MESSAGE = re.compile(r"^Invalid answer for '(?P<key>\w+)': (?P<rest>.+)$")
 GOOD_ACCOUNT = "123456789012"
@@ -89,7 +90,10 @@ CHOICES = {
 
 def cookiecutter(template: Path, output_dir: Path, *args: str):
     return run(
-        [sys.executable, "-m", "cookiecutter", template, "--output-dir", output_dir, *args], cwd=output_dir, check=False
+        [sys.executable, "-m", "cookiecutter", template, "--output-dir", output_dir, *args],
+        cwd=output_dir,
+        env=clean_env(TMPDIR=tempfile.gettempdir()),  # the hooks' leftovers: see conftest.hook_scratch
+        check=False,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from helpers import git_env, run
@@ -18,7 +19,8 @@ def git(*args: str, cwd: Path):
 
 
 def cruft(*args: str, cwd: Path, check: bool = True):
-    return run([sys.executable, "-m", "cruft", *args], cwd=cwd, env=git_env(), check=check)
+    env = {**git_env(), "TMPDIR": tempfile.gettempdir()}  # the hooks' leftovers: see conftest.hook_scratch
+    return run([sys.executable, "-m", "cruft", *args], cwd=cwd, env=env, check=check)
 
 
 def commit_all(repo: Path, message: str) -> None:
