@@ -387,5 +387,6 @@ def _plot_example(example: dict, expected: float, units: str, path: Path) -> Non
 
 def _save(fig, path: Path) -> None:
     fig.tight_layout()
+    fig.set_layout_engine(None)  # tight_layout leaves a placeholder engine, for which savefig draws twice
     fig.savefig(path, dpi=100)
     plt.close(fig)
