@@ -294,7 +294,9 @@ def validate(frame: pd.DataFrame, suite: dict, data: str = "data", dataset: Data
     batches = asset.add_batch_definition_whole_dataframe("all")
     categorical = [] if dataset is None else [*dataset.categorical_features, dataset.label]
     results = []
-    with _configurations_built_once():
+    # Copy-on-write: GE filters its frame for every column metric, and pandas otherwise deep-copies
+    # a frame that every row passes (0.9 of 5.8 s on 1M rows); under it that copy is free.
+    with _configurations_built_once(), pd.option_context("mode.copy_on_write", True):
         for view, expectations in _batches(_for_checks(frame, categorical), expectation_suite.expectations):
             part = gx.ExpectationSuite(name=suite["name"], expectations=[e.configuration for e in expectations])
             batch = batches.get_batch(batch_parameters={"dataframe": view})
@@ -354,10 +356,11 @@ def _by_columns(expectations) -> dict[tuple[str, ...], list]:
 
 
 def _batches(frame: pd.DataFrame, expectations) -> list[tuple[pd.DataFrame, list]]:
-    """The frames GE validates, each with the expectations it answers. GE's pandas engine copies
-    its whole frame for every column metric, and each batch costs a fixed overhead: so the columns
-    that are cheap to copy (numbers, categories) share one batch, a column of text gets its own,
-    and table-level expectations (or ones naming a missing column) see the whole frame."""
+    """The frames GE validates, each with the expectations it answers. GE's pandas engine takes
+    the rows of its whole frame for every column metric that filters some out, and each batch
+    costs a fixed overhead: so the columns that are cheap to copy (numbers, categories) share one
+    batch, a column of text gets its own, and table-level expectations (or ones naming a missing
+    column) see the whole frame."""
     shared, shared_columns = [], {}
     batches: list[tuple[pd.DataFrame, list]] = []
     for columns, group in _by_columns(expectations).items():
