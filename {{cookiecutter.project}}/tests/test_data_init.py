@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from {{ cookiecutter.package }}.checks import load_suite, validate
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.data import GENERATED_EVENT_TIME, feature_store_enabled, generated_ids, read_dataset
-from {{ cookiecutter.package }}.data_init.profile import profile
+from {{ cookiecutter.package }}.data_init.profile import MAX_CATEGORIES, profile
 from {{ cookiecutter.package }}.data_init.project_yaml import REPLACED, blocks, merge
 from {{ cookiecutter.package }}.errors import ProjectError
 from {{ cookiecutter.package }}.settings import load_settings
@@ -117,6 +117,31 @@ def test_init_on_another_table_makes_a_project_that_checks_it(project: Path, oth
         assert copied[dataset.event_time].eq(GENERATED_EVENT_TIME).all()  # in the copy: the store needs them
 
 {%- if cookiecutter.use_feature_store == "yes" %}
+
+
+def test_a_category_with_more_values_than_a_set_lists_is_checked_for_nulls_only(project: Path, tmp_path: Path):
+    """More distinct values than data init lists in a value set, yet no identifier (fewer than
+    half the rows): a set of some of them would fail the very data it came from."""
+    rows, postcodes = 1000, MAX_CATEGORIES + 100
+    frame = pd.DataFrame(
+        {
+            "postcode": [f"P{number % postcodes:04d}" for number in range(rows)],
+            "income": [(number * 7919) % 1000 for number in range(rows)],
+            "target": [number % 3 == 0 for number in range(rows)],
+        }
+    )
+    frame.to_csv(tmp_path / "postcodes.csv", index=False)
+    result = init("--data", tmp_path / "postcodes.csv", "--label", "target", "--force")
+    assert result.exit_code == 0, result.output
+    assert f"Column 'postcode' has {postcodes:,} distinct values, more than a value set lists" in result.output
+    dataset = load_settings(project / "project.yaml").dataset
+    assert dataset.categorical_features == ["postcode"]
+    sample = generated_ids(read_dataset(dataset.sample, dataset), dataset, "sample")
+    for name in ("training", "inference"):
+        suite = load_suite(project / "data_checks" / f"{name}.json")
+        checks = {entry["type"] for entry in suite["expectations"] if entry["kwargs"].get("column") == "postcode"}
+        assert checks == {"expect_column_values_to_not_be_null"}
+        assert validate(sample, suite, data=name, dataset=dataset).success
 
 
 def test_a_feature_group_without_an_owner_goes_to_the_projects_author(project: Path, other_data: Path):

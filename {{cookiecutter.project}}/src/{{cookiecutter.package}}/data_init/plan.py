@@ -12,7 +12,7 @@ from ..data import feature_store_enabled
 from ..errors import ProjectError
 from .changes import Change, Plan, read_or_none
 from .feature_group import FEATURES_DIR, feature_group_changes
-from .profile import Column, Profile, safe_name
+from .profile import MAX_CATEGORIES, Column, Profile, safe_name
 from .project_yaml import (
     DATASET_COMMENT,
     DECISION,
@@ -57,6 +57,11 @@ def plan(
     for name, column in profile.columns.items():
         if column.excluded:
             checklist.append(f"Column {name!r} is left out of the features: {column.excluded}.")
+        elif column.kind == "categorical" and column.distinct > MAX_CATEGORIES:
+            checklist.append(
+                f"Column {name!r} has {column.distinct:,} distinct values, more than a value set lists "
+                f"({MAX_CATEGORIES}): data_checks/ checks only its nulls; add a check if its values form a closed set."
+            )
     facet_columns = _facets(profile, facets)
     current = read_or_none(root / settings_file)
     if current is None:
