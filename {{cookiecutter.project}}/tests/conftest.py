@@ -307,6 +307,23 @@ def pipeline_build(settings: Settings, project_root: Path):
 
 
 @pytest.fixture(scope="session")
+def wheel_dir(project_root: Path) -> Path:
+    """The wheels `pipeline upsert` ships, downloaded once per machine for these requirements
+    (under image_env.CACHE): the container tests install from them, upsert's test ships them."""
+    import image_env
+    from {{ cookiecutter.package }}.pipeline import wheels
+    from {{ cookiecutter.package }}.pipeline.bundle import job_requirements
+    from {{ cookiecutter.package }}.pipeline.images import load_images
+
+    image = load_images(project_root)["xgboost"]
+    requirements = job_requirements(project_root, image)
+    folder = image_env.CACHE / "wheels" / wheels.wheels_digest(requirements)
+    with image_env.locked(folder.with_name(f"{folder.name}.lock")):  # both workers may ask at once
+        wheels.download(requirements, image, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def moto_endpoint():
     """A moto server on 127.0.0.1 standing in for AWS; code under test reaches it only through
     AWS_ENDPOINT_URL, exactly as it would reach AWS."""

@@ -48,7 +48,8 @@ def _base_python(version: str) -> Path:
 
 
 @contextmanager
-def _locked(path: Path):
+def locked(path: Path):
+    """Held by one process at a time (pytest-xdist workers share the cache)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -59,7 +60,7 @@ def image_python(image) -> Path:
     """The rebuilt image's python3: built on first use, then reused."""
     key = hashlib.sha256(f"{image.python}\0{image.constraints()}".encode()).hexdigest()[:16]
     root = CACHE / f"{image.framework}-{image.version}-{key}"
-    with _locked(CACHE / f"{root.name}.lock"):
+    with locked(CACHE / f"{root.name}.lock"):
         if not (root / ".complete").exists():
             _build(image, root)
     return root / "bin" / f"python{image.python}"

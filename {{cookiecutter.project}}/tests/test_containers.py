@@ -40,8 +40,6 @@ import job_runner
 from {{ cookiecutter.package }}.data import read_dataset
 from {{ cookiecutter.package }}.gates import METRICS_KEY, quality_gates
 from {{ cookiecutter.package }}.model import TrainedModel
-from {{ cookiecutter.package }}.pipeline import wheels
-from {{ cookiecutter.package }}.pipeline.bundle import job_requirements
 from {{ cookiecutter.package }}.pipeline.images import load_images
 from {{ cookiecutter.package }}.steps.evaluate import evaluate
 from {{ cookiecutter.package }}.steps.inference import input_fn, output_fn, predict_fn
@@ -57,15 +55,6 @@ def xgboost_image(project_root: Path):
 @pytest.fixture(scope="session")
 def image(xgboost_image) -> Path:
     return image_env.image_python(xgboost_image)
-
-
-@pytest.fixture(scope="session")
-def wheel_dir(project_root: Path, xgboost_image) -> Path:
-    """The wheels `pipeline upsert` ships (downloaded once per machine for these requirements)."""
-    requirements = job_requirements(project_root, xgboost_image)
-    folder = image_env.CACHE / "wheels" / wheels.wheels_digest(requirements)
-    wheels.download(requirements, xgboost_image, folder)
-    return folder
 
 
 @pytest.fixture(scope="session")

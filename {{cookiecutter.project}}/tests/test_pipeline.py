@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 import re
+import shutil
 import tarfile
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 import job_runner
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.errors import ProjectError
-from {{ cookiecutter.package }}.pipeline import executions
+from {{ cookiecutter.package }}.pipeline import executions, wheels
 from {{ cookiecutter.package }}.pipeline.bundle import (
     ARCHIVE,
     JOB_LAUNCHER,
@@ -485,7 +486,10 @@ def test_instance_count_overrides_pass_as_given(definition):
 # -- against the moto server --------------------------------------------------------------------
 
 
-def test_upsert_creates_then_updates_and_uploads_once(aws, pipeline_build):
+def test_upsert_creates_then_updates_and_uploads_once(aws, pipeline_build, wheel_dir: Path, project_root: Path):
+    kept = project_root / "build" / "wheels" / wheel_dir.name  # where upsert keeps what it downloads
+    if not (kept / wheels.COMPLETE).exists():  # a new project: this machine's download, not a second one
+        shutil.copytree(wheel_dir, kept, dirs_exist_ok=True)
     runner = CliRunner()
     first = runner.invoke(main, ["pipeline", "upsert"])
     assert first.exit_code == 0, first.output
