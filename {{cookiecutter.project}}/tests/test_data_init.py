@@ -116,8 +116,6 @@ def test_init_on_another_table_makes_a_project_that_checks_it(project: Path, oth
         copied = pd.read_csv(dataset.sample)
         assert copied[dataset.event_time].eq(GENERATED_EVENT_TIME).all()  # in the copy: the store needs them
 
-{%- if cookiecutter.use_feature_store == "yes" %}
-
 
 def test_a_category_with_more_values_than_a_set_lists_is_checked_for_nulls_only(project: Path, tmp_path: Path):
     """More distinct values than data init lists in a value set, yet no identifier (fewer than
@@ -142,6 +140,8 @@ def test_a_category_with_more_values_than_a_set_lists_is_checked_for_nulls_only(
         checks = {entry["type"] for entry in suite["expectations"] if entry["kwargs"].get("column") == "postcode"}
         assert checks == {"expect_column_values_to_not_be_null"}
         assert validate(sample, suite, data=name, dataset=dataset).success
+
+{%- if cookiecutter.use_feature_store == "yes" %}
 
 
 def test_a_feature_group_without_an_owner_goes_to_the_projects_author(project: Path, other_data: Path):
