@@ -227,6 +227,15 @@ def test_a_model_read_from_its_archive_leaves_no_unpacked_copy_behind(
     assert list(scratch.iterdir()) == []
 
 
+def test_an_archive_without_a_model_is_named_in_the_error(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("not a model", encoding="utf-8")
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as archive:
+        archive.add(tmp_path / "notes.txt", arcname="notes.txt")
+    with pytest.raises(ProjectError) as caught:
+        TrainedModel.load(tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'model.tar.gz'}: holds no trained model")
+
+
 def test_loading_from_a_directory_without_a_model_says_what_to_do(tmp_path: Path):
     with pytest.raises(ProjectError) as caught:
         TrainedModel.load(tmp_path)

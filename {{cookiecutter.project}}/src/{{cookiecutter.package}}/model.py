@@ -64,6 +64,11 @@ class TrainedModel:
             with tempfile.TemporaryDirectory(prefix="model-") as extracted:  # both files are read whole
                 with tarfile.open(directory / ARCHIVE) as archive:
                     archive.extractall(extracted, filter="data")
+                if not (Path(extracted) / BOOSTER_FILE).exists():
+                    raise ProjectError(
+                        f"{directory / ARCHIVE}: holds no trained model (expected {BOOSTER_FILE} and {SPEC_FILE} "
+                        "at its root, as a training job packs /opt/ml/model)"
+                    )
                 return cls.load(Path(extracted))
         if not (directory / BOOSTER_FILE).exists():
             raise ProjectError(
