@@ -456,6 +456,29 @@ def test_a_value_outside_the_set_is_named():
     assert outcome.line == "colour: expect_column_values_to_be_in_set: 1 rows (25.00%) unexpected, e.g. 'mauve'"
 
 
+def test_categorical_values_are_checked_as_the_pipeline_reads_them(tiny_frame: pd.DataFrame, tiny_dataset):
+    """Trimmed, with '' and '?' missing (transforms.clean): a value set's 'Self-emp-not-inc' is the
+    file's ' Self-emp-not-inc ', and '?' fails a null check rather than the value set."""
+    suite = {
+        "name": "workclass",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "workclass", "value_set": ["State-gov", "Self-emp-not-inc"]},
+            },
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "workclass"}},
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "occupation", "mostly": 0.75}},
+        ],
+    }
+    result = validate(tiny_frame, suite, dataset=tiny_dataset)
+    [outcome] = result.failures
+    assert (outcome.expectation, outcome.column, outcome.unexpected_count) == (
+        "expect_column_values_to_not_be_null",
+        "workclass",
+        2,
+    )
+
+
 def test_batches_are_not_fingerprinted():
     """checks switches off GE's batch fingerprint (a hash of every value, unused here, slower than
     the checks on large files). This fails when a GE upgrade stops reading the switch."""

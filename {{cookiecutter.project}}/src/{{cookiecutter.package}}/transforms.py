@@ -133,11 +133,11 @@ def clean(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd
     so already-clean data passes through unchanged."""
     out = require_numbers(frame[list(numeric)], numeric)
     for column in categorical:
-        out[column] = per_distinct_value(frame[column], _trimmed_text)
+        out[column] = per_distinct_value(frame[column], trimmed_text)
     return pd.DataFrame(out, index=frame.index)
 
 
-def _trimmed_text(values: pd.Series) -> pd.Series:
+def trimmed_text(values: pd.Series) -> pd.Series:
     texts = values.astype("string").str.strip()
     texts = texts.mask(texts.isin(MISSING_TOKENS))
     # object dtype with NaN for missing: what pandas, XGBoost and smclarify all accept
