@@ -57,7 +57,7 @@ def plan(
     for name, column in profile.columns.items():
         if column.excluded:
             checklist.append(f"Column {name!r} is left out of the features: {column.excluded}.")
-        elif column.kind == "categorical" and column.distinct > MAX_CATEGORIES:
+        elif column.kind == "categorical" and column.value_set is None:
             checklist.append(
                 f"Column {name!r} has {column.distinct:,} distinct values, more than a value set lists "
                 f"({MAX_CATEGORIES}): data_checks/ checks only its nulls; add a check if its values form a closed set."

@@ -35,9 +35,14 @@ class Column:
     integral: bool = False  # numeric: every value a whole number
     minimum: float | None = None
     maximum: float | None = None
-    values: list = field(default_factory=list)  # categorical: distinct values, most frequent first
+    values: list = field(default_factory=list)  # categorical: the MAX_CATEGORIES most frequent values
     distinct: int = 0
     excluded: str | None = None  # why the column is not proposed as a feature
+
+    @property
+    def value_set(self) -> list | None:
+        """Categorical: every value, for a suite's value set; None when there are too many to list."""
+        return self.values if self.kind == "categorical" and self.distinct <= MAX_CATEGORIES else None
 
 
 @dataclass

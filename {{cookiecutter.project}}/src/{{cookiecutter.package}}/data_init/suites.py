@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .profile import MAX_CATEGORIES, Column, Profile, margin
+from .profile import Column, Profile, margin
 
 ISO_8601 = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 
@@ -45,13 +45,13 @@ def _column_expectations(column: Column, source: str) -> list[dict]:
                 max_value=high,
             )
         )
-    elif column.distinct <= MAX_CATEGORIES:  # more than a set lists: nulls only (plan.py's checklist says so)
+    elif column.value_set is not None:  # too many to list: nulls only (plan.py's checklist says so)
         out.append(
             _expect(
                 "expect_column_values_to_be_in_set",
                 f"{name} is one of the {column.distinct} values seen in {source}; add new legitimate values here",
                 column=name,
-                value_set=column.values,
+                value_set=column.value_set,
             )
         )
     return out
