@@ -84,8 +84,6 @@ def main() -> None:
 def feature_store(package: str, project: Path, settings, rows: pd.DataFrame) -> dict:
     import os
 
-    import boto3
-
     sys.path.insert(0, str(project / "tests"))
     from featurestore_stub import FeatureStoreRuntime
 
@@ -96,7 +94,8 @@ def feature_store(package: str, project: Path, settings, rows: pd.DataFrame) -> 
     transform_s = seconds(lambda: records.transform(rows, group, settings.dataset))
     transformed = records.transform(rows, group, settings.dataset)
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
-    client = boto3.client("sagemaker-featurestore-runtime", region_name=settings.aws.region)
+    context = importlib.import_module(f"{package}.context").load_context(project / "project.yaml")
+    client = ingest.runtime_client(context, workers=8)  # the client `features ingest` makes (8: its default)
     FeatureStoreRuntime(client.meta.events, {group.name: group.record_identifier})
     result = ingest.ingest(client, group, transformed, echo=lambda _line: None)
     if len(result.failed):

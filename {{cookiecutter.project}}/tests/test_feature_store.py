@@ -250,6 +250,25 @@ def test_ingest_checks_transforms_and_writes_every_row(runtime, in_project, grou
     assert float(record[NUMBER]) == float(first[NUMBER])
 
 
+def test_every_record_ingest_sends_fits_the_put_record_api_model(group, settings, sample_path: Path):
+    """`features ingest` writes through a client that skips botocore's check of each request
+    (ingest.runtime_client), so the check is here: every record the sample makes passes botocore's
+    validator for PutRecord, with SageMaker's own API model, which refuses a record of another shape."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
+
+    from {{ cookiecutter.package }}.data import read_dataset
+    from {{ cookiecutter.package }}.feature_store.records import to_record
+
+    shape = runtime_client(settings).meta.service_model.operation_model("PutRecord").input_shape
+    rows = transform(read_dataset(sample_path, settings.dataset), group, settings.dataset)
+    for row in rows.to_dict("records"):
+        validate_parameters({"FeatureGroupName": group.name, "Record": to_record(row, group)}, shape)
+    for record in ([], [{"FeatureName": NUMBER, "ValueAsString": 39.0}], [{"ValueAsString": "39"}]):
+        with pytest.raises(ParamValidationError):
+            validate_parameters({"FeatureGroupName": group.name, "Record": record}, shape)
+
+
 def test_data_that_fails_its_checks_is_not_ingested(runtime, in_project, sample: pd.DataFrame, tmp_path: Path):
     sample.loc[:9, NUMBER] = LOWEST - 5
     bad = tmp_path / "bad.csv"

@@ -25,15 +25,17 @@ class Context:
     # life, as a client costs about 10 ms to make.
     _clients: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def client(self, service: str, connections: int | None = None, **credentials):
+    def client(self, service: str, connections: int | None = None, checked: bool = True, **credentials):
         """A boto3 client in aws.region (AWS_ENDPOINT_URL, if set, redirects it), on boto3's
-        default session; `connections` sizes its pool, one per thread that shares it."""
-        key = (service, connections, tuple(sorted(credentials.items())))
+        default session; `connections` sizes its pool, one per thread that shares it. With
+        `checked=False`, botocore does not check each request against the API model first."""
+        key = (service, connections, checked, tuple(sorted(credentials.items())))
         if key not in self._clients:
             import boto3
             from botocore.config import Config
 
-            config = Config(max_pool_connections=connections) if connections else None
+            pool = {"max_pool_connections": connections} if connections else {}
+            config = Config(parameter_validation=checked, **pool)
             self._clients[key] = boto3.client(service, region_name=self.aws.region, config=config, **credentials)
         return self._clients[key]
 

@@ -116,7 +116,7 @@ def features_ingest(
     """Check DATA with the group's suite, transform it as training does, and write it to the store."""
     from ..checks import load_suite, suite_path, validate
     from ..data import read_dataset, with_ids
-    from .ingest import ingest
+    from .ingest import ingest, runtime_client
     from .records import transform
 
     context, [(_path, group)] = _load(settings, key, features_dir)
@@ -130,7 +130,7 @@ def features_ingest(
         click.echo(f"Nothing ingested: {data} failed the '{group.data_checks}' checks.", err=True)
         raise SystemExit(GATE_REFUSED)
     rows = transform(frame, group, project.dataset)
-    runtime = context.client("sagemaker-featurestore-runtime", connections=workers)  # one per worker thread
+    runtime = runtime_client(context, workers)
     outcome = ingest(runtime, group, rows, batch_size=batch_size, workers=workers, attempts=attempts, echo=click.echo)
     click.echo(
         f"{group.name}: {outcome.ingested:,} of {outcome.rows:,} rows ingested in {outcome.seconds:.1f} s "

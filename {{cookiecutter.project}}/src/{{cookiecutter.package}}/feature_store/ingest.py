@@ -33,6 +33,14 @@ class IngestResult:
         return self.ingested / self.seconds if self.seconds else 0.0
 
 
+def runtime_client(context, workers: int):
+    """The client ingest writes through: a connection per worker thread, and no check by botocore
+    of each record against the API model. Every record comes from `to_record`, in the one shape
+    tests/test_feature_store.py checks against that model; checking each of them again was 40 % of
+    the client's CPU per record, which is what caps the rate one machine sends at."""
+    return context.client("sagemaker-featurestore-runtime", connections=workers, checked=False)
+
+
 def _put(runtime, group: str, record: list[dict]) -> tuple[str | None, bool]:
     """(error, retryable) for one PutRecord; (None, False) when it landed."""
     try:
