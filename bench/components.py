@@ -95,7 +95,7 @@ def feature_store(package: str, project: Path, settings, rows: pd.DataFrame) -> 
     transformed = records.transform(rows, group, settings.dataset)
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
     context = importlib.import_module(f"{package}.context").load_context(project / "project.yaml")
-    client = ingest.runtime_client(context, workers=8)  # the client `features ingest` makes (8: its default)
+    client = ingest.runtime_client(context)  # the client `features ingest` makes, at its default workers
     FeatureStoreRuntime(client.meta.events, {group.name: group.record_identifier})
     result = ingest.ingest(client, group, transformed, echo=lambda _line: None)
     if len(result.failed):

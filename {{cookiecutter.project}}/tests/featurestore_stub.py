@@ -2,8 +2,9 @@
 
 moto has no featurestore runtime (PutRecord, GetRecord, BatchGetRecord), so this answers those
 calls through botocore's `before-parameter-build` and `before-call` events, the hooks
-botocore.stub.Stubber also uses: requests are still validated against the real service model,
-and errors come back as real ClientErrors.
+botocore.stub.Stubber also uses: requests are validated against the real service model by any
+client that checks them (ingest's does not; tests/test_feature_store.py checks its records), and
+errors come back as real ClientErrors.
 Unlike Stubber it keeps state, so writes can be read back and calls may run on many threads.
 """
 

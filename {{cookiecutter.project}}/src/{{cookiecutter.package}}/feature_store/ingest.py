@@ -16,6 +16,7 @@ from .records import to_record
 
 # Worth another try: throttling and service-side faults. Validation errors are not.
 RETRYABLE = {"ThrottlingException", "ServiceUnavailable", "InternalFailure", "ResourceLimitExceeded"}
+WORKERS = 8  # threads sending at once (`features ingest --workers`)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class IngestResult:
         return self.ingested / self.seconds if self.seconds else 0.0
 
 
-def runtime_client(context, workers: int):
+def runtime_client(context, workers: int = WORKERS):
     """The client ingest writes through: a connection per worker thread, and no check by botocore
     of each record against the API model. Every record comes from `to_record`, in the one shape
     tests/test_feature_store.py checks against that model; checking each of them again was 40 % of
@@ -68,7 +69,7 @@ def ingest(
     rows: pd.DataFrame,
     *,
     batch_size: int = 200,
-    workers: int = 8,
+    workers: int = WORKERS,
     attempts: int = 3,
     backoff: float = 1.0,
     echo: Callable[[str], None] = print,
