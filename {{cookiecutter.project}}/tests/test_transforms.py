@@ -13,6 +13,7 @@ from {{ cookiecutter.package }}.settings import Dataset, Settings
 from {{ cookiecutter.package }}.transforms import (
     FeatureSpec,
     NotANumber,
+    categories_as_read,
     clean,
     clean_features,
     describe_unseen,
@@ -107,6 +108,25 @@ def test_parse_numbers_reads_numbers_and_treats_blanks_as_missing(value, number)
 def test_parse_numbers_refuses_what_is_not_a_number(value):
     _, bad = parse_numbers(pd.Series(["39", value], dtype=object))
     assert bad.index.tolist() == [1]
+
+
+def test_a_text_column_reads_as_each_of_its_values_alone():
+    """A column of text (a CSV's, a request's) is read per distinct value: the same numbers,
+    refusals and categories, row for row, as the path for a column of mixed types, which reads
+    value by value."""
+    texts = ["39", " 39", "forty", "", "39", None, "?", "forty", " 1e3 ", "NaN", " Male "]
+    index = list(range(100, 100 + len(texts)))
+    numbers, bad = parse_numbers(pd.Series(texts, index=index, dtype=object))
+    mixed_numbers, mixed_bad = parse_numbers(pd.Series([*texts, 0], index=[*index, 0], dtype=object))  # 0: mixed
+    np.testing.assert_array_equal(numbers.to_numpy(), mixed_numbers.to_numpy()[:-1])
+    assert bad.to_dict() == mixed_bad.to_dict() == {102: "forty", 107: "forty", 109: "NaN", 110: " Male "}
+    categories = categories_as_read(pd.Series(texts, index=index, dtype=object))
+    mixed = categories_as_read(pd.Series([*texts, 0], index=[*index, 0], dtype=object))
+    assert categories.dtype == mixed.dtype == object
+    assert categories.equals(mixed.iloc[:-1])
+    assert categories.fillna("(missing)").tolist() == [
+        "39", "39", "forty", "(missing)", "39", "(missing)", "(missing)", "forty", "1e3", "NaN", "Male"
+    ]  # fmt: skip
 
 
 def test_category_that_looks_like_a_number_stays_text():

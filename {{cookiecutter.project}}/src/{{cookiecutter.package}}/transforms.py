@@ -83,6 +83,16 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     errors, never silently missing."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64"), values.iloc[:0]
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        # Text only (a CSV column with a blank, an endpoint request): each distinct text is parsed
+        # once, in a few array operations, so one row costs little and a million rows no more.
+        codes, texts = pd.factorize(values.to_numpy())  # a null is code -1: missing
+        numbers, bad = _parse_texts(np.asarray(texts, dtype=object))
+        rows_bad = np.append(bad, False)[codes]
+        return (
+            pd.Series(np.append(numbers, np.nan)[codes], index=values.index),
+            values[rows_bad] if rows_bad.any() else values.iloc[:0],
+        )
     missing = values.map(_is_missing).astype(bool)
     numbers = pd.Series(np.nan, index=values.index, dtype="float64")
     given = values[~missing]
@@ -92,6 +102,15 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         text = candidates.map(lambda v: v.strip() if isinstance(v, str) else v).astype(object)
         numbers[candidates.index] = pd.to_numeric(text, errors="coerce").astype("float64")
     return numbers, values[~missing & numbers.isna()]
+
+
+def _parse_texts(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each text as a number (NaN where it is missing or not a number), and which are not numbers."""
+    stripped = np.array([text.strip() for text in texts], dtype=object)
+    missing = np.array([text in MISSING_TOKENS for text in stripped], dtype=bool)
+    numbers = pd.to_numeric(stripped, errors="coerce").astype("float64")
+    numbers[missing] = np.nan
+    return numbers, ~missing & np.isnan(numbers)
 
 
 def _is_missing(value) -> bool:
@@ -133,25 +152,33 @@ def clean(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd
     so already-clean data passes through unchanged."""
     out = require_numbers(frame[list(numeric)], numeric)
     for column in categorical:
-        out[column] = per_distinct_value(frame[column], trimmed_text)
+        out[column] = categories_as_read(frame[column])
     return pd.DataFrame(out, index=frame.index)
 
 
 def trimmed_text(values: pd.Series) -> pd.Series:
-    texts = values.astype("string").str.strip()
+    """Each value as trimmed text, object dtype; '' and '?' (and nulls) missing, as NaN: what
+    pandas, XGBoost and smclarify all accept."""
+    return pd.Series(_trimmed(values), index=values.index, dtype=object)
+
+
+def _trimmed(values: pd.Series | np.ndarray) -> np.ndarray:
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        # Text only, the usual case (a column's distinct values): plain Python is quickest.
+        return np.array([np.nan if (text := value.strip()) in MISSING_TOKENS else text for value in values], object)
+    texts = pd.Series(values, dtype=object).astype("string").str.strip()
     texts = texts.mask(texts.isin(MISSING_TOKENS))
-    # object dtype with NaN for missing: what pandas, XGBoost and smclarify all accept
-    return texts.astype(object).where(texts.notna(), np.nan)
+    return texts.astype(object).where(texts.notna(), np.nan).to_numpy()
 
 
-def per_distinct_value(values: pd.Series, convert) -> pd.Series:
-    """`convert` applied to each distinct value once and spread back over the rows (object dtype,
-    NaN where a value is missing): a column of a million rows holds a few hundred categories or dates."""
+def categories_as_read(values: pd.Series) -> pd.Series:
+    """A categorical column as the model reads it (trimmed_text). Each distinct value is converted
+    once and spread back over the rows: a column of a million rows holds a few hundred categories."""
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
-        return convert(values).astype(object)  # mixed types: 1 and 1.0 are one value to factorize, two texts
-    codes, distinct = pd.factorize(values)
-    converted = convert(pd.Series(distinct)).to_numpy(dtype=object)
-    return pd.Series(np.append(converted, np.nan)[codes], index=values.index, dtype=object)  # code -1: missing
+        return trimmed_text(values)  # mixed types: 1 and 1.0 are one value to factorize, two texts
+    codes, distinct = pd.factorize(values.to_numpy())
+    read = _trimmed(np.asarray(distinct, dtype=object))
+    return pd.Series(np.append(read, np.nan)[codes], index=values.index, dtype=object)  # code -1: missing
 
 
 def clean_features(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
@@ -257,10 +284,10 @@ def unseen_categories(features: pd.DataFrame, spec: FeatureSpec) -> dict[str, pd
     for column, known in spec.categories.items():
         if column not in features.columns:
             continue
-        values = features[column].astype("string").str.strip()
-        values = values[values.notna() & ~values.isin(MISSING_TOKENS) & ~values.isin(known)]
-        if len(values):
-            unseen[column] = values.value_counts()
+        values = categories_as_read(features[column])
+        new = values.notna().to_numpy() & (pd.Index(known).get_indexer(values) < 0)
+        if new.any():
+            unseen[column] = values[new].value_counts()
     return unseen
 
 
@@ -297,7 +324,7 @@ def encode(features: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
     cleaned = clean(features, spec.numeric, list(spec.categories))
     columns = [cleaned[column].to_numpy(dtype="float32") for column in spec.numeric]
     for column, known in spec.categories.items():
-        codes = pd.Categorical(cleaned[column], categories=known).codes.astype("float32")
+        codes = pd.Index(known).get_indexer(cleaned[column]).astype("float32")  # -1: missing, or unseen
         codes[codes < 0] = np.nan
         columns.append(codes)
     return np.column_stack(columns) if columns else np.empty((len(features), 0), "float32")

@@ -42,6 +42,10 @@ CSV = "text/csv"
 JSON = "application/json"
 
 
+# Each value of a CSV request trimmed, in one pass over the rows (a column at a time costs more).
+_STRIPPED = np.vectorize(lambda value: value.strip() if isinstance(value, str) else value, otypes=[object])
+
+
 class UnsupportedContentType(ValueError):
     pass
 
@@ -67,7 +71,7 @@ def input_fn(request_body: str | bytes, content_type: str = CSV) -> pd.DataFrame
             frame = pd.read_csv(io.StringIO(request_body), header=None, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise ValueError(f"unreadable CSV payload: every line needs the same number of values ({error})") from None
-        return frame.apply(lambda column: column.str.strip())
+        return pd.DataFrame(_STRIPPED(frame.to_numpy()), columns=frame.columns)
     raise UnsupportedContentType(f"content type {content_type!r} is not supported; send {CSV} or {JSON}")
 
 
