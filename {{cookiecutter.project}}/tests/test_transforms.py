@@ -145,6 +145,17 @@ def test_binary_label_maps_positive_other_and_missing():
     assert labels.iloc[5] == 0
 
 
+def test_a_text_label_column_encodes_as_its_values_do_one_by_one():
+    """Labels of text are read once per distinct value; a column of mixed types row by row: both
+    give the same codes, missing values included."""
+    text = pd.Series(["1", " 0", None, "1", "?", "0", "1"], index=range(10, 17), dtype=object)
+    mixed = text.copy()
+    mixed[13] = 1  # an int among the texts: the row-by-row path
+    codes = encode_labels(text, "binary", [0, 1], 1)
+    np.testing.assert_array_equal(codes.to_numpy(), [1, 0, np.nan, 1, np.nan, 0, 1])
+    pd.testing.assert_series_equal(codes, encode_labels(mixed, "binary", [0, 1], 1))
+
+
 @pytest.mark.parametrize("variant", [">50K.", ">50k", "maybe"])
 def test_a_label_value_outside_the_classes_is_refused_not_counted_as_negative(variant: str):
     values = pd.Series([">50K"] * 3 + ["<=50K"] * 5 + [variant] * 2, name="income")

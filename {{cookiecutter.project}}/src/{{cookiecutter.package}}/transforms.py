@@ -210,7 +210,23 @@ def same_label(data_value, declared) -> bool:
 
 
 def _label_missing(values: pd.Series) -> pd.Series:
-    return values.map(_is_missing).astype(bool)
+    return _mapped(values, _is_missing).astype(bool)
+
+
+def _mapped(values: pd.Series, function) -> pd.Series:
+    """values.map(function), calling it once per distinct value where the values are of one kind
+    (text, or a numeric or boolean dtype): a label column of a million rows holds a few values. In a
+    column of mixed types (1, 1.0 and True are one value to pandas) and for nulls, row by row."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return values.map(function)
+    codes, distinct = pd.factorize(values)  # a null is code -1
+    results = pd.Series([function(value) for value in distinct], dtype=object).infer_objects().to_numpy()
+    nulls = codes == -1
+    if not nulls.any():
+        return pd.Series(results[codes], index=values.index)
+    mapped = pd.Series(np.append(results.astype(object), None)[codes], index=values.index)
+    mapped[nulls] = values[nulls].map(function).to_numpy()
+    return mapped.infer_objects()
 
 
 def encode_labels(
@@ -236,7 +252,7 @@ def encode_labels(
         return numbers
     declared = list(classes or [])
     given = values[~missing]
-    counts = given.map(_text).value_counts()
+    counts = _mapped(given, _text).value_counts()
     index_of = {}
     for text in counts.index:
         matches = [position for position, value in enumerate(declared) if same_label(text, value)]
@@ -249,10 +265,10 @@ def encode_labels(
             f"(all values seen: {_counted(counts)}); list every label value under dataset.classes in "
             "project.yaml, or correct the labels"
         )
-    codes = given.map(lambda value: index_of[_text(value)])
+    codes = _mapped(given, lambda value: index_of[_text(value)])
     if problem_type == "binary":
         positive = next(position for position, value in enumerate(declared) if same_label(positive_label, value))
-        seen = set(codes)
+        seen = set(codes.unique())
         if positive not in seen:
             raise ProjectError(
                 f"{where}: {column} never holds the positive label {positive_label!r}; values seen: "
