@@ -83,14 +83,15 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     errors, never silently missing."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64"), values.iloc[:0]
-    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+    if values.dtype == object and _one_kind(values):
         # Text only (a CSV column with a blank, an endpoint request): each distinct text is parsed
         # once, in a few array operations, so one row costs little and a million rows no more.
-        codes, texts = pd.factorize(values.to_numpy())  # a null is code -1: missing
-        numbers, bad = _parse_texts(np.asarray(texts, dtype=object))
-        rows_bad = np.append(bad, False)[codes]
+        codes, texts = _distinct(values)
+        read = _trimmed(texts)  # NaN: missing
+        numbers = pd.to_numeric(read, errors="coerce").astype("float64")
+        rows_bad = _spread(codes, ~pd.isna(read) & np.isnan(numbers), False)
         return (
-            pd.Series(np.append(numbers, np.nan)[codes], index=values.index),
+            pd.Series(_spread(codes, numbers, np.nan), index=values.index),
             values[rows_bad] if rows_bad.any() else values.iloc[:0],
         )
     missing = values.map(_is_missing).astype(bool)
@@ -102,15 +103,6 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         text = candidates.map(lambda v: v.strip() if isinstance(v, str) else v).astype(object)
         numbers[candidates.index] = pd.to_numeric(text, errors="coerce").astype("float64")
     return numbers, values[~missing & numbers.isna()]
-
-
-def _parse_texts(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each text as a number (NaN where it is missing or not a number), and which are not numbers."""
-    stripped = np.array([text.strip() for text in texts], dtype=object)
-    missing = np.array([text in MISSING_TOKENS for text in stripped], dtype=bool)
-    numbers = pd.to_numeric(stripped, errors="coerce").astype("float64")
-    numbers[missing] = np.nan
-    return numbers, ~missing & np.isnan(numbers)
 
 
 def _is_missing(value) -> bool:
@@ -172,13 +164,29 @@ def _trimmed(values: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def categories_as_read(values: pd.Series) -> pd.Series:
-    """A categorical column as the model reads it (trimmed_text). Each distinct value is converted
-    once and spread back over the rows: a column of a million rows holds a few hundred categories."""
-    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
-        return trimmed_text(values)  # mixed types: 1 and 1.0 are one value to factorize, two texts
+    """A categorical column as the model reads it (trimmed_text), each distinct value converted once:
+    a column of a million rows holds a few hundred categories."""
+    if not _one_kind(values):
+        return trimmed_text(values)
+    codes, distinct = _distinct(values)
+    return pd.Series(_spread(codes, _trimmed(distinct), np.nan), index=values.index, dtype=object)
+
+
+def _one_kind(values: pd.Series) -> bool:
+    """Values pandas tells apart as their texts do: text only, or a numeric or boolean dtype. (In a
+    column of mixed types 1, 1.0 and True are one value to factorize, and three texts.)"""
+    return values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's code, the distinct values as an object array); a null's code is -1."""
     codes, distinct = pd.factorize(values.to_numpy())
-    read = _trimmed(np.asarray(distinct, dtype=object))
-    return pd.Series(np.append(read, np.nan)[codes], index=values.index, dtype=object)  # code -1: missing
+    return codes, np.asarray(distinct, dtype=object)
+
+
+def _spread(codes: np.ndarray, converted: np.ndarray, null) -> np.ndarray:
+    """What each distinct value was converted to, back over the rows; `null` for a null."""
+    return np.append(converted, null)[codes] if (codes == -1).any() else converted[codes]
 
 
 def clean_features(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
@@ -210,23 +218,18 @@ def same_label(data_value, declared) -> bool:
 
 
 def _label_missing(values: pd.Series) -> pd.Series:
-    return _mapped(values, _is_missing).astype(bool)
+    return _mapped(values, _is_missing, null=True).astype(bool)
 
 
-def _mapped(values: pd.Series, function) -> pd.Series:
-    """values.map(function), calling it once per distinct value where the values are of one kind
-    (text, or a numeric or boolean dtype): a label column of a million rows holds a few values. In a
-    column of mixed types (1, 1.0 and True are one value to pandas) and for nulls, row by row."""
-    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+def _mapped(values: pd.Series, function, null=None) -> pd.Series:
+    """values.map(function), with function called once per distinct value where the values are of
+    one kind (_one_kind): a label column of a million rows holds a few values. `null` is what a
+    null maps to."""
+    if not _one_kind(values):
         return values.map(function)
-    codes, distinct = pd.factorize(values)  # a null is code -1
-    results = pd.Series([function(value) for value in distinct], dtype=object).infer_objects().to_numpy()
-    nulls = codes == -1
-    if not nulls.any():
-        return pd.Series(results[codes], index=values.index)
-    mapped = pd.Series(np.append(results.astype(object), None)[codes], index=values.index)
-    mapped[nulls] = values[nulls].map(function).to_numpy()
-    return mapped.infer_objects()
+    codes, distinct = _distinct(values)
+    mapped = pd.Series([function(value) for value in distinct], dtype=object).infer_objects()  # bool, int...
+    return pd.Series(_spread(codes, mapped.to_numpy(), null), index=values.index)
 
 
 def encode_labels(
