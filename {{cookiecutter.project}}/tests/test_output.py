@@ -4,6 +4,7 @@ run that finishes ends is tests/test_local_run.py's."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -131,6 +132,24 @@ def test_a_failed_build_keeps_the_earlier_output(tmp_path):
         raise RuntimeError("the run failed")
     assert (out / "report.md").read_text(encoding="utf-8") == "earlier"
     assert _leftovers(out) == []
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_that_was_swallowed_still_keeps_the_earlier_output(tmp_path, stop):
+    """A signal handler's exception can be lost on its way up (seen: a SIGTERM handled in pandas
+    code that numpy called while a run split its data; the run went on and replaced the earlier
+    output). The run may go on, but its output is not swapped in and it ends stopped."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.md").write_text("earlier", encoding="utf-8")
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), replaced_folder(out) as partial:
+        with contextlib.suppress(KeyboardInterrupt):  # lost on its way up
+            signal.raise_signal(stop)  # the handler runs now, in this thread
+        (partial / "report.md").write_text("new", encoding="utf-8")
+    assert (out / "report.md").read_text(encoding="utf-8") == "earlier"
+    assert _leftovers(out) == []
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
 
 
 def test_replacing_never_mixes_old_and_new(tmp_path, monkeypatch, capsys):

@@ -4,7 +4,7 @@ older one.
 - `replaced_folder(out)`: one writer at a time per folder (a lock file beside it; a second run
   into the same folder is refused at once). The new output is built in a folder of this process's
   own, then swapped in: the old folder is renamed aside, the new one renamed into place, the old
-  one removed. A run that fails or is stopped (SIGTERM too) removes what it built; the earlier
+  one removed. A run that fails or is stopped (Ctrl-C or SIGTERM) removes what it built; the earlier
   output stays as it was.
 - `write_file(path, text)`: written beside the target, then renamed over it.
 
@@ -107,21 +107,34 @@ def _lock_path(out: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI job cancelled, a container stopped) unwinds like Ctrl-C, so cleanup runs."""
+def _stops_as_interrupt() -> Iterator[None]:
+    """Ctrl-C and SIGTERM (a CI job cancelled, a container stopped) unwind as KeyboardInterrupt, so
+    cleanup runs. A handler's exception can be lost on its way up (seen: a SIGTERM handled in
+    pandas code that numpy called, while a run split its data; the run went on and replaced the
+    earlier output), so a stop is also remembered: a block told to stop raises when it ends, never
+    finishing as if it had not been. A signal ignored before (nohup) stays ignored."""
+    told: list[int] = []
 
-    def interrupt(_signum, _frame):
+    def interrupt(signum, _frame):
+        told.append(signum)
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {
+            stop: signal.signal(stop, interrupt)
+            for stop in (signal.SIGINT, signal.SIGTERM)
+            if signal.getsignal(stop) is not signal.SIG_IGN
+        }
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
+        if told:
+            raise KeyboardInterrupt
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 @contextlib.contextmanager
@@ -136,7 +149,7 @@ def replaced_folder(out: Path, option: str = "--out") -> Iterator[Path]:
         partial = parent / f".{out.name}.partial-{os.getpid()}"
         partial.mkdir()
         try:
-            with _terminate_as_interrupt():
+            with _stops_as_interrupt():
                 yield partial
             _swap(partial, out, option)
         finally:
