@@ -134,6 +134,11 @@ def test_a_failed_build_keeps_the_earlier_output(tmp_path):
     assert _leftovers(out) == []
 
 
+def _a_handler(_signum, _frame):
+    """What a terminal's Ctrl-C or a CI runner's SIGTERM finds: a handler, not an ignored signal
+    (a shell's background job ignores SIGINT)."""
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_a_stop_that_was_swallowed_still_keeps_the_earlier_output(tmp_path, stop):
     """A signal handler's exception can be lost on its way up (seen: a SIGTERM handled in pandas
@@ -142,14 +147,29 @@ def test_a_stop_that_was_swallowed_still_keeps_the_earlier_output(tmp_path, stop
     out = tmp_path / "run"
     out.mkdir()
     (out / "report.md").write_text("earlier", encoding="utf-8")
-    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    with pytest.raises(KeyboardInterrupt), replaced_folder(out) as partial:
-        with contextlib.suppress(KeyboardInterrupt):  # lost on its way up
-            signal.raise_signal(stop)  # the handler runs now, in this thread
-        (partial / "report.md").write_text("new", encoding="utf-8")
+    before = signal.signal(stop, _a_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), replaced_folder(out) as partial:
+            with contextlib.suppress(KeyboardInterrupt):  # lost on its way up
+                signal.raise_signal(stop)  # the handler runs now, in this thread
+            (partial / "report.md").write_text("new", encoding="utf-8")
+        assert signal.getsignal(stop) is _a_handler
+    finally:
+        signal.signal(stop, before)
     assert (out / "report.md").read_text(encoding="utf-8") == "earlier"
     assert _leftovers(out) == []
-    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+
+
+def test_a_stop_ignored_before_stays_ignored(tmp_path):
+    """nohup, or a shell's background job: the signal was ignored before the run, and still is."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with replaced_folder(tmp_path / "run") as partial:
+            signal.raise_signal(signal.SIGINT)
+            (partial / "report.md").write_text("new", encoding="utf-8")
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert (tmp_path / "run" / "report.md").read_text(encoding="utf-8") == "new"
 
 
 def test_replacing_never_mixes_old_and_new(tmp_path, monkeypatch, capsys):
