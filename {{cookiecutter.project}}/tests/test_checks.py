@@ -513,6 +513,25 @@ def test_a_validation_builds_each_expectation_s_configuration_once(
     assert len(dumps) < 30 * len(result.outcomes), f"{len(dumps)} configurations built for {len(result.outcomes)}"
 
 
+def test_a_validation_builds_each_expectation_from_its_configuration_a_few_times_only(
+    sample: pd.DataFrame, suites: dict[str, dict], monkeypatch
+):
+    """GE builds an expectation (a pydantic model) from its configuration for each metric it asks
+    the arguments of: about 16 builds an expectation in a validation of the sample, 5 with checks'
+    memo. This fails when a GE upgrade stops going through what checks wraps."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    validate(sample, suites["training"])  # GE imported and checks' memo in place
+    builds = []
+    implementation = ExpectationConfiguration._get_expectation_impl  # each build looks its class up once
+    monkeypatch.setattr(
+        ExpectationConfiguration, "_get_expectation_impl", lambda self: builds.append(1) or implementation(self)
+    )
+    result = validate(sample, suites["training"])
+    assert result.success, result.summary()
+    assert len(builds) < 8 * len(result.outcomes), f"{len(builds)} expectations built for {len(result.outcomes)}"
+
+
 def test_metric_ids_are_those_ge_s_own_converter_gives(sample: pd.DataFrame, suites: dict[str, dict], monkeypatch):
     """checks converts metric arguments of JSON's own types itself for GE's metric ids (GE's
     converter probes each value through pydantic, pandas and numpy first): the same JSON, so the
