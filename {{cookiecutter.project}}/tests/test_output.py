@@ -161,7 +161,7 @@ def test_a_stop_that_was_swallowed_still_keeps_the_earlier_output(tmp_path, stop
 
 
 def test_a_stop_ignored_before_stays_ignored(tmp_path):
-    """nohup, or a shell's background job: the signal was ignored before the run, and still is."""
+    """A shell's background job ignores Ctrl-C: ignored before the run, it still is during it."""
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with replaced_folder(tmp_path / "run") as partial:

@@ -112,7 +112,8 @@ def _stops_as_interrupt() -> Iterator[None]:
     cleanup runs. A handler's exception can be lost on its way up (seen: a SIGTERM handled in
     pandas code that numpy called, while a run split its data; the run went on and replaced the
     earlier output), so a stop is also remembered: a block told to stop raises when it ends, never
-    finishing as if it had not been. A signal ignored before (nohup) stays ignored."""
+    finishing as if it had not been. A signal ignored before (as a shell's background job
+    ignores Ctrl-C) stays ignored."""
     told: list[int] = []
 
     def interrupt(signum, _frame):
