@@ -32,8 +32,8 @@ EXPECTATIONS_URL = "https://greatexpectations.io/expectations/"
 # before the suite's expectations.
 NUMBERS = "numbers only (a numeric feature, or a regression label, in project.yaml)"
 # Inside validate: each expectation's configuration, and each configuration's expectation, built
-# once (see _build_configurations_once and _build_expectations_once).
-_BUILT: ContextVar[dict | None] = ContextVar("built_configurations", default=None)
+# once (see _once_per_validation).
+_BUILT: ContextVar[dict | None] = ContextVar("built_once", default=None)
 
 
 def label_expectations(suite: dict, dataset: Dataset) -> list[dict]:
@@ -191,8 +191,21 @@ def _import_gx():
     return gx
 
 
-class _BuiltOnce(property):
-    """Expectation.configuration, answered from _BUILT while a validation runs."""
+def _once_per_validation(build):
+    """`build(obj)`, answered from _BUILT while a validation runs: built once per object."""
+    if getattr(build, "built_once", False):
+        return build
+
+    def built_once(obj):
+        built = _BUILT.get()
+        if built is None:
+            return build(obj)
+        if id(obj) not in built:
+            built[id(obj)] = (obj, build(obj))  # holding the object keeps its id its own
+        return built[id(obj)][1]
+
+    built_once.built_once = True
+    return built_once
 
 
 def _build_configurations_once() -> None:
@@ -203,18 +216,7 @@ def _build_configurations_once() -> None:
     from great_expectations.expectations.expectation import Expectation
 
     build = Expectation.configuration
-    if isinstance(build, _BuiltOnce):
-        return
-
-    def configuration(self):
-        built = _BUILT.get()
-        if built is None:
-            return build.fget(self)
-        if id(self) not in built:
-            built[id(self)] = (self, build.fget(self))  # holding the expectation keeps its id its own
-        return built[id(self)][1]
-
-    Expectation.configuration = _BuiltOnce(configuration, doc=build.__doc__)
+    Expectation.configuration = property(_once_per_validation(build.fget), doc=build.__doc__)
 
 
 def _build_expectations_once() -> None:
@@ -226,20 +228,7 @@ def _build_expectations_once() -> None:
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     build = ExpectationConfiguration.to_domain_obj
-    if getattr(build, "built_once", False):
-        return
-
-    def to_domain_obj(self):
-        built = _BUILT.get()
-        if built is None:
-            return build(self)
-        key = ("expectation", id(self))
-        if key not in built:
-            built[key] = (self, build(self))  # holding the configuration keeps its id its own
-        return built[key][1]
-
-    to_domain_obj.built_once = True
-    ExpectationConfiguration.to_domain_obj = to_domain_obj
+    ExpectationConfiguration.to_domain_obj = _once_per_validation(build)
 
 
 _JSON_AS_IS = (str, int, bool, type(None))
