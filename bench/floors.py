@@ -103,7 +103,7 @@ def charts_floor(out: Path) -> float:
         for index, size in enumerate([(11, 4), (8, 6), (8, 5.5), (8, 3)]):  # curves, bias, SHAP global, example
             fig, ax = plt.subplots(figsize=size)
             ax.barh([f"feature {i}" for i in range(14)], np.arange(14))
-            fig.savefig(out / f"floor-{index}.png", dpi=100)
+            fig.savefig(out / f"floor-{index}.png", dpi=100, pil_kwargs={"compress_level": 3})  # as report.py
             plt.close(fig)
 
     return seconds(draw)
