@@ -274,17 +274,50 @@ def test_explain_cli_prints_and_writes_the_rows_asked_for(
     assert lines[-1] == f"Wrote {out}"
 
 
-def test_explain_cli_without_rows_ranks_every_feature_over_the_file(model_dir: Path, model: TrainedModel, tmp_path):
-    out = tmp_path / "global.json"
-    result = in_process.run_command("explain", "--data", SAMPLE, "--model-dir", model_dir, "--out", out)
+def _global_cli(data: Path, model_dir: Path, out: Path, *options: str) -> tuple[dict, list[str]]:
+    result = in_process.run_command("explain", "--data", data, "--model-dir", model_dir, "--out", out, *options)
     assert result.returncode == 0, result.stderr
-    shap = json.loads(out.read_text(encoding="utf-8"))["explanations"]["tree_shap"]
-    assert shap["rows"] == ROWS
-    lines = result.stdout.splitlines()
-    assert lines[0] == f"mean |SHAP value| over {ROWS:,} rows ({UNITS[DATASET.problem_type]}):"
+    return json.loads(out.read_text(encoding="utf-8"))["explanations"]["tree_shap"], result.stdout.splitlines()
+
+
+def test_explain_cli_without_rows_ranks_every_feature_on_a_random_sample(
+    model_dir: Path, model: TrainedModel, tmp_path: Path
+):
+    """Without --row or --id: mean |SHAP| on a random sample of the file, as many rows as each top
+    feature's standard error needs (explain.RELATIVE_ERROR), each value shown with its error."""
+    shap, lines = _global_cli(SAMPLE, model_dir, tmp_path / "global.json")
+    assert shap["of_rows"] == ROWS
+    assert sorted(shap["global_shap_values"]) == sorted(model.spec.features)
+    ranked, errors = shap["global_shap_values"], shap["standard_errors"]
+    if shap["rows"] == ROWS:  # a sample too small to save anything: every row, as with --all-rows
+        assert lines[0] == f"mean |SHAP value| over {ROWS:,} rows ({UNITS[DATASET.problem_type]}):"
+        return
+    assert PILOT_ROWS <= shap["rows"] < ROWS
+    assert lines[0] == (
+        f"mean |SHAP value| ± one standard error over a random {shap['rows']:,} of {ROWS:,} rows "
+        f"({UNITS[DATASET.problem_type]}; --all-rows for every row):"
+    )
+    assert lines[1:-1] == [f"  {value:.4f} ± {errors[name]:.4f}  {name}" for name, value in ranked.items()]
+    assert lines[-1] == f"Wrote {tmp_path / 'global.json'}"
+    # Random whatever the file's order: sorted by the top feature, its leading rows would be its
+    # extremes; the sample's mean stays within a few standard errors of the unsorted file's.
+    top = next(iter(ranked))
+    rows = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    order = pd.to_numeric(rows[top], errors="coerce") if top in DATASET.numeric_features else rows[top]
+    rows.iloc[order.argsort(kind="stable")].to_csv(tmp_path / "sorted.csv", index=False)
+    sorted_shap, _ = _global_cli(tmp_path / "sorted.csv", model_dir, tmp_path / "sorted.json")
+    error = max(errors[top], sorted_shap["standard_errors"][top])
+    assert abs(sorted_shap["global_shap_values"][top] - ranked[top]) <= 4 * error
+
+
+def test_explain_cli_all_rows_ranks_every_feature_over_the_file(model_dir: Path, model: TrainedModel, tmp_path):
+    head = tmp_path / "head.csv"
+    pd.read_csv(SAMPLE, dtype=str, keep_default_na=False).head(PILOT_ROWS + 100).to_csv(head, index=False)
+    shap, lines = _global_cli(head, model_dir, tmp_path / "global.json", "--all-rows")
+    assert shap["rows"] == shap["of_rows"] == PILOT_ROWS + 100
+    assert lines[0] == f"mean |SHAP value| over {PILOT_ROWS + 100:,} rows ({UNITS[DATASET.problem_type]}):"
     assert lines[1:-1] == [f"  {value:.4f}  {name}" for name, value in shap["global_shap_values"].items()]
     assert sorted(shap["global_shap_values"]) == sorted(model.spec.features)
-    assert lines[-1] == f"Wrote {out}"
 
 
 @pytest.mark.parametrize(
@@ -293,8 +326,9 @@ def test_explain_cli_without_rows_ranks_every_feature_over_the_file(model_dir: P
         (["--id", "no-such-id"], "Error: {data}: no row with " + DATASET.record_id + " no-such-id"),
         (["--row", str(ROWS)], f"Error: --row {ROWS} is out of range: " + "{data} has rows 0 to " + str(ROWS - 1)),
         (["--row", "-1"], "Error: --row -1 is out of range: {data} has rows 0 to " + str(ROWS - 1)),
+        (["--row", "0", "--all-rows"], "Error: --all-rows is for the whole file: leave it out with --row or --id"),
     ],
-    ids=["unknown id", "row past the end", "negative row"],
+    ids=["unknown id", "row past the end", "negative row", "all rows and a row"],
 )
 def test_explain_cli_rejects_rows_it_cannot_find_with_one_error_line(arguments, message: str, model_dir: Path):
     result = in_process.run_command("explain", "--data", SAMPLE, "--model-dir", model_dir, *arguments)
