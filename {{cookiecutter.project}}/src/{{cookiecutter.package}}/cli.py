@@ -248,30 +248,39 @@ def explain(
             for contribution in item["contributions"][:8]:
                 click.echo(f"  {contribution['shap_value']:+.4f}  {contribution['feature']} = {contribution['value']}")
     else:
-        if all_rows:
-            result = shap.global_explanation(model, frame)
-        else:
-            # The leading rows of a shuffle are a random sample however the file is sorted (seeded
-            # with project.yaml's split seed: the same file gives the same answer).
-            shuffled = frame.sample(frac=1, random_state=project.split.seed)
-            result = shap.global_explanation(model, shuffled, relative_error=shap.RELATIVE_ERROR)
-        tree_shap = result["explanations"]["tree_shap"]
-        ranked, errors = tree_shap["global_shap_values"], tree_shap["standard_errors"]
-        if tree_shap["rows"] < len(frame):
-            click.echo(
-                f"mean |SHAP value| ± one standard error over a random {tree_shap['rows']:,} of "
-                f"{len(frame):,} rows ({tree_shap['units']}; --all-rows for every row):"
-            )
-            for name, value in ranked.items():
-                click.echo(f"  {value:.4f} ± {errors[name]:.4f}  {name}")
-        else:
-            click.echo(f"mean |SHAP value| over {len(frame):,} rows ({tree_shap['units']}):")
-            for name, value in ranked.items():
-                click.echo(f"  {value:.4f}  {name}")
+        result = _explain_globally(model, frame, None if all_rows else project.split.seed)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         click.echo(f"Wrote {out}")
+
+
+def _explain_globally(model, frame, seed: int | None) -> dict:
+    """Mean |SHAP value| per feature, printed: on every row (seed None), or on a random sample as
+    large as each top feature's standard error needs (the local run's), each mean with its error."""
+    from . import explain as shap
+
+    if seed is None:
+        result = shap.global_explanation(model, frame)
+    else:
+        # The leading rows of a shuffle are a random sample however the file is sorted (seeded with
+        # project.yaml's split seed: the same file gives the same answer).
+        shuffled = frame.sample(frac=1, random_state=seed)
+        result = shap.global_explanation(model, shuffled, relative_error=shap.RELATIVE_ERROR)
+    tree_shap = result["explanations"]["tree_shap"]
+    ranked, errors = tree_shap["global_shap_values"], tree_shap["standard_errors"]
+    if tree_shap["rows"] < len(frame):
+        click.echo(
+            f"mean |SHAP value| ± one standard error over a random {tree_shap['rows']:,} of "
+            f"{len(frame):,} rows ({tree_shap['units']}; --all-rows for every row):"
+        )
+        for name, value in ranked.items():
+            click.echo(f"  {value:.4f} ± {errors[name]:.4f}  {name}")
+    else:
+        click.echo(f"mean |SHAP value| over {len(frame):,} rows ({tree_shap['units']}):")
+        for name, value in ranked.items():
+            click.echo(f"  {value:.4f}  {name}")
+    return result
 
 
 @main.group()
