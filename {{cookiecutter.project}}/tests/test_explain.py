@@ -330,7 +330,7 @@ def test_explain_cli_all_rows_ranks_every_feature_over_the_file(model_dir: Path,
     ],
     ids=["unknown id", "row past the end", "negative row", "all rows and a row"],
 )
-def test_explain_cli_rejects_rows_it_cannot_find_with_one_error_line(arguments, message: str, model_dir: Path):
+def test_explain_cli_refuses_rows_it_cannot_explain_with_one_error_line(arguments, message: str, model_dir: Path):
     result = in_process.run_command("explain", "--data", SAMPLE, "--model-dir", model_dir, *arguments)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [message.format(data=SAMPLE)]
