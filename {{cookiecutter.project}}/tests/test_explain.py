@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import in_process
+from {{ cookiecutter.package }} import explain
 from {{ cookiecutter.package }}.explain import (
     PILOT_ROWS,
     TOP_FEATURES,
@@ -308,6 +309,15 @@ def test_explain_cli_without_rows_ranks_every_feature_on_a_random_sample(
     sorted_shap, _ = _global_cli(tmp_path / "sorted.csv", model_dir, tmp_path / "sorted.json")
     error = max(errors[top], sorted_shap["standard_errors"][top])
     assert abs(sorted_shap["global_shap_values"][top] - ranked[top]) <= 4 * error
+
+
+def test_explain_cli_samples_at_most_max_rows(model_dir: Path, tmp_path: Path, monkeypatch):
+    """However many rows the errors would need, the sample stops at explain.MAX_ROWS (the local
+    run's cap), drawn from the whole file."""
+    monkeypatch.setattr(explain, "MAX_ROWS", PILOT_ROWS + 50)
+    shap, lines = _global_cli(SAMPLE, model_dir, tmp_path / "global.json")
+    assert (shap["rows"], shap["of_rows"]) == (PILOT_ROWS + 50, ROWS)
+    assert lines[0].startswith(f"mean |SHAP value| ± one standard error over a random {shap['rows']:,} of {ROWS:,}")
 
 
 def test_explain_cli_all_rows_ranks_every_feature_over_the_file(model_dir: Path, model: TrainedModel, tmp_path):

@@ -59,17 +59,18 @@ def _ranked(names: list[str], values) -> dict:
 PILOT_ROWS = 300
 TOP_FEATURES = 5
 RELATIVE_ERROR = 0.05
+MAX_ROWS = 10_000  # never more rows than this, however wide the spread
 
 
 def global_explanation(model: TrainedModel, features: pd.DataFrame, relative_error: float | None = None) -> dict:
     """Mean |SHAP value| per feature, with its standard error. Multiclass: per class, and summed
-    over the classes. With `relative_error`, on the fewest leading rows (at least PILOT_ROWS) for
-    which each of the TOP_FEATURES features' standard error is at most that fraction of the largest
-    mean:
-    the rows must be in random order (a test split is). Without, on every row."""
+    over the classes. With `relative_error`, on the fewest leading rows (at least PILOT_ROWS, at
+    most MAX_ROWS) for which each of the TOP_FEATURES features' standard error is at most that
+    fraction of the largest mean: the rows must be in random order (a test split is). Without, on
+    every row."""
     values, expected = shap_values(model, features.iloc[:PILOT_ROWS] if relative_error else features)
     if relative_error:
-        needed = rows_needed(_per_row(values), relative_error)
+        needed = min(rows_needed(_per_row(values), relative_error), MAX_ROWS)
         if needed > len(values):
             more, _ = shap_values(model, features.iloc[len(values) : needed])
             values = np.concatenate([values, more])

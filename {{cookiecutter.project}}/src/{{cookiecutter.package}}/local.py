@@ -30,8 +30,6 @@ from .steps.train import TrainingResult, train
 DEFAULT_OUT = Path("build/local")
 TRAINING_SUITE = "training"
 EXPLAINED_ROWS = 5  # test rows explained one by one in the report
-# At most this many test rows for global TreeSHAP (~1 ms each), however wide the spread.
-SHAP_MAX_ROWS = 10_000
 
 
 @dataclass
@@ -141,9 +139,7 @@ def _run(settings: Settings, data: Path, out: Path, suites: Path, stages: Stages
             summary.append(f"{len(settings.bias.facets)} facet(s), {failed} gated metric(s) out of range")
     with stages.stage("explain") as summary:
         # The test split is already a random sample, so its first rows are a random subsample.
-        results.explanation = explain.global_explanation(
-            training.model, test.iloc[:SHAP_MAX_ROWS], relative_error=explain.RELATIVE_ERROR
-        )
+        results.explanation = explain.global_explanation(training.model, test, relative_error=explain.RELATIVE_ERROR)
         rows = test.index[:EXPLAINED_ROWS]
         record_ids = raw.loc[rows, dataset.record_id].tolist()
         results.explained_rows = explain.explain_rows(training.model, test.loc[rows], ids=record_ids)
