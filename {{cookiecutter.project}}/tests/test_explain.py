@@ -313,7 +313,10 @@ def test_explain_cli_without_rows_ranks_every_feature_on_a_random_sample(
 
 def test_explain_cli_samples_at_most_max_rows(model_dir: Path, tmp_path: Path, monkeypatch):
     """However many rows the errors would need, the sample stops at explain.MAX_ROWS (the local
-    run's cap), drawn from the whole file."""
+    run's cap), drawn from the whole file. (An error target no sample meets: every bake's sample,
+    whatever its data, would need all its rows.)"""
+    assert ROWS > PILOT_ROWS + 50, "the sample is too small for this test: give it more rows"
+    monkeypatch.setattr(explain, "RELATIVE_ERROR", 1e-9)
     monkeypatch.setattr(explain, "MAX_ROWS", PILOT_ROWS + 50)
     shap, lines = _global_cli(SAMPLE, model_dir, tmp_path / "global.json")
     assert (shap["rows"], shap["of_rows"]) == (PILOT_ROWS + 50, ROWS)
