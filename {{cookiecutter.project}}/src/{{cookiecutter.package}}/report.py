@@ -191,7 +191,7 @@ def _explanations(out: Path, results: RunResults) -> str:
     shap = results.explanation["explanations"]["tree_shap"]
     importance = shap["global_shap_values"]
     example = results.explained_rows["explanations"][0]
-    _plot_global_shap(importance, out / "shap_global.png")
+    _plot_global_shap(importance, shap["standard_errors"], out / "shap_global.png")
     # Multiclass: the example is explained for its predicted class, with that class's expected value.
     expected = example.get("expected_value", results.explained_rows["expected_value"])
     _plot_example(example, expected, results.explained_rows["units"], out / "shap_example.png")
@@ -361,11 +361,12 @@ def _plot_bias(rows: list[tuple], thresholds: dict, groups: dict, intervals: dic
     _save(fig, path)
 
 
-def _plot_global_shap(importance: dict, path: Path) -> None:
+def _plot_global_shap(importance: dict, errors: dict, path: Path) -> None:
     top = list(importance.items())[:TOP_FEATURES][::-1]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(top) + 1))
-    ax.barh([name for name, _ in top], [value for _, value in top])
-    ax.set(title="Global importance: mean |SHAP value|", xlabel="mean |SHAP value|")
+    # The means come from a sample of rows: the whisker shows how far another sample could move them.
+    ax.barh([name for name, _ in top], [value for _, value in top], xerr=[errors[name] for name, _ in top], capsize=3)
+    ax.set(title="Global importance: mean |SHAP value|", xlabel="mean |SHAP value| (whisker: ± standard error)")
     ax.grid(axis="x", alpha=0.3)
     _save(fig, path)
 
